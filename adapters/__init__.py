@@ -1,0 +1,23 @@
+"""Dataset adapters: one module per public dataset family (see adapters.registry)."""
+
+from adapters.base import (
+    Adapter,
+    ChannelInfo,
+    ElectrodePosition,
+    Event,
+    Recording,
+    SourceFile,
+    SourceUnit,
+    SubjectInfo,
+)
+
+__all__ = [
+    "Adapter",
+    "ChannelInfo",
+    "ElectrodePosition",
+    "Event",
+    "Recording",
+    "SourceFile",
+    "SourceUnit",
+    "SubjectInfo",
+]

@@ -1,0 +1,3 @@
+"""emgcorpus: EMG corpus builder (Delta Lake lakehouse) and cross-device vocabulary compiler."""
+
+__version__ = "0.1.0"

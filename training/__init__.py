@@ -1,0 +1,1 @@
+"""Lean PyTorch trainer over token shards: pretraining, LOSO evaluation, few-shot, baselines."""

@@ -1,0 +1,1 @@
+"""The Neuromuscular Contraction Tokenizer, the Dask vocabulary compiler and tokenized shards."""

@@ -1,0 +1,84 @@
+"""The interface every tokenizer implements, and the segment table it returns.
+
+A tokenizer works in two stages so that a vocabulary can be compiled across devices:
+
+1. ``segment(x, fs, channels)`` cuts one recording into *segments* (contractions, their
+   fixed-length sub-steps, rest periods; or fixed windows for the baseline tokenizer) and
+   gives each non-rest segment a device-independent *descriptor* vector;
+2. a codebook (see vocab.codebook) maps descriptors to code ids; rest segments become
+   rest tokens by duration. Token ids are laid out by vocab.special_tokens.
+
+Units: ``x`` is float physical samples, shape (n_samples, n_channels); ``fs`` in Hz;
+segment ``onset_s``/``duration_s`` in seconds from the recording's first sample.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from adapters.base import ChannelInfo
+
+#: Segment kinds.
+KIND_ACTIVE = 0  # a contraction (or one fixed sub-step of a long one) / an active window
+KIND_REST = 1  # a rest period: tokenized by its duration, carries no descriptor
+
+
+@dataclass
+class Segments:
+    """Column arrays, one entry per segment, sorted by (onset_s, channel).
+
+    ``channel`` is the index into the recording's channel list; ``-1`` for segments that
+    span all channels (window tokenizer). ``descriptor`` has shape (n_segments, dim);
+    rows of rest segments are NaN.
+    """
+
+    channel: np.ndarray  # int32
+    onset_s: np.ndarray  # float64
+    duration_s: np.ndarray  # float32
+    kind: np.ndarray  # int8, KIND_ACTIVE or KIND_REST
+    descriptor: np.ndarray  # float32 (n, dim)
+
+    def __len__(self) -> int:
+        return int(self.channel.shape[0])
+
+    @classmethod
+    def empty(cls, dim: int) -> Segments:
+        return cls(
+            channel=np.zeros(0, np.int32),
+            onset_s=np.zeros(0, np.float64),
+            duration_s=np.zeros(0, np.float32),
+            kind=np.zeros(0, np.int8),
+            descriptor=np.zeros((0, dim), np.float32),
+        )
+
+
+class Tokenizer(ABC):
+    """Base class of tokenizers; ``params`` holds every parameter (with its unit in its name)."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+
+    def __init__(self, **params: Any) -> None:
+        self.params: dict[str, Any] = {**self.default_params(), **params}
+
+    @classmethod
+    @abstractmethod
+    def default_params(cls) -> dict[str, Any]:
+        """Every parameter with its default; names carry units (``min_duration_ms``)."""
+
+    @property
+    @abstractmethod
+    def descriptor_dim(self) -> int:
+        """Length of one descriptor vector."""
+
+    @abstractmethod
+    def segment(self, x: np.ndarray, fs: float, channels: list[ChannelInfo]) -> Segments:
+        """Segment one recording and describe its active segments (see module docstring)."""
+
+    def config(self) -> dict[str, Any]:
+        """Name, version and parameters: what a vocabulary records about its tokenizer."""
+        return {"name": self.name, "version": self.version, "params": dict(self.params)}
