@@ -1,0 +1,368 @@
+"""Shared helpers for adapters: file keys, units, binary and MATLAB reading, options, labels.
+
+Everything here is format-agnostic and raises the project's error types, so every adapter
+reports bad input in the same words:
+
+- :class:`emgcorpus.errors.SourceError` ``(path, problem)`` for a file that cannot be read
+  as documented (empty, odd-sized, corrupt, inconsistent);
+- :class:`emgcorpus.errors.ConfigError` for an invalid adapter option.
+
+Options reach adapters either as strings (CLI ``--option key=value``) or as typed values
+(Python, YAML mapping files); the ``option_*`` helpers accept both.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adapters.base import ElectrodePosition, Event, SourceUnit
+from emgcorpus.errors import ConfigError, SourceError
+
+# ---------------------------------------------------------------------------- paths, units
+
+
+def relative_key(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` as a POSIX string (the usual :class:`SourceUnit` key).
+
+    When ``root`` is the file itself (a single-file source) the key is the file name.
+    """
+    path, root = Path(path), Path(root)
+    if path == root:
+        return path.name
+    return path.relative_to(root).as_posix()
+
+
+def sorted_units(units: Iterable[SourceUnit]) -> list[SourceUnit]:
+    """Units sorted by key; ValueError if two units share a key (an adapter bug)."""
+    out = sorted(units, key=lambda u: u.key)
+    for a, b in zip(out, out[1:], strict=False):
+        if a.key == b.key:
+            raise ValueError(f"duplicate source unit key {a.key!r}")
+    return out
+
+
+def glob_units(source: Path, pattern: str, *, root: Path | None = None) -> list[SourceUnit]:
+    """One single-file unit per file matching ``pattern`` below ``source``, sorted by key.
+
+    ``source`` may be a single file (one unit, if it matches the pattern's file name part).
+    Keys are relative to ``root`` (default ``source``, or the file's folder for a file).
+    """
+    source = Path(source)
+    if source.is_file():
+        base = root or source.parent
+        return [SourceUnit(key=relative_key(source, base), files=(source,))]
+    if not source.is_dir():
+        raise SourceError(source, "source does not exist (expected a folder or a file)")
+    base = root or source
+    files = (p for p in source.glob(pattern) if p.is_file())
+    return sorted_units(SourceUnit(key=relative_key(p, base), files=(p,)) for p in files)
+
+
+_UNIT_ALIASES = {
+    "mv": "mV",
+    "uv": "uV",
+    "µv": "uV",
+    "μv": "uV",  # Greek mu
+    "microvolt": "uV",
+    "microvolts": "uV",
+    "millivolt": "mV",
+    "millivolts": "mV",
+    "v": "V",
+    "volt": "V",
+    "volts": "V",
+    "nv": "nV",
+    "a.u": "a.u.",
+    "a.u.": "a.u.",
+    "au": "a.u.",
+    "": "n/a",
+    "n/a": "n/a",
+    "na": "n/a",
+}
+
+
+def normalize_units(units: str | None) -> str:
+    """Canonical spelling of a unit string: ``mv`` -> ``mV``, ``µV``/``uv`` -> ``uV``.
+
+    ``None`` and empty strings become ``n/a``; unknown units are returned stripped but
+    otherwise unchanged (``%MVC`` stays ``%MVC``).
+    """
+    if units is None:
+        return "n/a"
+    text = units.strip()
+    return _UNIT_ALIASES.get(text.lower(), text)
+
+
+def nyquist(fs: float) -> float:
+    """Half the sampling rate [Hz]: the highest frequency a recording can hold."""
+    return float(fs) / 2.0
+
+
+def ring_position(index: int, n_electrodes: int) -> ElectrodePosition:
+    """Position of electrode ``index`` (0-based) of an armband of ``n_electrodes`` evenly
+    spaced around the forearm: ``angle_deg = 360 * index / n_electrodes`` [deg]."""
+    return ElectrodePosition(system="ring", angle_deg=360.0 * index / n_electrodes)
+
+
+# ---------------------------------------------------------------------------- file reading
+
+
+def check_nonempty(path: Path) -> int:
+    """Size of ``path`` in bytes; SourceError if it is missing or empty."""
+    try:
+        size = Path(path).stat().st_size
+    except OSError as exc:
+        raise SourceError(path, f"cannot open file: {exc.strerror or exc}") from None
+    if size == 0:
+        raise SourceError(path, "file is empty (0 bytes)")
+    return size
+
+
+def read_interleaved_binary(path: Path, dtype: np.dtype[Any] | str, n_channels: int) -> np.ndarray:
+    """Read a headerless channel-interleaved binary file as ``(n_samples, n_channels)``.
+
+    SourceError when the file is empty or its size is not a whole number of frames
+    (``n_channels * itemsize`` bytes): a truncated or foreign file.
+    """
+    dt = np.dtype(dtype)
+    size = check_nonempty(path)
+    frame = dt.itemsize * n_channels
+    if size % frame:
+        raise SourceError(
+            path,
+            f"size {size} bytes is not a multiple of {frame} bytes "
+            f"({n_channels} channels x {dt.itemsize}-byte {dt.name}): truncated or not this format",
+        )
+    return np.fromfile(path, dtype=dt).reshape(-1, n_channels)
+
+
+def load_mat(path: Path, **kwargs: Any) -> dict[str, Any]:
+    """Load a MATLAB v4/v5 ``.mat`` file with scipy; SourceError naming the file if it is
+    empty, corrupt, or MATLAB v7.3 (HDF5, which scipy cannot read)."""
+    import scipy.io
+
+    check_nonempty(path)
+    try:
+        return dict(scipy.io.loadmat(path, **kwargs))
+    except NotImplementedError as exc:  # v7.3 files
+        raise SourceError(path, f"unsupported .mat version: {exc}") from None
+    except Exception as exc:  # scipy raises ValueError, TypeError, OSError... on bad bytes
+        raise SourceError(
+            path, f"not a readable MATLAB .mat file ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def mat_variable(mat: Mapping[str, Any], name: str, path: Path) -> Any:
+    """Variable ``name`` of a loaded .mat dict; SourceError listing the variables present."""
+    if name not in mat:
+        present = ", ".join(sorted(k for k in mat if not k.startswith("__"))) or "none"
+        raise SourceError(path, f"variable {name!r} not found; variables present: {present}")
+    return mat[name]
+
+
+def check_finite(samples: np.ndarray, path: Path) -> np.ndarray:
+    """Return ``samples``; SourceError naming the first non-finite value's row and column."""
+    if np.issubdtype(samples.dtype, np.floating):
+        bad = ~np.isfinite(samples)
+        if bad.any():
+            row, col = (int(i) for i in np.argwhere(bad)[0])
+            raise SourceError(
+                path, f"non-finite value {samples[row, col]!r} at sample {row}, column {col}"
+            )
+    return samples
+
+
+def as_integer_if_exact(samples: np.ndarray, dtype: np.dtype[Any] | str = "int32") -> np.ndarray:
+    """Floats that are all whole numbers within ``dtype``'s range -> ``dtype``; else unchanged.
+
+    Text and MATLAB files often store integer ADC counts as floats; keeping them as
+    integers is lossless and smaller.
+    """
+    if not np.issubdtype(samples.dtype, np.floating) or samples.size == 0:
+        return samples
+    info = np.iinfo(np.dtype(dtype))
+    if not np.all(np.isfinite(samples)) or not np.array_equal(samples, np.round(samples)):
+        return samples
+    if samples.min() < info.min or samples.max() > info.max:
+        return samples
+    return samples.astype(dtype)
+
+
+# ---------------------------------------------------------------------------- options
+
+
+def option_str(options: Mapping[str, Any], name: str, default: str | None = None) -> str | None:
+    """Option ``name`` as a string (``default`` when absent)."""
+    value = options.get(name, default)
+    return None if value is None else str(value)
+
+
+def option_required_str(options: Mapping[str, Any], name: str, what: str) -> str:
+    """Option ``name`` as a non-empty string; ConfigError saying what it is for otherwise."""
+    value = option_str(options, name)
+    if value is None or not value.strip():
+        raise ConfigError(f"option {name!r} is required: {what}")
+    return value
+
+
+def option_float(
+    options: Mapping[str, Any], name: str, default: float | None = None
+) -> float | None:
+    """Option ``name`` as a float (``default`` when absent); ConfigError if not a number."""
+    value = options.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"option {name!r} must be a number, got {value!r}") from None
+
+
+def option_positive_float(options: Mapping[str, Any], name: str, unit: str = "") -> float | None:
+    """Option ``name`` as a float > 0 (``None`` when absent); ConfigError otherwise."""
+    value = option_float(options, name)
+    if value is None:
+        return None
+    if not (value > 0 and np.isfinite(value)):
+        suffix = f" {unit}" if unit else ""
+        raise ConfigError(f"option {name!r} must be > 0{suffix}, got {options.get(name)!r}")
+    return value
+
+
+def option_int(options: Mapping[str, Any], name: str, default: int | None = None) -> int | None:
+    """Option ``name`` as an int (``default`` when absent); ConfigError if not an integer."""
+    value = options.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"option {name!r} must be an integer, got {value!r}") from None
+    if not f.is_integer():
+        raise ConfigError(f"option {name!r} must be an integer, got {value!r}")
+    return int(f)
+
+
+def option_bool(options: Mapping[str, Any], name: str, default: bool = False) -> bool:
+    """Option ``name`` as a bool: true/false, yes/no, 1/0, on/off (any case)."""
+    value = options.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"option {name!r} must be true or false, got {value!r}")
+
+
+def option_list(options: Mapping[str, Any], name: str) -> list[str] | None:
+    """Option ``name`` as a list of strings: a list/tuple, or one comma-separated string."""
+    value = options.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",")]
+    elif isinstance(value, Sequence):
+        items = [str(v).strip() for v in value]
+    else:
+        items = [str(value).strip()]
+    items = [v for v in items if v]
+    if not items:
+        raise ConfigError(f"option {name!r} lists no names, got {value!r}")
+    return items
+
+
+def option_mapping(options: Mapping[str, Any], name: str) -> dict[str, str] | None:
+    """Option ``name`` as a dict of strings: a mapping, or ``"k1:v1,k2:v2"`` text."""
+    value = options.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    out: dict[str, str] = {}
+    for part in str(value).split(","):
+        if not part.strip():
+            continue
+        if ":" not in part:
+            raise ConfigError(f"option {name!r} must be 'key:value,key:value', got {value!r}")
+        k, v = part.split(":", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def compile_path_pattern(pattern: str | None, option: str = "pattern") -> re.Pattern[str] | None:
+    """Compile a path regex with named groups (``subject``, ``session``, ``trial``...)."""
+    if pattern is None:
+        return None
+    try:
+        rx = re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"option {option!r} is not a valid regular expression: {exc}") from None
+    if not rx.groupindex:
+        raise ConfigError(
+            f"option {option!r} has no named groups; "
+            "use e.g. 'S(?P<subject>\\d+)_(?P<session>\\d+)'"
+        )
+    return rx
+
+
+def fields_from_path(rx: re.Pattern[str] | None, key: str, path: Path) -> dict[str, str]:
+    """Named groups of ``rx`` searched in ``key`` (a relative path); SourceError if no match."""
+    if rx is None:
+        return {}
+    m = rx.search(key)
+    if m is None:
+        raise SourceError(path, f"file path {key!r} does not match pattern {rx.pattern!r}")
+    return {k: v for k, v in m.groupdict().items() if v is not None}
+
+
+# ---------------------------------------------------------------------------- labels
+
+
+def events_from_labels(
+    labels: np.ndarray,
+    fs: float,
+    *,
+    names: Mapping[Any, str] | None = None,
+    rest: Iterable[Any] = (),
+    ignore: Iterable[Any] = (),
+) -> list[Event]:
+    """Run-length encode a per-sample label vector into events [s], in time order.
+
+    Values are compared by their text, so ``{1: "fist"}`` and ``{"1": "fist"}`` both work.
+    ``names`` maps label values to names (default ``str(value)``); values in ``rest`` become
+    ``kind="rest"`` events labelled ``rest``; values in ``ignore`` (e.g. -1 "unused") make
+    no event. Repetition is counted per label: the k-th run of a label has ``repetition=k``.
+    """
+    labels = np.asarray(labels).ravel()
+    if labels.size == 0:
+        return []
+    rest_set, ignore_set = {str(v) for v in rest}, {str(v) for v in ignore}
+    name_of = {str(k): v for k, v in (names or {}).items()}
+    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    starts = np.concatenate(([0], change))
+    ends = np.concatenate((change, [labels.size]))
+    counts: dict[Any, int] = {}
+    events: list[Event] = []
+    for s, e in zip(starts, ends, strict=True):
+        value = labels[s].item()
+        text = str(value)
+        if text in ignore_set:
+            continue
+        rep = counts.get(value, 0)
+        counts[value] = rep + 1
+        if text in rest_set:
+            label, kind = "rest", "rest"
+        else:
+            label, kind = name_of.get(text, text), "gesture"
+        events.append(
+            Event(onset=s / fs, duration=(e - s) / fs, label=label, repetition=rep, kind=kind)
+        )
+    return events
