@@ -205,7 +205,9 @@ def _parse_entry(index: int, raw: Any, source: Path) -> CatalogEntry:
     dupes = sorted({p for p in paths if paths.count(p) > 1})
     if dupes:
         raise ConfigError(f"{where}: files list the same path twice: {', '.join(dupes)}")
-    values = {k: raw.get(k) for k in _FIELDS if k not in ("files", "fs_hz", "options")}
+    values: dict[str, Any] = {
+        k: raw.get(k) for k in _FIELDS if k not in ("files", "fs_hz", "options")
+    }
     return CatalogEntry(
         **values,
         fs_hz=float(raw["fs_hz"]),
