@@ -1,0 +1,128 @@
+"""k-means as map-reduce: blobs are recovered, partitioned Lloyd equals single-machine Lloyd."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emgcorpus.errors import ConfigError
+from vocab.codebook import (
+    DescriptorSample,
+    LloydPartial,
+    MomentStats,
+    kmeans_plus_plus,
+    lloyd_kmeans,
+    merge_moments,
+    merge_partials,
+    merge_samples,
+    nearest_centroid,
+    segment_hashes,
+    update_centroids,
+)
+
+
+def _blobs(rng: np.random.Generator, centers: np.ndarray, per: int, scale: float) -> np.ndarray:
+    return np.concatenate([c + scale * rng.standard_normal((per, centers.shape[1])) for c in centers])
+
+
+def _plain_lloyd(x: np.ndarray, c: np.ndarray, iterations: int) -> np.ndarray:
+    """Textbook Lloyd with explicit pairwise distances (independent of vocab.codebook)."""
+    c = c.copy()
+    for _ in range(iterations):
+        d = ((x[:, None, :] - c[None, :, :]) ** 2).sum(axis=2)
+        lab = d.argmin(axis=1)
+        for j in range(c.shape[0]):
+            if (lab == j).any():
+                c[j] = x[lab == j].mean(axis=0)
+    return c
+
+
+def test_kmeans_recovers_well_separated_blobs() -> None:
+    rng = np.random.default_rng(1)
+    centers = np.array([[0, 0, 0], [10, 0, 0], [0, 10, 0], [0, 0, 10], [10, 10, 10.0]])
+    x = _blobs(rng, centers, 200, 0.3)
+    init = kmeans_plus_plus(x, 5, np.random.default_rng(0))
+    found, inertia = lloyd_kmeans(x, init, iterations=30)
+    # every true centre has a found centroid within 0.1, and vice versa
+    d = np.sqrt(((centers[:, None, :] - found[None, :, :]) ** 2).sum(axis=2))
+    assert d.min(axis=1).max() < 0.1
+    assert d.min(axis=0).max() < 0.1
+    assert inertia[-1] <= inertia[0]
+    assert inertia[-1] / x.shape[0] < 3 * 0.3**2 * 1.2
+
+
+def test_partitioned_lloyd_equals_single_machine_lloyd() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((900, 4)) * np.array([1.0, 2.0, 0.5, 3.0])
+    init = x[:7].copy()
+    reference = _plain_lloyd(x, init, 5)
+    c = init.copy()
+    for _ in range(5):
+        parts = [LloydPartial.of(chunk, c) for chunk in np.array_split(x, 6)]
+        c, dead = update_centroids(c, merge_partials(parts, 7, 4), x)
+        assert dead == []
+    np.testing.assert_allclose(c, reference, rtol=1e-10, atol=1e-12)
+
+
+def test_moments_merge_equals_whole() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((500, 3)) * 5 + 7
+    merged = merge_moments([MomentStats.of(p) for p in np.array_split(x, 7)], 3)
+    assert merged.count == 500
+    np.testing.assert_allclose(merged.mean, x.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(merged.std(), x.std(axis=0), rtol=1e-12)
+    const = MomentStats.of(np.ones((10, 2)))
+    assert list(const.std()) == [1.0, 1.0]
+
+
+def test_hash_sample_independent_of_partitioning() -> None:
+    rng = np.random.default_rng(4)
+    rows = {f"rec{i}": rng.standard_normal((50, 2)).astype(np.float32) for i in range(6)}
+
+    def sample(groups: list[list[str]]) -> DescriptorSample:
+        parts = []
+        for g in groups:
+            h = np.concatenate([segment_hashes(r, np.arange(50), seed=9) for r in g])
+            d = np.concatenate([rows[r] for r in g])
+            parts.append(DescriptorSample.bottom(h, d, 40))
+        return merge_samples(parts, 40, 2)
+
+    a = sample([["rec0", "rec1"], ["rec2", "rec3"], ["rec4", "rec5"]])
+    b = sample([["rec0"], ["rec1", "rec2", "rec3", "rec4"], ["rec5"]])
+    assert a.descriptors.shape == (40, 2)
+    np.testing.assert_array_equal(a.hashes, b.hashes)
+    np.testing.assert_array_equal(a.descriptors, b.descriptors)
+    other_seed = segment_hashes("rec0", np.arange(50), seed=10)
+    assert not np.array_equal(other_seed, segment_hashes("rec0", np.arange(50), seed=9))
+
+
+def test_dead_codes_are_reseeded_from_farthest_sample_points() -> None:
+    x = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0]])
+    c = np.array([[0.0, 0.0], [100.0, 100.0], [5.0, 5.0]])
+    partial = LloydPartial.of(x, c)
+    assert list(partial.counts) == [2, 0, 1]
+    new, dead = update_centroids(c, partial, x)
+    assert dead == [1]
+    # farthest sample point from the live centroids (0.05, 0) and (5, 5) is (0.1, 0) or (0,0)
+    labels, _ = nearest_centroid(x, new)
+    assert new[1].tolist() in ([0.0, 0.0], [0.1, 0.0])
+    assert set(labels.tolist()) >= {0, 2}
+
+
+def test_kmeans_plus_plus_with_too_few_points_and_errors() -> None:
+    x = np.array([[1.0, 1.0], [1.0, 1.0]])
+    c = kmeans_plus_plus(x, 4, np.random.default_rng(0))
+    assert c.shape == (4, 2)
+    assert (c == 1.0).all()
+    with pytest.raises(ConfigError, match="no active segment"):
+        kmeans_plus_plus(np.zeros((0, 2)), 3, np.random.default_rng(0))
+
+
+def test_nearest_centroid_blocks_match_bruteforce() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((20000, 3))
+    c = rng.standard_normal((11, 3))
+    labels, d2 = nearest_centroid(x, c)
+    brute = ((x[:, None, :] - c[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(labels, brute.argmin(axis=1))
+    np.testing.assert_allclose(d2, brute.min(axis=1), atol=1e-9)

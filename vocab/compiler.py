@@ -1,0 +1,404 @@
+"""The vocabulary compiler: a Dask map-reduce from a lake snapshot to a codebook artifact.
+
+Stages (every task opens the lake *at the snapshot taken once at the start*):
+
+1. **map**: the recordings (sorted ids) are cut into partitions of ``partition_size``
+   recordings. A task reads its recordings (EMG channels with status ``good``, at ``fs``
+   or the native rate), runs ``tokenizer.segment`` and keeps the descriptors of the
+   active segments (float32) plus per-recording bookkeeping. These mapped partitions
+   are *persisted on the workers* (``cache_descriptors=True``, the default): the
+   descriptors are ~``dim x 4`` bytes per segment, far smaller than the signal, and the
+   tokenizer (the expensive part) then runs once. With ``cache_descriptors=False`` each
+   pass recomputes them, so a worker never holds more than one partition's descriptors.
+2. **statistics**: each partition returns moments (count, mean, M2) and a bounded sample
+   of its descriptors chosen by a hash of (recording id, segment index); the client
+   merges them in partition order -> standardisation and the initialisation sample.
+3. **k-means**: k-means++ on the standardised sample (client, seeded); then each Lloyd
+   iteration maps partitions to per-centroid sums/counts/inertia and reduces them in
+   partition order. Dead codes are re-seeded from the sample; the loop stops when the
+   relative inertia decrease drops below ``tol`` (or after ``iterations``).
+4. **usage**: one more pass counts codes per device and tokens per dataset.
+
+The same snapshot and parameters give a byte-identical vocabulary whatever the scheduler
+or worker count: fixed partitions, float64 partials reduced in partition order, seeded
+randomness, hash-based sampling. Scheduler and worker count are not part of the artifact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from dask import delayed
+from tqdm.auto import tqdm
+
+from emgcorpus.errors import ConfigError, LakeError
+from vocab.artifact import FORMAT, Vocabulary, default_store
+from vocab.codebook import (
+    DescriptorSample,
+    LloydPartial,
+    MomentStats,
+    converged,
+    kmeans_plus_plus,
+    merge_moments,
+    merge_partials,
+    merge_samples,
+    nearest_centroid,
+    segment_hashes,
+    standardize,
+    update_centroids,
+)
+from vocab.runner import DaskRunner
+from vocab.stats import UsagePartial, merge_usage, summarize_usage
+from vocab.tokenizer_base import KIND_ACTIVE, Segments, Tokenizer
+
+#: Recordings per map partition (part of the artifact's parameters: it fixes sum order).
+DEFAULT_PARTITION_SIZE = 8
+#: Channel types that are tokenized.
+TOKENIZED_CHANNEL_TYPES = ("EMG",)
+
+
+@dataclass(frozen=True)
+class RecordingRef:
+    """What a task needs to know about one recording besides its samples."""
+
+    recording_id: str
+    dataset: str
+    device: str
+
+
+@dataclass
+class MappedPartition:
+    """Active-segment descriptors of one partition, and per-recording bookkeeping."""
+
+    dim: int
+    descriptors: np.ndarray  # float32 (n, dim), finite rows only
+    recording_index: np.ndarray  # int32 (n,), index into ``recordings``
+    hashes: np.ndarray  # uint64 (n,)
+    recordings: list[RecordingRef] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # recording duration [s]
+    rest_tokens: list[int] = field(default_factory=list)
+    unknown_tokens: list[int] = field(default_factory=list)  # active, non-finite descriptor
+
+
+# --------------------------------------------------------------------------- lake access
+def open_lake(lake_path: str | Path, snapshot: dict[str, int] | None = None) -> Any:
+    """Open the lake (at ``snapshot`` when given)."""
+    from emgcorpus.lake import Lake
+
+    return Lake.open(lake_path, snapshot=snapshot)
+
+
+def tokenized_channels(channels: list[Any]) -> list[int]:
+    """Indices of the channels the tokenizer sees: EMG channels with status ``good``."""
+    return [
+        i
+        for i, c in enumerate(channels)
+        if c.type in TOKENIZED_CHANNEL_TYPES and (c.status or "good") == "good"
+    ]
+
+
+def segment_recording(
+    lake: Any, ref: RecordingRef, tokenizer: Tokenizer, fs: float | None, native_fs: float
+) -> tuple[Segments, float, list[int]]:
+    """Segments of one recording (channel indices mapped back to the recording's channel
+    list), its duration [s] and the tokenized channel indices."""
+    channels = lake.channel_infos(ref.recording_id)
+    keep = tokenized_channels(channels)
+    x = lake.read_samples(ref.recording_id, fs=fs, physical=True)
+    rate = float(fs) if fs is not None else float(native_fs)
+    x = np.ascontiguousarray(np.asarray(x, dtype=np.float32)[:, keep])
+    seconds = x.shape[0] / rate
+    if not keep or x.shape[0] == 0:
+        return Segments.empty(tokenizer.descriptor_dim), seconds, keep
+    seg = tokenizer.segment(x, rate, [channels[i] for i in keep])
+    mapped = np.asarray(keep, dtype=np.int32)
+    ch = np.asarray(seg.channel, dtype=np.int32)
+    seg.channel = np.where(ch >= 0, mapped[np.clip(ch, 0, None)], -1).astype(np.int32)
+    return seg, seconds, keep
+
+
+def map_partition(
+    lake_path: str,
+    snapshot: dict[str, int],
+    refs: list[RecordingRef],
+    native_fs: list[float],
+    tokenizer: Tokenizer,
+    fs: float | None,
+    seed: int,
+) -> MappedPartition:
+    """The map task: tokenize the partition's recordings, keep active descriptors."""
+    lake = open_lake(lake_path, snapshot)
+    dim = tokenizer.descriptor_dim
+    descs: list[np.ndarray] = []
+    rec_idx: list[np.ndarray] = []
+    hashes: list[np.ndarray] = []
+    out = MappedPartition(
+        dim, np.zeros((0, dim), np.float32), np.zeros(0, np.int32), np.zeros(0, np.uint64)
+    )
+    for i, (ref, nfs) in enumerate(zip(refs, native_fs)):
+        seg, seconds, _ = segment_recording(lake, ref, tokenizer, fs, nfs)
+        active = np.flatnonzero(seg.kind == KIND_ACTIVE)
+        d = np.asarray(seg.descriptor, dtype=np.float32).reshape(-1, dim)[active]
+        finite = np.isfinite(d).all(axis=1)
+        descs.append(d[finite])
+        rec_idx.append(np.full(int(finite.sum()), i, np.int32))
+        hashes.append(segment_hashes(ref.recording_id, active[finite], seed))
+        out.recordings.append(ref)
+        out.seconds.append(float(seconds))
+        out.rest_tokens.append(int(len(seg) - active.shape[0]))
+        out.unknown_tokens.append(int((~finite).sum()))
+    if descs:
+        out.descriptors = np.concatenate(descs)
+        out.recording_index = np.concatenate(rec_idx)
+        out.hashes = np.concatenate(hashes)
+    return out
+
+
+# --------------------------------------------------------------------------- reduce tasks
+def partition_moments(
+    part: MappedPartition, sample_size: int
+) -> tuple[MomentStats, DescriptorSample]:
+    """Moments of the raw descriptors and the partition's bottom-hash sample."""
+    return (
+        MomentStats.of(part.descriptors),
+        DescriptorSample.bottom(part.hashes, part.descriptors, sample_size),
+    )
+
+
+def partition_lloyd(
+    part: MappedPartition, mean: np.ndarray, std: np.ndarray, centroids: np.ndarray
+) -> LloydPartial:
+    """One Lloyd step's partial on the partition's standardised descriptors."""
+    return LloydPartial.of(standardize(part.descriptors, mean, std), centroids)
+
+
+def partition_usage(
+    part: MappedPartition, mean: np.ndarray, std: np.ndarray, codebook: np.ndarray
+) -> UsagePartial:
+    """Code counts per device and token counts per dataset with the final codebook."""
+    usage = UsagePartial(int(codebook.shape[0]))
+    codes, _ = nearest_centroid(standardize(part.descriptors, mean, std), codebook)
+    for i, ref in enumerate(part.recordings):
+        mine = codes[part.recording_index == i]
+        usage.add_codes(ref.device, mine)
+        usage.add_recording(
+            ref.dataset,
+            part.seconds[i],
+            int(mine.shape[0]),
+            part.rest_tokens[i],
+            part.unknown_tokens[i],
+        )
+    return usage
+
+
+# --------------------------------------------------------------------------- builder
+class VocabularyBuilder:
+    """Compile a vocabulary from a lake with Dask (see the module docstring).
+
+    ``tokenizer`` is a registered name (``nct``, ``window``) or a Tokenizer instance;
+    ``size`` the number of codes; ``fs`` [Hz] the rate recordings are read at (None =
+    native); ``iterations`` the maximum Lloyd iterations; ``sample_size`` the number of
+    descriptors k-means++ initialises from; ``tol`` the relative inertia decrease that
+    stops the fit. ``scheduler``/``n_workers`` choose where it runs (see vocab.runner);
+    they do not change the result.
+    """
+
+    def __init__(
+        self,
+        lake_path: str | Path,
+        tokenizer: str | Tokenizer = "nct",
+        size: int = 512,
+        datasets: list[str] | None = None,
+        fs: float | None = None,
+        tokenizer_params: dict[str, Any] | None = None,
+        seed: int = 0,
+        iterations: int = 20,
+        sample_size: int = 20000,
+        scheduler: str | None = None,
+        n_workers: int | None = None,
+        partition_size: int = DEFAULT_PARTITION_SIZE,
+        tol: float = 1e-4,
+        cache_descriptors: bool = True,
+        store: str | Path | None = None,
+    ) -> None:
+        if int(size) < 1:
+            raise ConfigError(f"vocabulary size must be >= 1, got {size}")
+        if int(iterations) < 1:
+            raise ConfigError(f"iterations must be >= 1, got {iterations}")
+        if int(sample_size) < int(size):
+            raise ConfigError(
+                f"sample_size ({sample_size}) must be >= vocabulary size ({size}): "
+                "k-means++ draws the initial codes from the sample"
+            )
+        if int(partition_size) < 1:
+            raise ConfigError(f"partition_size must be >= 1, got {partition_size}")
+        if fs is not None and not float(fs) > 0:
+            raise ConfigError(f"fs must be > 0 Hz, got {fs}")
+        if not tol >= 0:
+            raise ConfigError(f"tol must be >= 0, got {tol}")
+        self.lake_path = Path(lake_path).resolve()
+        if isinstance(tokenizer, Tokenizer):
+            if tokenizer_params:
+                raise ConfigError("tokenizer_params only apply to a tokenizer given by name")
+            self.tokenizer = tokenizer
+        else:
+            from vocab.tokenizers import get_tokenizer
+
+            self.tokenizer = get_tokenizer(tokenizer, **(tokenizer_params or {}))
+        self.size = int(size)
+        self.datasets = sorted(datasets) if datasets else None
+        self.fs = float(fs) if fs is not None else None
+        self.seed = int(seed)
+        self.iterations = int(iterations)
+        self.sample_size = int(sample_size)
+        self.scheduler = scheduler
+        self.n_workers = n_workers
+        self.partition_size = int(partition_size)
+        self.tol = float(tol)
+        self.cache_descriptors = bool(cache_descriptors)
+        self.store = Path(store) if store is not None else default_store(self.lake_path)
+
+    def params(self) -> dict[str, Any]:
+        """Every parameter that determines the result (recorded in vocab.json)."""
+        return {
+            "size": self.size,
+            "datasets": self.datasets,
+            "fs": self.fs,
+            "seed": self.seed,
+            "iterations": self.iterations,
+            "sample_size": self.sample_size,
+            "partition_size": self.partition_size,
+            "tol": self.tol,
+            "channel_types": list(TOKENIZED_CHANNEL_TYPES),
+        }
+
+    def _partitions(self, lake: Any) -> tuple[list[list[RecordingRef]], list[list[float]]]:
+        table = lake.recordings(datasets=self.datasets)
+        if table.height == 0:
+            which = f" of datasets {', '.join(self.datasets)}" if self.datasets else ""
+            raise LakeError(f"{self.lake_path}: no recordings{which} to compile a vocabulary from")
+        table = table.sort("recording_id")
+        refs = [
+            RecordingRef(str(r), str(d), str(v))
+            for r, d, v in zip(table["recording_id"], table["dataset"], table["device"])
+        ]
+        nfs = [float(f) for f in table["native_fs"]]
+        p = self.partition_size
+        return (
+            [refs[i : i + p] for i in range(0, len(refs), p)],
+            [nfs[i : i + p] for i in range(0, len(nfs), p)],
+        )
+
+    def build(self, progress: bool = True, save: bool = True) -> Vocabulary:
+        """Run the job; return the vocabulary (saved in the store unless ``save=False``)."""
+        lake = open_lake(self.lake_path)
+        snapshot = {str(k): int(v) for k, v in lake.snapshot().items()}
+        parts, nfs = self._partitions(lake)
+        dim = self.tokenizer.descriptor_dim
+        k = self.size
+        stages = tqdm(total=3 + self.iterations, desc="vocab", disable=not progress, leave=False)
+        with DaskRunner(self.scheduler, self.n_workers, progress) as run:
+            stages.set_postfix_str(f"map {len(parts)} partitions on {run.description}")
+            mapped = [
+                delayed(map_partition, pure=True)(
+                    str(self.lake_path), snapshot, refs, f, self.tokenizer, self.fs, self.seed
+                )
+                for refs, f in zip(parts, nfs)
+            ]
+            if self.cache_descriptors:
+                mapped = run.persist(mapped)
+            # -- standardisation and initialisation sample
+            moments = run.compute(
+                [delayed(partition_moments)(m, self.sample_size) for m in mapped], "moments"
+            )
+            stats = merge_moments([m for m, _ in moments], dim)
+            sample = merge_samples([s for _, s in moments], self.sample_size, dim)
+            if stats.count == 0:
+                raise LakeError(
+                    f"{self.lake_path}: the tokenizer found no active segment in "
+                    f"{sum(len(p) for p in parts)} recordings; nothing to compile"
+                )
+            mean, std = stats.mean, stats.std()
+            z_sample = standardize(sample.descriptors, mean, std)
+            stages.update(1)
+            # -- k-means
+            rng = np.random.default_rng(self.seed)
+            centroids = kmeans_plus_plus(z_sample, k, rng)
+            inertia: list[float] = []
+            reseeded: list[list[int]] = []
+            stages.update(1)
+            for it in range(self.iterations):
+                c = delayed(centroids)
+                mu, sd = delayed(mean), delayed(std)
+                partials = run.compute(
+                    [delayed(partition_lloyd)(m, mu, sd, c) for m in mapped], f"lloyd {it + 1}"
+                )
+                total = merge_partials(partials, k, dim)
+                inertia.append(total.inertia)
+                centroids, dead = update_centroids(centroids, total, z_sample)
+                if dead:
+                    reseeded.append([it, *dead])
+                stages.update(1)
+                stages.set_postfix_str(f"inertia {total.inertia:.4g}")
+                if converged(inertia, self.tol) and not dead:
+                    break
+            codebook = centroids.astype(np.float32)
+            # -- usage statistics with the stored (float32) codebook
+            cb, mu, sd = delayed(codebook.astype(np.float64)), delayed(mean), delayed(std)
+            usage_parts = run.compute(
+                [delayed(partition_usage)(m, mu, sd, cb) for m in mapped],
+                "usage",
+            )
+            usage = merge_usage(usage_parts, k)
+        stages.update(stages.total - stages.n)
+        stages.close()
+        from vocab.special_tokens import FIRST_CODE_ID, SPECIAL_TOKENS, vocab_size
+
+        meta: dict[str, Any] = {
+            "format": FORMAT,
+            "tokenizer": _jsonable(self.tokenizer.config()),
+            "params": self.params(),
+            "corpus": {
+                "lake": str(self.lake_path),
+                "snapshot": snapshot,
+                "recordings": sum(len(p) for p in parts),
+                "partitions": len(parts),
+                "active_segments": int(stats.count),
+            },
+            "standardization": {
+                "mean": [float(v) for v in mean],
+                "std": [float(v) for v in std],
+            },
+            "fit": {
+                "method": "k-means (Lloyd), k-means++ init on a hash-selected sample",
+                "sample_rows": int(sample.descriptors.shape[0]),
+                "iterations_run": len(inertia),
+                "inertia": [float(v) for v in inertia],
+                "converged": converged(inertia, self.tol),
+                "reseeded": reseeded,
+            },
+            "statistics": summarize_usage(usage),
+            "tokens": {
+                "special": dict(SPECIAL_TOKENS),
+                "first_code_id": FIRST_CODE_ID,
+                "vocab_size": vocab_size(k),
+            },
+        }
+        vocab = Vocabulary(meta=meta, codebook=codebook)
+        if save:
+            vocab.save(self.store)
+        return vocab
+
+
+def _jsonable(obj: Any) -> Any:
+    """Tokenizer configs as plain JSON types (tuples -> lists, numpy scalars -> Python)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
