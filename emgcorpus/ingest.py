@@ -1,0 +1,423 @@
+"""Ingest: stream an adapter's recordings into the lake, in bounded, atomic batches.
+
+One unit is read at a time; its samples go straight into a pyarrow RecordBatchReader
+that ``write_deltalake`` consumes, so memory holds one recording plus the Parquet writer's
+buffer, whatever the dataset size. A batch ends after ``batch_bytes`` of samples or
+``batch_recordings`` recordings; then its metadata rows are committed and, with
+``on_error="skip"``, the lake snapshot is published, so a crashed run keeps every
+finished batch and a re-run resumes.
+
+Idempotent: units whose (dataset, unit key) or recording id the lake already holds are
+skipped (reported in ``IngestReport.skipped``) and nothing new is committed.
+
+Errors:
+
+- ``on_error="skip"`` (default): a unit that fails (unreadable, checksum mismatch,
+  invalid samples/events) is reported in ``IngestReport.errors`` as (unit key, message)
+  and the rest is ingested.
+- ``on_error="abort"``: the first failing unit raises its error and nothing of this
+  ingest becomes visible (batches are committed to the tables but published only at the
+  very end; the next writer restores the tables to the published snapshot).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from tqdm import tqdm
+
+from adapters.base import Adapter, Recording, SourceUnit
+from emgcorpus.errors import ChecksumError, EmgCorpusError, SourceError, check_option
+from emgcorpus.lake import Lake
+from emgcorpus.lake_writer import LakeWriter
+from emgcorpus.schema import CHUNK_BYTES, RAW_STREAM, SIGNALS, TABLES
+
+#: Samples per committed batch [bytes] (bounds memory and work lost to a crash).
+DEFAULT_BATCH_BYTES = 512 * 1024 * 1024
+#: Recordings per committed batch.
+DEFAULT_BATCH_RECORDINGS = 500
+#: Chunks per Arrow record batch handed to the Delta writer (<= 64 MiB).
+_CHUNKS_PER_ARROW_BATCH = 16
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did. ``errors`` holds (unit key, message) of failed units."""
+
+    dataset: str
+    added: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    #: bytes of raw samples added
+    sample_bytes: int = 0
+    #: seconds of EMG added [s]
+    duration_s: float = 0.0
+    #: wall time of the ingest [s]
+    elapsed_s: float = 0.0
+    snapshot: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["errors"] = [{"unit": k, "error": m} for k, m in self.errors]
+        return d
+
+
+def file_sha256(path: Path, block: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in ``block``-byte pieces."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while data := f.read(block):
+            h.update(data)
+    return h.hexdigest()
+
+
+def little_endian(samples: np.ndarray) -> np.ndarray:
+    """C-contiguous little-endian copy (or view) of ``samples``, values unchanged."""
+    dt = samples.dtype
+    if dt.byteorder == ">" or (dt.byteorder == "=" and sys.byteorder == "big"):
+        dt = dt.newbyteorder("<")
+    return np.ascontiguousarray(samples, dtype=dt)
+
+
+def samples_sha256(samples: np.ndarray) -> str:
+    """sha256 of the stored raw payload: C-order little-endian bytes of ``samples``."""
+    return hashlib.sha256(little_endian(samples).data.cast("B")).hexdigest()
+
+
+def validate_recording(rec: Recording, where: str | Path) -> None:
+    """Raise SourceError naming ``where`` if ``rec`` cannot be stored faithfully."""
+    if not (isinstance(rec.fs, (int, float)) and math.isfinite(rec.fs) and rec.fs > 0):
+        raise SourceError(where, f"sampling rate must be a finite number > 0 Hz, got {rec.fs!r}")
+    x = rec.samples
+    if not isinstance(x, np.ndarray) or x.ndim != 2:
+        shape = getattr(x, "shape", type(x).__name__)
+        raise SourceError(
+            where, f"samples must be a 2-D array (n_samples, n_channels), got {shape}"
+        )
+    if x.dtype.kind not in "iuf":
+        raise SourceError(where, f"samples must be integer or float, got dtype {x.dtype}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise SourceError(where, f"empty recording: samples have shape {x.shape}")
+    if len(rec.channels) != x.shape[1]:
+        raise SourceError(
+            where, f"{len(rec.channels)} channels described but samples have {x.shape[1]} columns"
+        )
+    if x.dtype.kind == "f" and not math.isfinite(float(np.add.reduce(x, axis=None, dtype="f8"))):
+        bad = ~np.isfinite(x)
+        if bad.any():
+            row, col = (int(i[0]) for i in np.nonzero(bad))
+            raise SourceError(
+                where,
+                f"{int(bad.sum())} NaN/Inf samples (first at sample {row}, "
+                f"channel {rec.channels[col].name!r})",
+            )
+    for c in rec.channels:
+        if not (math.isfinite(c.gain) and math.isfinite(c.offset)):
+            raise SourceError(where, f"channel {c.name!r}: gain/offset must be finite")
+    duration = x.shape[0] / rec.fs
+    tolerance = 1.0 / rec.fs
+    for e in rec.events:
+        if not (math.isfinite(e.onset) and math.isfinite(e.duration)) or e.duration < 0:
+            raise SourceError(where, f"event {e.label!r}: onset/duration must be finite, >= 0")
+        if e.onset < 0 or e.onset + e.duration > duration + tolerance:
+            raise SourceError(
+                where,
+                f"event {e.label!r} at {e.onset:g}-{e.onset + e.duration:g} s lies outside "
+                f"the recording (0-{duration:g} s)",
+            )
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+class _Ingestor:
+    """State of one ingest: what the lake holds, the rows of the batch in progress."""
+
+    def __init__(
+        self,
+        lake: Lake,
+        adapter: Adapter,
+        checksums: dict[str, str],
+        on_error: str,
+        report: IngestReport,
+    ) -> None:
+        self.adapter = adapter
+        self.checksums = checksums
+        self.on_error = on_error
+        self.report = report
+        recs = lake.recordings()
+        self.known_ids: set[str] = set(recs["recording_id"].to_list())
+        self.known_units: dict[tuple[str, str], str] = {
+            (d, k): r for d, k, r in recs.select("dataset", "unit_key", "recording_id").iter_rows()
+        }
+        self.next_seq = int(recs["seq"].max()) + 1 if recs.height else 0  # type: ignore[arg-type]
+        subj = lake.subjects()
+        self.known_subjects: set[tuple[str, str]] = set(
+            subj.select("dataset", "subject").iter_rows()
+        )
+        self.error: EmgCorpusError | None = None
+        self.reset_batch()
+
+    def reset_batch(self) -> None:
+        self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
+        self.batch_bytes = 0
+        self.batch_ids: list[str] = []
+
+    def already_known(self, unit: SourceUnit) -> str | None:
+        return self.known_units.get((self.adapter.dataset, unit.key))
+
+    def read_unit(self, unit: SourceUnit) -> tuple[Recording, list[str], list[str]]:
+        """Check the unit's files against the catalog, read and validate it."""
+        names, shas = [], []
+        for f in unit.files:
+            rel = _relative(Path(f), self.adapter.source)
+            found = file_sha256(Path(f))
+            expected = self.checksums.get(rel)
+            if expected is not None and expected.lower() != found:
+                raise ChecksumError(f, expected, found)
+            names.append(rel)
+            shas.append(found)
+        rec = self.adapter.read(unit)
+        validate_recording(rec, unit.files[0] if unit.files else unit.key)
+        return rec, names, shas
+
+    def signal_batches(
+        self, units: Iterator[SourceUnit], batch_bytes: int, batch_recordings: int, bar: tqdm
+    ) -> Iterator[pa.RecordBatch]:
+        """Read units until the batch is full; yield their signal rows; collect metadata."""
+        for unit in units:
+            bar.update(1)
+            try:
+                rec, names, shas = self.read_unit(unit)
+                rid = rec.recording_id
+                if rid in self.known_ids:
+                    self.report.skipped.append(rid)
+                    continue
+            except Exception as exc:  # noqa: BLE001 - one bad unit must not stop the rest
+                err = exc if isinstance(exc, EmgCorpusError) else None
+                msg = str(exc) if err else f"{type(exc).__name__}: {exc}"
+                self.report.errors.append((unit.key, msg))
+                if self.on_error == "abort":
+                    self.error = err or SourceError(unit.key, msg)
+                    return
+                continue
+            seq = self.next_seq
+            self.next_seq += 1
+            raw = little_endian(rec.samples)
+            yield from _chunk_batches(rid, seq, rec.dataset, RAW_STREAM, raw)
+            self._collect(unit, rec, raw, seq, names, shas)
+            if self.batch_bytes >= batch_bytes or len(self.batch_ids) >= batch_recordings:
+                return
+
+    def _collect(
+        self,
+        unit: SourceUnit,
+        rec: Recording,
+        raw: np.ndarray,
+        seq: int,
+        names: list[str],
+        shas: list[str],
+    ) -> None:
+        rid = rec.recording_id
+        self.known_ids.add(rid)
+        self.known_units[(rec.dataset, unit.key)] = rid
+        self.batch_ids.append(rid)
+        self.batch_bytes += raw.nbytes
+        self.report.sample_bytes += raw.nbytes
+        self.report.duration_s += rec.duration_s
+        self.rows["recordings"].append(
+            {
+                "recording_id": rid,
+                "seq": seq,
+                "dataset": rec.dataset,
+                "subject": rec.subject,
+                "session": rec.session,
+                "trial": rec.trial,
+                "device": rec.device,
+                "native_fs": float(rec.fs),
+                "n_samples": rec.n_samples,
+                "duration_s": rec.duration_s,
+                "n_channels": raw.shape[1],
+                "n_emg_channels": sum(c.type == "EMG" for c in rec.channels),
+                "sample_dtype": raw.dtype.str,
+                "unit_key": unit.key,
+                "source_files": names,
+                "source_sha256": shas,
+                "samples_sha256": samples_sha256(raw),
+                "adapter": self.adapter.name,
+                "adapter_version": str(self.adapter.version),
+                "meta_json": json.dumps(rec.meta, sort_keys=True),
+            }
+        )
+        for i, c in enumerate(rec.channels):
+            p = c.position
+            self.rows["channels"].append(
+                {
+                    "recording_id": rid,
+                    "dataset": rec.dataset,
+                    "channel_index": i,
+                    "name": c.name,
+                    "type": c.type,
+                    "units": c.units,
+                    "gain": float(c.gain),
+                    "offset": float(c.offset),
+                    "position_system": p.system,
+                    "angle_deg": p.angle_deg,
+                    "along_mm": p.along_mm,
+                    "row": p.row,
+                    "col": p.col,
+                    "pitch_mm": p.pitch_mm,
+                    "grid_name": p.grid_name,
+                    "muscle": p.muscle,
+                    "signal_electrode": c.signal_electrode,
+                    "reference": c.reference,
+                    "group": c.group,
+                    "target_muscle": c.target_muscle,
+                    "placement_scheme": c.placement_scheme,
+                    "placement_description": c.placement_description,
+                    "interelectrode_distance": c.interelectrode_distance,
+                    "low_cutoff": c.low_cutoff,
+                    "high_cutoff": c.high_cutoff,
+                    "status": c.status,
+                }
+            )
+        for e in rec.events:
+            self.rows["events"].append(
+                {
+                    "recording_id": rid,
+                    "dataset": rec.dataset,
+                    "onset": float(e.onset),
+                    "duration": float(e.duration),
+                    "label": e.label,
+                    "repetition": e.repetition,
+                    "kind": e.kind,
+                }
+            )
+        key = (rec.dataset, rec.subject)
+        if key not in self.known_subjects:
+            self.known_subjects.add(key)
+            s = rec.subject_info
+            self.rows["subjects"].append(
+                {
+                    "dataset": rec.dataset,
+                    "subject": rec.subject,
+                    "age": s.age if s else None,
+                    "sex": s.sex if s else None,
+                    "handedness": s.handedness if s else None,
+                    "height_cm": s.height_cm if s else None,
+                    "weight_kg": s.weight_kg if s else None,
+                    "extra_json": json.dumps(s.extra if s else {}, sort_keys=True),
+                }
+            )
+
+
+def _chunk_batches(
+    rid: str, seq: int, dataset: str, stream: str, samples: np.ndarray
+) -> Iterator[pa.RecordBatch]:
+    """Signal rows of one stream of one recording: chunks of <= CHUNK_BYTES, C-order."""
+    n, n_ch = samples.shape
+    rows_per_chunk = max(1, CHUNK_BYTES // max(1, n_ch * samples.dtype.itemsize))
+    starts = list(range(0, n, rows_per_chunk))
+    dtype = samples.dtype.str
+    for first in range(0, len(starts), _CHUNKS_PER_ARROW_BATCH):
+        idx = list(range(first, min(first + _CHUNKS_PER_ARROW_BATCH, len(starts))))
+        blocks = [samples[starts[i] : starts[i] + rows_per_chunk] for i in idx]
+        k = len(idx)
+        yield pa.RecordBatch.from_arrays(
+            [
+                pa.array([rid] * k, pa.string()),
+                pa.array([seq] * k, pa.int64()),
+                pa.array([dataset] * k, pa.string()),
+                pa.array([stream] * k, pa.string()),
+                pa.array(idx, pa.int64()),
+                pa.array([starts[i] for i in idx], pa.int64()),
+                pa.array([b.shape[0] for b in blocks], pa.int64()),
+                pa.array([n_ch] * k, pa.int64()),
+                pa.array([dtype] * k, pa.string()),
+                pa.array([b.tobytes() for b in blocks], pa.binary()),
+            ],
+            schema=SIGNALS,
+        )
+
+
+def write_batch_stream(writer: LakeWriter, batches: Iterator[pa.RecordBatch]) -> bool:
+    """Commit a stream of signal batches; False (nothing committed) if it is empty."""
+    first = next(batches, None)
+    if first is None:
+        return False
+
+    def chained() -> Iterator[pa.RecordBatch]:
+        yield first
+        yield from batches
+
+    writer.append("signals", pa.RecordBatchReader.from_batches(SIGNALS, chained()))
+    return True
+
+
+def ingest(
+    lake_path: str | Path,
+    adapter: Adapter,
+    *,
+    checksums: dict[str, str] | None = None,
+    on_error: str = "skip",
+    progress: bool = True,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
+    batch_recordings: int = DEFAULT_BATCH_RECORDINGS,
+) -> IngestReport:
+    """Ingest every unit ``adapter`` discovers into the lake at ``lake_path`` (created if new).
+
+    ``checksums`` maps source paths (posix, relative to ``adapter.source``) to sha256; a
+    file that differs is a ChecksumError for its unit. ``on_error`` is ``skip`` or
+    ``abort`` (see the module docstring). Returns an IngestReport.
+    """
+    check_option("on_error", on_error, ("skip", "abort"))
+    start = time.perf_counter()
+    Lake.create(lake_path)
+    units = adapter.discover()
+    report = IngestReport(dataset=adapter.dataset)
+    with LakeWriter(lake_path) as writer:
+        lake = Lake.open(lake_path)
+        state = _Ingestor(lake, adapter, checksums or {}, on_error, report)
+        pending = []
+        for unit in units:
+            known = state.already_known(unit)
+            if known is None:
+                pending.append(unit)
+            else:
+                report.skipped.append(known)
+        todo = iter(pending)
+        show = progress and sys.stderr.isatty()
+        with tqdm(total=len(pending), desc=f"ingest {adapter.dataset}", disable=not show) as bar:
+            while True:
+                state.reset_batch()
+                batches = state.signal_batches(todo, batch_bytes, batch_recordings, bar)
+                wrote = write_batch_stream(writer, batches)
+                if state.error is not None:
+                    raise state.error  # the writer's exit restores every table
+                if not wrote:
+                    break
+                for table in ("recordings", "channels", "events", "subjects"):
+                    writer.append(table, pa.Table.from_pylist(state.rows[table], TABLES[table]))
+                report.added.extend(state.batch_ids)
+                if on_error == "skip":
+                    report.snapshot = writer.publish()
+        if on_error == "abort" and report.added:
+            report.snapshot = writer.publish()
+        if not report.snapshot:
+            report.snapshot = writer.published
+    report.elapsed_s = time.perf_counter() - start
+    return report
