@@ -1,0 +1,94 @@
+"""Tiny shards in SHARD_SCHEMA and tiny labelled signals, built directly for the tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from emgcorpus.topology import POSITION_DIM
+from vocab.shard_schema import SHARD_SCHEMA
+
+N_CHANNELS = 4
+
+
+def sentence_row(
+    rid: str,
+    dataset: str,
+    subject: str,
+    index: int,
+    ids: list[int],
+    onsets: list[float],
+    events: list[dict[str, Any]] | None = None,
+    t_start: float | None = None,
+    t_end: float | None = None,
+) -> dict[str, Any]:
+    """One shard row; channel i of a token is ``k % N_CHANNELS`` with a ring position."""
+    n = len(ids)
+    chans = [k % N_CHANNELS for k in range(n)]
+    pos = np.zeros((n, POSITION_DIM), np.float32)
+    for k, c in enumerate(chans):
+        a = 2 * np.pi * c / N_CHANNELS
+        pos[k, [0, 3, 4]] = (1.0, np.sin(a), np.cos(a))
+    return {
+        "recording_id": rid,
+        "dataset": dataset,
+        "device": "toy",
+        "subject": subject,
+        "session": "1",
+        "trial": "1",
+        "sentence_index": index,
+        "t_start_s": float(onsets[0]) if t_start is None else t_start,
+        "t_end_s": float(onsets[-1]) + 0.1 if t_end is None else t_end,
+        "n_channels": N_CHANNELS,
+        "token_ids": ids,
+        "token_channel": chans,
+        "token_onset_s": [float(o) for o in onsets],
+        "token_duration_s": [0.05] * n,
+        "token_pos": pos.reshape(-1).tolist(),
+        "events": events or [],
+    }
+
+
+def write_shards(
+    out: Path, rows: list[dict[str, Any]], n_files: int = 2, vocab_size: int | None = None
+) -> Path:
+    """Write ``rows`` into ``n_files`` Parquet shards plus index.json; return the folder."""
+    out.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for f in range(n_files):
+        part = rows[f::n_files]
+        table = pa.Table.from_pylist(part, schema=SHARD_SCHEMA)
+        name = f"shard-{f:03d}.parquet"
+        pq.write_table(table, out / name)
+        entries.append({"file": name, "rows": len(part), "tokens": 0, "sha256": ""})
+    index: dict[str, Any] = {"vocab_id": "toy-vocab", "tokenizer": "toy", "snapshot": {"v": 1}}
+    index["shards"] = entries
+    if vocab_size is not None:
+        index["vocab_size"] = vocab_size
+    (out / "index.json").write_text(json.dumps(index))
+    return out
+
+
+def numbered_shards(out: Path, n_rows: int = 37, n_files: int = 3) -> Path:
+    """Rows whose first token id is 100 + row number, so a test can tell rows apart."""
+    rows = [
+        sentence_row(f"rec{i % 5}", "toy", f"s{i % 3}", i, [100 + i, 5, 6], [0.0, 0.1, 0.2])
+        for i in range(n_rows)
+    ]
+    return write_shards(out, rows, n_files=n_files, vocab_size=200)
+
+
+def periodic_shards(out: Path, n_rows: int = 64, length: int = 24) -> Path:
+    """A learnable toy: a token's id is set by its channel (k % 4), which its position shows."""
+    rows = []
+    for i in range(n_rows):
+        ids = [5 + k % N_CHANNELS for k in range(length)]
+        rows.append(
+            sentence_row(f"r{i}", "toy", f"s{i % 4}", 0, ids, [0.05 * k for k in range(length)])
+        )
+    return write_shards(out, rows, n_files=2, vocab_size=12)

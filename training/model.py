@@ -1,0 +1,151 @@
+"""A small transformer over token sequences that works for any electrode layout.
+
+Each token's input vector is the sum of
+
+- a token embedding (its code id in the vocabulary);
+- a channel-position embedding: a Linear map of the POSITION_DIM position vector of its
+  channel (emgcorpus.topology), so 4, 8, 64 or 256 channels share one space and no channel
+  index is ever embedded;
+- a time embedding: sinusoids of its onset [s] from the start of the sentence or window
+  (periods from ``min_period_s`` to ``max_period_s``), projected to ``d_model``;
+- optionally a log-duration embedding: Linear of log(duration [s] + 1 ms).
+
+A learned summary vector (CLS) is prepended; the encoder is a pre-norm
+``nn.TransformerEncoder``. The masked-token head predicts token ids.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from emgcorpus.errors import ConfigError
+from emgcorpus.topology import POSITION_DIM
+
+
+@dataclass
+class ModelConfig:
+    """Sizes of the model. The defaults train on a CPU."""
+
+    vocab_size: int
+    d_model: int = 128
+    n_layers: int = 4
+    n_heads: int = 4
+    d_ff: int = 512
+    dropout: float = 0.1
+    use_duration: bool = True
+    n_time_freqs: int = 16
+    min_period_s: float = 0.01
+    max_period_s: float = 100.0
+
+    def __post_init__(self) -> None:
+        if self.vocab_size < 5:
+            raise ConfigError(f"vocab_size must be >= 5 (special tokens), got {self.vocab_size}")
+        if self.d_model % self.n_heads:
+            raise ConfigError(
+                f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+class SinusoidalTime(nn.Module):
+    """sin/cos of 2*pi*t/period for log-spaced periods [s], projected to ``d_model``."""
+
+    def __init__(self, d_model: int, n_freqs: int, min_period_s: float, max_period_s: float):
+        super().__init__()
+        periods = torch.logspace(math.log10(min_period_s), math.log10(max_period_s), n_freqs)
+        self.omega: torch.Tensor
+        self.register_buffer("omega", 2 * math.pi / periods, persistent=False)
+        self.proj = nn.Linear(2 * n_freqs, d_model)
+
+    def forward(self, t_s: torch.Tensor) -> torch.Tensor:
+        phase = t_s.unsqueeze(-1) * self.omega
+        return self.proj(torch.cat([torch.sin(phase), torch.cos(phase)], dim=-1))
+
+
+class TokenEncoder(nn.Module):
+    """Token sequences -> contextual vectors (B, 1 + L, d_model); index 0 is the CLS summary."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        self.token = nn.Embedding(cfg.vocab_size, d)
+        self.position = nn.Linear(POSITION_DIM, d)
+        self.time = SinusoidalTime(d, cfg.n_time_freqs, cfg.min_period_s, cfg.max_period_s)
+        self.duration = nn.Linear(1, d) if cfg.use_duration else None
+        self.cls = nn.Parameter(torch.zeros(1, 1, d))
+        nn.init.normal_(self.cls, std=0.02)
+        layer = nn.TransformerEncoderLayer(
+            d, cfg.n_heads, cfg.d_ff, cfg.dropout, batch_first=True, norm_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, cfg.n_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d)
+
+    def forward(
+        self,
+        token_ids: torch.Tensor,
+        channel_pos: torch.Tensor,
+        onset_s: torch.Tensor,
+        duration_s: torch.Tensor,
+        pad_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        x = self.token(token_ids) + self.position(channel_pos) + self.time(onset_s)
+        if self.duration is not None:
+            x = x + self.duration(torch.log(duration_s.clamp(min=0) + 1e-3).unsqueeze(-1))
+        b = x.shape[0]
+        x = torch.cat([self.cls.expand(b, -1, -1), x], dim=1)
+        mask = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=x.device), pad_mask], dim=1)
+        return self.norm(self.encoder(x, src_key_padding_mask=mask))
+
+    def embed(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """One vector per sequence: [CLS output, mean of token outputs] -> (B, 2 * d_model).
+
+        A sequence with no tokens gets its CLS output and a zero mean.
+        """
+        h = self.forward(
+            batch["token_ids"],
+            batch["channel_pos"],
+            batch["onset_s"],
+            batch["duration_s"],
+            batch["pad_mask"],
+        )
+        keep = (~batch["pad_mask"]).unsqueeze(-1).to(h.dtype)
+        mean = (h[:, 1:] * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+        return torch.cat([h[:, 0], mean], dim=-1)
+
+
+class MaskedTokenModel(nn.Module):
+    """Encoder + a head that predicts each token's id (masked-token pretraining)."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = TokenEncoder(cfg)
+        self.head = nn.Linear(cfg.d_model, cfg.vocab_size)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Logits over the vocabulary for every token position: (B, L, vocab_size)."""
+        h = self.encoder(
+            batch["token_ids"],
+            batch["channel_pos"],
+            batch["onset_s"],
+            batch["duration_s"],
+            batch["pad_mask"],
+        )
+        return self.head(h[:, 1:])
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

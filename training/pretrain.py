@@ -1,0 +1,217 @@
+"""Self-supervised masked-token pretraining on token shards (CPU by default, CUDA when asked).
+
+BERT-style masking: each real token is chosen with probability ``mask_prob``; a chosen
+token is replaced by MASK (80 %), by a random id (10 %) or kept (10 %), and the model is
+trained to predict the original id (cross-entropy on chosen tokens only). The training
+curve (step, epoch, loss, tokens/s) is logged to ``curve.jsonl`` and to the checkpoint's
+sidecar, together with the subjects it saw, so that evaluation can refuse overlap.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from emgcorpus.errors import ConfigError
+from training.checkpoint import CheckpointMeta, save_checkpoint
+from training.data import ShardDataset, ShardSet, collate_tokens
+from training.model import MaskedTokenModel, ModelConfig
+
+try:  # the contract of vocab/special_tokens.py
+    from vocab.special_tokens import MASK as MASK_ID  # type: ignore[import-not-found]
+    from vocab.special_tokens import PAD as PAD_ID  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - until the vocab module lands
+    PAD_ID, MASK_ID = 0, 1
+N_SPECIAL = 5  # PAD, MASK, CLS, SEP, UNK are never drawn as random replacements
+
+
+@dataclass
+class PretrainConfig:
+    """Training parameters. ``steps`` (if set) stops early; else ``epochs`` full passes."""
+
+    epochs: int = 1
+    steps: int | None = None
+    batch_size: int = 32
+    lr: float = 3e-4
+    weight_decay: float = 0.01
+    mask_prob: float = 0.15
+    max_tokens: int = 256
+    seed: int = 0
+    device: str = "auto"
+    num_workers: int = 0
+    log_every: int = 10
+    warmup_steps: int = 50
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA if available else CPU; ``cuda`` without a GPU is a ConfigError."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available (use cpu or auto)")
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"invalid value {device!r} for --device: expected cpu, cuda or auto")
+    return torch.device(device)
+
+
+def mask_tokens(
+    ids: torch.Tensor,
+    pad_mask: torch.Tensor,
+    mask_prob: float,
+    vocab_size: int,
+    gen: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(corrupted ids, targets) where targets are -100 except at chosen positions."""
+    real = ~pad_mask
+    chosen = (torch.rand(ids.shape, generator=gen, device=ids.device) < mask_prob) & real
+    if not bool(chosen.any()) and bool(real.any()):
+        first = torch.nonzero(real)[0]
+        chosen[first[0], first[1]] = True
+    targets = torch.where(chosen, ids, torch.full_like(ids, -100))
+    roll = torch.rand(ids.shape, generator=gen, device=ids.device)
+    corrupted = ids.clone()
+    corrupted[chosen & (roll < 0.8)] = MASK_ID
+    rand_pos = chosen & (roll >= 0.8) & (roll < 0.9)
+    if bool(rand_pos.any()):
+        hi = max(vocab_size, N_SPECIAL + 1)
+        rnd = torch.randint(N_SPECIAL, hi, ids.shape, generator=gen, device=ids.device)
+        corrupted[rand_pos] = rnd[rand_pos]
+    return corrupted, targets
+
+
+@dataclass
+class PretrainResult:
+    """Where the checkpoint is and what the training curve was."""
+
+    checkpoint: Path
+    curve: list[dict[str, float]]
+    meta: CheckpointMeta
+
+
+def pretrain(
+    shards: str | Path | ShardSet,
+    out_dir: str | Path,
+    *,
+    model_config: dict[str, Any] | None = None,
+    config: PretrainConfig | None = None,
+    exclude_subjects: Sequence[str] = (),
+    exclude_datasets: Sequence[str] = (),
+    progress: bool = True,
+) -> PretrainResult:
+    """Pretrain a :class:`MaskedTokenModel` on the shards; write a checkpoint to ``out_dir``.
+
+    ``model_config`` overrides ModelConfig fields (``vocab_size`` defaults to the shards').
+    Rows of excluded subjects (``dataset:subject``) and datasets are never read.
+    """
+    cfg = config or PretrainConfig()
+    shard_set = shards if isinstance(shards, ShardSet) else ShardSet.open(shards)
+    torch.manual_seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    mc = dict(model_config or {})
+    mc.setdefault("vocab_size", shard_set.vocab_size())
+    mcfg = ModelConfig(**mc)
+    subjects = shard_set.subjects(exclude_subjects, exclude_datasets)
+    if not subjects:
+        raise ConfigError("no pretraining rows left after --exclude-subjects/--exclude-datasets")
+    ds = ShardDataset(
+        shard_set,
+        seed=cfg.seed,
+        max_tokens=cfg.max_tokens,
+        exclude_subjects=exclude_subjects,
+        exclude_datasets=exclude_datasets,
+    )
+    loader = DataLoader(
+        ds, batch_size=cfg.batch_size, collate_fn=collate_tokens, num_workers=cfg.num_workers
+    )
+    model = MaskedTokenModel(mcfg).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps))
+    )
+    gen = torch.Generator(device=device)
+    gen.manual_seed(cfg.seed)
+    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-100)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    curve_path = out / "curve.jsonl"
+    curve: list[dict[str, float]] = []
+    n_batches = -(-len(ds) // cfg.batch_size)
+    total = cfg.steps if cfg.steps is not None else cfg.epochs * n_batches
+    bar = tqdm(
+        total=total, desc="pretrain", unit="step", disable=not progress or not sys.stderr.isatty()
+    )
+    step, tokens, t0 = 0, 0, time.perf_counter()
+    run_loss, run_n = 0.0, 0
+    model.train()
+    with curve_path.open("w") as fh:
+        epoch = 0
+        while step < total:
+            ds.set_epoch(epoch)
+            for batch in loader:
+                batch = {k: v.to(device) for k, v in batch.items()}
+                ids, targets = mask_tokens(
+                    batch["token_ids"], batch["pad_mask"], cfg.mask_prob, mcfg.vocab_size, gen
+                )
+                logits = model({**batch, "token_ids": ids})
+                loss = loss_fn(logits.reshape(-1, mcfg.vocab_size), targets.reshape(-1))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                sched.step()
+                step += 1
+                tokens += int((~batch["pad_mask"]).sum())
+                run_loss += float(loss.detach())
+                run_n += 1
+                bar.update(1)
+                if step % cfg.log_every == 0 or step == total:
+                    dt = time.perf_counter() - t0
+                    point = {
+                        "step": step,
+                        "epoch": epoch,
+                        "loss": run_loss / run_n,
+                        "tokens": tokens,
+                        "tokens_per_s": tokens / dt if dt > 0 else 0.0,
+                    }
+                    curve.append(point)
+                    fh.write(json.dumps(point) + "\n")
+                    fh.flush()
+                    bar.set_postfix(loss=f"{point['loss']:.3f}")
+                    run_loss, run_n = 0.0, 0
+                if step >= total:
+                    break
+            epoch += 1
+            if n_batches == 0:
+                break
+    bar.close()
+    meta = CheckpointMeta(
+        model=mcfg,
+        vocab_id=shard_set.vocab_id,
+        snapshot=shard_set.snapshot,
+        pretrain_subjects=subjects,
+        pretrain_datasets=sorted({s.split(":", 1)[0] for s in subjects}),
+        excluded_subjects=sorted(exclude_subjects),
+        excluded_datasets=sorted(exclude_datasets),
+        train={
+            **cfg.to_dict(),
+            "device_used": str(device),
+            "steps_done": step,
+            "data_state": ds.state_dict(),
+            "shards": str(shard_set.root),
+        },
+        curve=curve,
+    )
+    save_checkpoint(out, model.cpu(), meta)
+    return PretrainResult(checkpoint=out, curve=curve, meta=meta)
