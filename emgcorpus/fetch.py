@@ -1,0 +1,169 @@
+"""``emgcorpus fetch``: get a catalog dataset's files into a folder, and check them.
+
+Open datasets are downloaded from the URLs in ``catalog.yaml`` (see
+:mod:`emgcorpus.http_download` for resume, retries, checksum and HTML detection). For
+datasets a user must download by hand (``access: login`` such as NinaPro, or hosts that
+need a browser), :func:`fetch` returns the exact manual steps and verifies whatever the
+user already placed in the folder: listed files by size and sha256 where known, else the
+entry's ``expect_glob``.
+
+The default folder is ``./emg-data/<dataset>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from emgcorpus.catalog import CatalogEntry, CatalogFile, get_entry
+from emgcorpus.http_download import RetryPolicy, download, sha256_file
+
+DEFAULT_DATA_ROOT = Path("emg-data")
+
+FileState = Literal["ok", "present", "downloaded", "missing", "wrong-size", "bad-checksum"]
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    """What was found for one listed file. ``present``: exists, nothing known to check."""
+
+    path: str
+    state: FileState
+    detail: str = ""
+
+
+@dataclass
+class FetchReport:
+    """The outcome of :func:`fetch` or :func:`verify_local` for one dataset folder."""
+
+    dataset: str
+    directory: Path
+    files: list[FileStatus] = field(default_factory=list)
+    #: the manual steps, filled in for datasets that are downloaded by hand
+    manual_steps: str | None = None
+    #: how many files match ``expect_glob`` (None when the entry has none)
+    glob_matches: int | None = None
+    expect_glob: str | None = None
+
+    @property
+    def problems(self) -> list[FileStatus]:
+        """Listed files that are missing or fail their size/checksum check."""
+        return [f for f in self.files if f.state in ("missing", "wrong-size", "bad-checksum")]
+
+    @property
+    def complete(self) -> bool:
+        """True when every listed file is good and ``expect_glob`` (if any) matches a file."""
+        if self.problems:
+            return False
+        return not (self.glob_matches is not None and self.glob_matches == 0)
+
+
+def default_dir(dataset: str, root: Path | None = None) -> Path:
+    """Where ``fetch`` puts a dataset by default: ``<root>/<dataset>`` (root ``./emg-data``)."""
+    return Path(root if root is not None else DEFAULT_DATA_ROOT) / dataset
+
+
+def manual_steps(entry: CatalogEntry, directory: Path) -> str | None:
+    """The entry's manual download steps with ``{dir}`` replaced by ``directory``."""
+    if not entry.manual_steps:
+        return None
+    return entry.manual_steps.replace("{dir}", str(directory)).rstrip() + "\n"
+
+
+def needs_manual_download(entry: CatalogEntry) -> bool:
+    """True for ``login`` datasets and for entries whose files have no download URL."""
+    return entry.access == "login" or (not entry.files and entry.manual_steps is not None)
+
+
+def _check_file(spec: CatalogFile, directory: Path, *, hash_files: bool = True) -> FileStatus:
+    path = directory / spec.path
+    if not path.is_file():
+        return FileStatus(spec.path, "missing")
+    size = path.stat().st_size
+    if spec.size is not None and size != spec.size:
+        return FileStatus(spec.path, "wrong-size", f"expected {spec.size} bytes, found {size}")
+    if spec.sha256 is not None and hash_files:
+        found = sha256_file(path)
+        if found != spec.sha256:
+            return FileStatus(spec.path, "bad-checksum", f"expected {spec.sha256}, found {found}")
+        return FileStatus(spec.path, "ok")
+    return FileStatus(spec.path, "ok" if spec.size is not None else "present")
+
+
+def verify_local(entry: CatalogEntry, directory: Path, *, hash_files: bool = True) -> FetchReport:
+    """Check a dataset folder without any network access.
+
+    Listed files are checked for presence, size [bytes] and sha256 (when the catalog knows
+    them; ``hash_files=False`` skips hashing); ``expect_glob`` counts matching files.
+    """
+    directory = Path(directory)
+    report = FetchReport(entry.name, directory, expect_glob=entry.expect_glob)
+    report.files = [_check_file(f, directory, hash_files=hash_files) for f in entry.files]
+    if entry.expect_glob:
+        matches = directory.glob(entry.expect_glob) if directory.is_dir() else iter(())
+        report.glob_matches = sum(1 for p in matches if p.is_file())
+    return report
+
+
+def fetched_state(entry: CatalogEntry, directory: Path) -> str:
+    """``yes``, ``partial`` or ``no``: are the dataset's files in ``directory``? (no hashing)"""
+    report = verify_local(entry, directory, hash_files=False)
+    listed = [f for f in report.files if f.state != "missing"]
+    if report.files and len(listed) == len(report.files) and not report.problems:
+        return "yes" if report.glob_matches != 0 else "partial"
+    if listed:
+        return "partial"
+    if not report.files and report.glob_matches:
+        return "yes"
+    return "no"
+
+
+def fetch(
+    dataset: str,
+    to: Path | None = None,
+    *,
+    catalog_path: Path | None = None,
+    policy: RetryPolicy | None = None,
+    progress: bool | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> FetchReport:
+    """Download (or, for manual datasets, verify) ``dataset`` into ``to``.
+
+    Files already present whose sha256 (or, lacking one, size) matches the catalog are
+    not downloaded again; a present file that fails its check is downloaded again. For
+    manual datasets the report carries the steps and what is missing; nothing is
+    downloaded. ``echo`` receives one line per file (default: silent).
+    Raises DownloadError / ChecksumError (see :func:`emgcorpus.http_download.download`).
+    """
+    entry = get_entry(dataset, catalog_path)
+    directory = Path(to) if to is not None else default_dir(entry.name)
+    say = echo or (lambda _line: None)
+    if needs_manual_download(entry):
+        report = verify_local(entry, directory)
+        report.manual_steps = manual_steps(entry, directory)
+        return report
+    directory.mkdir(parents=True, exist_ok=True)
+    report = FetchReport(entry.name, directory, expect_glob=entry.expect_glob)
+    for spec in entry.files:
+        status = _check_file(spec, directory)
+        if status.state == "ok" or (status.state == "present" and spec.sha256 is None):
+            say(f"{spec.path}: already here ({status.state})")
+            report.files.append(status)
+            continue
+        if status.state != "missing":
+            say(f"{spec.path}: {status.state} ({status.detail}); downloading again")
+            (directory / spec.path).unlink()
+        say(f"{spec.path}: downloading {spec.url}")
+        download(
+            spec.url,
+            directory / spec.path,
+            sha256=spec.sha256,
+            size=spec.size,
+            policy=policy,
+            progress=progress,
+        )
+        report.files.append(FileStatus(spec.path, "downloaded"))
+    report.manual_steps = manual_steps(entry, directory) if entry.manual_steps else None
+    return report
