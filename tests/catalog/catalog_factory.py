@@ -8,11 +8,11 @@ from typing import Any
 import yaml
 
 
-def entry(name: str, **overrides: Any) -> dict[str, Any]:
+def entry(name_: str, **overrides: Any) -> dict[str, Any]:
     """A valid open-access catalog entry; ``overrides`` replace or add fields."""
     base: dict[str, Any] = {
-        "name": name,
-        "title": f"test dataset {name}",
+        "name": name_,
+        "title": f"test dataset {name_}",
         "adapter": "sim",
         "homepage": "http://127.0.0.1/",
         "access": "open",
