@@ -65,7 +65,7 @@ class DaskRunner:
                 n_workers=n,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: never collide with another cluster
                 silence_logs=40,
             )
             self.client = Client(self._cluster, set_as_default=False)
@@ -112,9 +112,10 @@ class DaskRunner:
                 return out
             from distributed import as_completed
 
-            futures = self.client.compute(list(tasks))
-            for _ in as_completed(futures):
-                bar.update(1)
-            return list(self.client.gather(futures))
+            with self.client.as_current():
+                futures = self.client.compute(list(tasks))
+                for _ in as_completed(futures):
+                    bar.update(1)
+                return list(self.client.gather(futures))
         finally:
             bar.close()

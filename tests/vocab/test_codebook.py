@@ -22,7 +22,9 @@ from vocab.codebook import (
 
 
 def _blobs(rng: np.random.Generator, centers: np.ndarray, per: int, scale: float) -> np.ndarray:
-    return np.concatenate([c + scale * rng.standard_normal((per, centers.shape[1])) for c in centers])
+    return np.concatenate(
+        [c + scale * rng.standard_normal((per, centers.shape[1])) for c in centers]
+    )
 
 
 def _plain_lloyd(x: np.ndarray, c: np.ndarray, iterations: int) -> np.ndarray:

@@ -1,0 +1,125 @@
+"""The vocabulary compiler on a tiny simulated lake (synchronous scheduler)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from adapters.registry import make_adapter
+from emgcorpus.errors import ConfigError, LakeError
+from emgcorpus.ingest import ingest
+from emgcorpus.lake import Lake
+from vocab.artifact import CODEBOOK_FILE, VOCAB_FILE, Vocabulary
+from vocab.compiler import VocabularyBuilder
+from vocab.special_tokens import FIRST_CODE_ID, FIRST_REST_ID
+from vocab.tokenizers import get_tokenizer
+
+SIM = {
+    "subjects": 2,
+    "gestures": 2,
+    "repetitions": 1,
+    "contraction_s": 1.0,
+    "rest_s": 1.0,
+    "devices": "myo8,bipolar4",
+}
+
+
+def make_sim_lake(path: Path, **overrides: object) -> Path:
+    """Ingest a tiny simulated corpus (4 recordings of 5 s) into ``path``."""
+    ingest(path, make_adapter("sim", "builtin", **{**SIM, **overrides}), progress=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sim_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_sim_lake(tmp_path_factory.mktemp("vocab") / "lake")
+
+
+def _build(lake: Path, store: Path, **kw: object) -> Vocabulary:
+    params: dict = {"size": 12, "sample_size": 500, "partition_size": 2, "scheduler": "sync"}
+    params.update(kw)
+    return VocabularyBuilder(lake, "nct", store=store, **params).build(progress=False)
+
+
+def test_build_records_snapshot_params_and_statistics(sim_lake: Path, tmp_path: Path) -> None:
+    vocab = _build(sim_lake, tmp_path / "store")
+    assert vocab.path == tmp_path / "store" / vocab.id
+    assert vocab.codebook.shape == (12, get_tokenizer("nct").descriptor_dim)
+    assert vocab.codebook.dtype == np.float32
+    assert vocab.snapshot == Lake.open(sim_lake).snapshot()
+    assert vocab.meta["corpus"]["recordings"] == 4
+    assert vocab.meta["corpus"]["partitions"] == 2
+    assert vocab.tokenizer_config["name"] == "nct"
+    stats = vocab.statistics
+    assert stats["size"] == 12
+    assert sum(stats["counts"]) == stats["code_tokens"] == vocab.meta["corpus"]["active_segments"]
+    assert stats["dead_codes"] == 12 - stats["codes_used"]
+    assert 1.0 <= stats["perplexity"] <= 12.0
+    assert set(stats["per_device"]) == {"sim-myo8", "sim-bipolar4"}
+    per = stats["per_dataset"]["sim"]
+    assert per["recordings"] == 4
+    assert per["seconds"] == pytest.approx(20.0)
+    assert per["tokens_per_second"] > per["code_tokens_per_second"] > 0
+    inertia = vocab.meta["fit"]["inertia"]
+    assert 1 <= len(inertia) <= 20
+    assert inertia[-1] <= inertia[0]
+
+
+def test_same_inputs_give_byte_identical_files(sim_lake: Path, tmp_path: Path) -> None:
+    a = _build(sim_lake, tmp_path / "a")
+    b = _build(sim_lake, tmp_path / "b", cache_descriptors=False)
+    assert a.id == b.id
+    assert a.path is not None and b.path is not None
+    for name in (VOCAB_FILE, CODEBOOK_FILE):
+        assert (a.path / name).read_bytes() == (b.path / name).read_bytes()
+    # a parameter that matters changes the id
+    c = _build(sim_lake, tmp_path / "a", seed=1)
+    assert c.id != a.id
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted([a.id, c.id])
+
+
+def test_rebuild_same_id_is_idempotent_and_never_overwrites(sim_lake: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    vocab = _build(sim_lake, store)
+    assert vocab.path is not None
+    before = (vocab.path / VOCAB_FILE).read_bytes()
+    assert vocab.save(store) == vocab.path  # identical bytes: accepted, nothing written
+    # tamper with the stored artifact: saving the genuine one must refuse, not overwrite
+    (vocab.path / CODEBOOK_FILE).write_bytes(b"not a codebook")
+    with pytest.raises(LakeError, match="never overwritten"):
+        vocab.save(store)
+    assert (vocab.path / CODEBOOK_FILE).read_bytes() == b"not a codebook"
+    assert (vocab.path / VOCAB_FILE).read_bytes() == before
+    with pytest.raises(LakeError, match="sha256"):
+        Vocabulary.load(store, vocab.id)
+
+
+def test_encode_maps_active_to_codes_and_rest_by_duration(sim_lake: Path, tmp_path: Path) -> None:
+    vocab = _build(sim_lake, tmp_path / "store")
+    lake = Lake.open(sim_lake)
+    rid = lake.recordings()["recording_id"][0]
+    tok = vocab.tokenizer()
+    x = lake.read_samples(rid)
+    seg = tok.segment(x, float(lake.recording_row(rid)["native_fs"]), lake.channel_infos(rid))
+    ids = vocab.encode(seg)
+    assert ids.shape == (len(seg),) and ids.dtype == np.int32
+    active = seg.kind == 0
+    assert (ids[active] >= FIRST_CODE_ID).all() and (ids[active] < vocab.n_tokens).all()
+    assert ((ids[~active] >= FIRST_REST_ID) & (ids[~active] < FIRST_CODE_ID)).all()
+    # the code of an active segment is its nearest centroid after standardisation
+    z = (seg.descriptor[active].astype(np.float64) - vocab.mean) / vocab.std
+    d = ((z[:, None, :] - vocab.codebook[None].astype(np.float64)) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(ids[active] - FIRST_CODE_ID, d.argmin(axis=1))
+
+
+def test_dataset_filter_and_bad_options(sim_lake: Path, tmp_path: Path) -> None:
+    with pytest.raises(LakeError, match="no recordings of datasets nope"):
+        _build(sim_lake, tmp_path / "s", datasets=["nope"])
+    with pytest.raises(ConfigError, match="sample_size"):
+        VocabularyBuilder(sim_lake, "nct", size=64, sample_size=10)
+    with pytest.raises(ConfigError, match="scheduler"):
+        _build(sim_lake, tmp_path / "s", scheduler="localhost")
+    with pytest.raises(ConfigError, match="unknown tokenizer"):
+        VocabularyBuilder(sim_lake, "bpe")

@@ -1,0 +1,96 @@
+"""A real Dask scheduler with two worker processes, a LocalCluster and the synchronous
+scheduler all compile the same vocabulary, byte for byte."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from distributed import Client
+
+from tests.vocab.test_compiler import make_sim_lake
+from vocab.artifact import CODEBOOK_FILE, VOCAB_FILE
+from vocab.compiler import VocabularyBuilder
+
+REPO = Path(__file__).resolve().parents[2]
+DASK = str(Path(sys.executable).with_name("dask"))
+
+
+def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with open(log, "wb") as fh:
+        return subprocess.Popen([DASK, *args], stdout=fh, stderr=subprocess.STDOUT, env=env)
+
+
+@pytest.fixture
+def dask_scheduler(tmp_path: Path) -> Iterator[str]:
+    """Address of a fresh ``dask scheduler`` on 127.0.0.1 with two ``dask worker`` s."""
+    sched_file = tmp_path / "scheduler.json"
+    procs = [
+        _spawn(
+            [
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(sched_file),
+            ],
+            tmp_path / "scheduler.log",
+        )
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while not sched_file.exists():
+            if time.monotonic() > deadline or procs[0].poll() is not None:
+                raise RuntimeError(f"dask scheduler did not start: {sched_file}")
+            time.sleep(0.1)
+        for i in range(2):
+            args = ["worker", "--scheduler-file", str(sched_file), "--nthreads", "1"]
+            args += ["--nworkers", "1", "--no-dashboard", "--no-nanny"]
+            procs.append(_spawn(args, tmp_path / f"worker{i}.log"))
+        with Client(scheduler_file=str(sched_file), timeout=30) as client:
+            client.wait_for_workers(2, timeout=30)
+            address = client.scheduler.address
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def test_same_vocabulary_on_every_scheduler(tmp_path: Path, dask_scheduler: str) -> None:
+    lake = make_sim_lake(tmp_path / "lake")
+    params = {"size": 10, "sample_size": 400, "partition_size": 1, "iterations": 8}
+    built = {}
+    for name, scheduler, workers in (
+        ("sync", "sync", None),
+        ("local", None, 2),
+        ("remote", dask_scheduler, None),
+    ):
+        builder = VocabularyBuilder(
+            lake, "nct", scheduler=scheduler, n_workers=workers, store=tmp_path / name, **params
+        )
+        built[name] = builder.build(progress=False)
+    ids = {name: v.id for name, v in built.items()}
+    assert len(set(ids.values())) == 1, ids
+    ref = built["sync"].path
+    assert ref is not None
+    for name in ("local", "remote"):
+        path = built[name].path
+        assert path is not None
+        for f in (VOCAB_FILE, CODEBOOK_FILE):
+            assert (path / f).read_bytes() == (ref / f).read_bytes(), (name, f)
+    assert built["remote"].meta["corpus"]["partitions"] == 4
