@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -84,21 +85,15 @@ def verify_lake(lake_path: str | Path) -> list[str]:
             problems.append(f"recording {rid}: {counts['n']} channel rows, n_channels is {n_ch}")
         if (r["dataset"], r["subject"]) not in subjects:
             problems.append(f"recording {rid}: no subjects row for {r['dataset']}/{r['subject']}")
-        raw = lake.read_chunks(rid, RAW_STREAM)
-        found, sha = _check_chunks(
-            raw, rid, RAW_STREAM, int(r["n_samples"]), n_ch, r["sample_dtype"]
-        )
-        problems.extend(found)
-        if sha != r["samples_sha256"]:
-            problems.append(
-                f"recording {rid}: raw samples sha256 {sha} differs from the recorded "
-                f"{r['samples_sha256']} (stored payload changed)"
-            )
-        for h in harmonized.filter(pl.col("recording_id") == rid).iter_rows(named=True):
-            chunks = lake.read_chunks(rid, h["stream"])
-            found, _ = _check_chunks(chunks, rid, h["stream"], int(h["n_samples"]), n_ch, "<f4")
-            problems.extend(found)
-    streams = _streams(lake)
+        try:
+            problems.extend(_check_recording(lake, r, harmonized))
+        except (OSError, pa.ArrowException) as exc:
+            problems.append(f"recording {rid}: stored samples unreadable ({exc})")
+    try:
+        streams = _streams(lake)
+    except (OSError, pa.ArrowException) as exc:
+        problems.append(f"signals: table unreadable ({exc})")
+        return problems
     orphans = {rid for rid, _ in streams} - known
     if orphans:
         problems.append(f"signals: samples of unknown recordings {sorted(orphans)[:5]}")
@@ -106,6 +101,25 @@ def verify_lake(lake_path: str | Path) -> list[str]:
     derived = {(rid, s) for rid, s in streams if s != RAW_STREAM and rid in known}
     for rid, stream in sorted(derived - rows):
         problems.append(f"signals: stream {stream} of recording {rid} has no harmonized row")
+    return problems
+
+
+def _check_recording(lake: Lake, r: dict[str, Any], harmonized: pl.DataFrame) -> list[str]:
+    """Problems of one recording's raw and harmonized streams."""
+    rid, n_ch = r["recording_id"], int(r["n_channels"])
+    raw = lake.read_chunks(rid, RAW_STREAM)
+    problems, sha = _check_chunks(
+        raw, rid, RAW_STREAM, int(r["n_samples"]), n_ch, r["sample_dtype"]
+    )
+    if sha != r["samples_sha256"]:
+        problems.append(
+            f"recording {rid}: raw samples sha256 {sha} differs from the recorded "
+            f"{r['samples_sha256']} (stored payload changed)"
+        )
+    for h in harmonized.filter(pl.col("recording_id") == rid).iter_rows(named=True):
+        chunks = lake.read_chunks(rid, h["stream"])
+        found, _ = _check_chunks(chunks, rid, h["stream"], int(h["n_samples"]), n_ch, "<f4")
+        problems.extend(found)
     return problems
 
 
