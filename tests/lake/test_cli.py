@@ -1,0 +1,88 @@
+"""The lake commands through click: ingest, ls, harmonize, verify, adapters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from adapters import registry
+from emgcorpus.cli import cli
+from tests.lake.fakes import write_npy_source
+
+
+@pytest.fixture(autouse=True)
+def npy_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Register the in-test .npy adapter under the name ``npy`` for these tests."""
+    monkeypatch.setitem(registry.ADAPTERS, "npy", "tests.lake.fakes:NpyAdapter")
+
+
+def _run(lake: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--lake", str(lake), *args], obj={})
+    return result.exit_code, result.output
+
+
+def test_ingest_ls_harmonize_verify(tmp_path: Path) -> None:
+    src = write_npy_source(tmp_path / "src", n_files=3, n=2000, n_ch=3)
+    lake = tmp_path / "lake"
+    code, out = _run(
+        lake, "ingest", "npy", str(src), "--option", "fs=2000", "--dataset", "toy", "--json"
+    )
+    assert code == 0, out
+    report = json.loads(out)
+    assert len(report["added"]) == 3 and report["dataset"] == "toy"
+    code, out = _run(lake, "ingest", "npy", str(src), "--option", "fs=2000", "--dataset", "toy")
+    assert code == 0 and "0 added, 3 already in the lake" in out
+    code, out = _run(lake, "harmonize", "--fs", "1000", "--method", "scipy")
+    assert code == 0 and "harmonized 3 recordings at 1000 Hz" in out
+    code, out = _run(lake, "ls", "--json")
+    summary = json.loads(out)
+    (toy,) = summary["datasets"]
+    assert (toy["recordings"], toy["subjects"], toy["channels"]) == (3, 3, [3])
+    assert toy["rates_hz"] == [2000.0] and summary["harmonized_hz"] == [1000.0]
+    assert toy["hours"] == pytest.approx(3 * 1.0 / 3600)
+    code, out = _run(lake, "ls")
+    assert code == 0 and "toy" in out and "snapshot:" in out
+    code, out = _run(lake, "verify", "--json")
+    assert code == 0 and json.loads(out) == {"ok": True, "problems": []}
+
+
+def test_ingest_with_a_bad_file_exits_1_and_lists_it(tmp_path: Path) -> None:
+    src = write_npy_source(tmp_path / "src", n_files=2)
+    (src / "s9_bad.npy").write_bytes(b"not numpy")
+    lake = tmp_path / "lake"
+    code, out = _run(lake, "ingest", "npy", str(src), "--json")
+    assert code == 1
+    report = json.loads(out)
+    assert len(report["added"]) == 2 and report["errors"][0]["unit"] == "s9_bad.npy"
+    code, out = _run(tmp_path / "lake2", "ingest", "npy", str(src), "--on-error", "abort")
+    assert code == 1 and "s9_bad.npy" in out
+
+
+def test_mapping_file_and_bad_option(tmp_path: Path) -> None:
+    src = write_npy_source(tmp_path / "src", n_files=1, n=100)
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("fs: 500\n")
+    code, out = _run(
+        tmp_path / "lake", "ingest", "npy", str(src), "--mapping", str(mapping), "--json"
+    )
+    assert code == 0
+    code, out = _run(tmp_path / "lake", "ls", "--json")
+    assert json.loads(out)["datasets"][0]["rates_hz"] == [500.0]
+    code, out = _run(tmp_path / "lake", "ingest", "npy", str(src), "--option", "novalue")
+    assert code == 1 and "expected key=value" in out
+
+
+def test_verify_and_ls_on_a_missing_lake_fail_clearly(tmp_path: Path) -> None:
+    code, out = _run(tmp_path / "nope", "verify")
+    assert code == 1 and "not an emgcorpus lake" in out
+
+
+def test_adapters_lists_the_registry() -> None:
+    result = CliRunner().invoke(cli, ["adapters"], obj={})
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert any(line.startswith("npy") and "test adapter" in line for line in lines)
+    assert len(lines) == len(registry.ADAPTERS)
