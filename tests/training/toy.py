@@ -92,3 +92,60 @@ def periodic_shards(out: Path, n_rows: int = 64, length: int = 24) -> Path:
             sentence_row(f"r{i}", "toy", f"s{i % 4}", 0, ids, [0.05 * k for k in range(length)])
         )
     return write_shards(out, rows, n_files=2, vocab_size=12)
+
+
+def gesture_recording_rows(
+    dataset: str, subject: str, n_events: int = 8, labels: tuple[str, ...] = ("open", "fist")
+) -> list[dict[str, Any]]:
+    """One recording: 1 s gestures separated by 1 s gaps; gesture tokens are 10 + label index.
+
+    Two sentences split the recording in half; each carries the events that overlap it.
+    """
+    rid = f"{dataset}-{subject}"
+    events = [
+        {
+            "onset": 1.0 + 2.0 * k,
+            "duration": 1.0,
+            "label": labels[k % len(labels)],
+            "repetition": k // len(labels),
+            "kind": "gesture",
+        }
+        for k in range(n_events)
+    ]
+    end = 2.0 * n_events + 1.0
+    ids, onsets = [], []
+    t = 0.0
+    while t < end:
+        label = next((e["label"] for e in events if e["onset"] <= t < e["onset"] + 1.0), None)
+        ids.append(5 if label is None else 10 + labels.index(label))
+        onsets.append(t)
+        t = round(t + 0.05, 6)
+    half = end / 2
+    rows = []
+    for s, (lo, hi) in enumerate(((0.0, half), (half, end))):
+        sel = [k for k, o in enumerate(onsets) if lo <= o < hi]
+        evs = [e for e in events if e["onset"] < hi and e["onset"] + e["duration"] > lo]
+        rows.append(
+            sentence_row(
+                rid,
+                dataset,
+                subject,
+                s,
+                [ids[k] for k in sel],
+                [onsets[k] for k in sel],
+                events=evs,
+                t_start=lo,
+                t_end=hi,
+            )
+        )
+    return rows
+
+
+def gesture_shards(out: Path, subjects: tuple[str, ...] = ("a", "b", "c")) -> Path:
+    """Shards of dataset ``toy`` (evaluation subjects) and ``pre`` (pretraining only)."""
+    rows = []
+    for s in subjects:
+        rows += gesture_recording_rows("toy", s)
+    for s in ("p1", "p2"):
+        rows += gesture_recording_rows("pre", s)
+    return write_shards(out, rows, n_files=2, vocab_size=16)

@@ -1,0 +1,85 @@
+"""LOSO protocol end to end on toy shards: guard, regimes, metrics, report files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from emgcorpus.errors import ConfigError
+from tests.training.toy import gesture_shards
+from training.evaluate import REGIMES, EvalConfig, evaluate_loso
+from training.pretrain import PretrainConfig, pretrain
+from training.report import write_report
+
+TINY = {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "dropout": 0.0}
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("eval")
+    shards = gesture_shards(root / "shards")
+    ckpt = pretrain(
+        shards,
+        root / "ckpt",
+        model_config=TINY,
+        config=PretrainConfig(steps=5, batch_size=4),
+        exclude_datasets=["toy"],
+        progress=False,
+    ).checkpoint
+    return shards, ckpt
+
+
+def test_eval_refuses_a_checkpoint_that_saw_evaluation_subjects(
+    toy: tuple[Path, Path], tmp_path: Path
+) -> None:
+    shards, _ = toy
+    leaky = pretrain(
+        shards,
+        tmp_path / "leaky",
+        model_config=TINY,
+        config=PretrainConfig(steps=1, batch_size=4),
+        exclude_subjects=["toy:a"],
+        progress=False,
+    ).checkpoint
+    cfg = EvalConfig(dataset="toy", baselines=[])
+    with pytest.raises(ConfigError, match=r"2 evaluation subject\(s\): toy:b, toy:c"):
+        evaluate_loso(shards, leaky, cfg, progress=False)
+
+
+def test_loso_report_has_three_regimes_for_model_and_baseline(
+    toy: tuple[Path, Path], tmp_path: Path
+) -> None:
+    shards, ckpt = toy
+    cfg = EvalConfig(dataset="toy", baselines=["window"], few_shot=0.2, device="cpu")
+    report = evaluate_loso(shards, ckpt, cfg, window_shards=shards, progress=False)
+    assert report["windows"]["n_subjects"] == 3
+    assert report["windows"]["labels"] == ["fist", "open"]
+    # 8 events of 1 s, 250 ms windows at 50 ms hop: 16 windows per event
+    assert report["windows"]["n_windows"] == 3 * 8 * 16
+    assert report["windows"]["source"] == "shard events"
+    for method in ("model", "window"):
+        res = report["methods"][method]
+        for regime in REGIMES:
+            acc = res[regime]["window_accuracy"]
+            assert set(acc["per_subject"]) == {"toy:a", "toy:b", "toy:c"}
+            assert 0.0 <= acc["min"] <= acc["mean"] <= acc["max"] <= 1.0
+            assert res[regime]["trial_accuracy"]["mean"] is not None
+        # few-shot: 20 % of 8 trials rounds up to whole trials; the rest is tested
+        assert set(res["few_shot"]["n_test_windows"].values()) == {6 * 16}
+    # the bag of tokens separates the classes perfectly (gesture tokens differ by class)
+    assert report["methods"]["window"]["zero_shot"]["window_accuracy"]["mean"] == 1.0
+    page = write_report(report, tmp_path / "out")
+    assert page.exists()
+    for name in ("report.json", "per_subject_accuracy.png", "confusion_zero_shot.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert set(REGIMES) <= set(data["methods"]["model"]) and set(REGIMES) <= set(data["regimes"])
+    assert "zero_shot" in page.read_text()
+
+
+def test_lake_baselines_need_a_lake(toy: tuple[Path, Path]) -> None:
+    shards, ckpt = toy
+    with pytest.raises(ConfigError, match="lake path"):
+        evaluate_loso(shards, ckpt, EvalConfig(dataset="toy"), progress=False)

@@ -1,0 +1,166 @@
+"""Classical baselines on the same windows as the model.
+
+- ``td-lda``: Hudgins' TD features (MAV, RMS, WL, ZC, SSC) + linear discriminant analysis,
+  the field's reference.
+- ``strong``: the strong feature set (time, spectral, AR, spatial) + sklearn
+  HistGradientBoostingClassifier.
+- ``window``: the window tokenizer's shards (reference-paper style) embedded by
+  bag-of-tokens (token frequencies of the tokens whose onset falls in the window) + the
+  same linear probe the model gets.
+
+The first two read raw samples from the lake at the native rate (``Lake.read_samples``),
+EMG channels with status ``good`` only, and cut exactly the evaluation's window list.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from tqdm import tqdm
+
+from emgcorpus.errors import ConfigError, LakeError
+from training.data import RecordingTokens
+from training.features import strong_features, td_features
+from training.windows import Window
+
+BASELINES = ("td-lda", "strong", "window")
+LAKE_BASELINES = ("td-lda", "strong")
+
+
+def linear_probe() -> LogisticRegression:
+    """The linear probe shared by the model and the window-tokenizer baseline."""
+    return LogisticRegression(max_iter=2000, C=1.0)
+
+
+def make_classifier(method: str, seed: int = 0) -> Any:
+    """A fresh, unfitted classifier for ``method`` (``model`` and ``window`` get the probe)."""
+    if method == "td-lda":
+        return LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+    if method == "strong":
+        return HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, random_state=seed)
+    if method in ("model", "window"):
+        return linear_probe()
+    raise ConfigError(f"unknown method {method!r}: expected model or one of {BASELINES}")
+
+
+def parse_baselines(text: str | Sequence[str]) -> list[str]:
+    """``"td-lda,strong"`` -> ["td-lda", "strong"]; ConfigError on unknown names."""
+    names = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
+    bad = [n for n in names if n not in BASELINES]
+    if bad:
+        raise ConfigError(f"invalid --baselines {bad}: expected a comma list of {BASELINES}")
+    return names
+
+
+def cut_windows(samples: np.ndarray, fs: float, windows: Sequence[Window]) -> np.ndarray:
+    """Windows of one recording as (n_windows, n, n_channels), n = round(window length * fs).
+
+    Every window must have the same length and lie inside the recording (LakeError else).
+    """
+    if not windows:
+        return np.zeros((0, 0, samples.shape[1]), samples.dtype)
+    n = int(round((windows[0].end_s - windows[0].start_s) * fs))
+    starts = np.array([int(round(w.start_s * fs)) for w in windows])
+    if starts.min() < 0 or starts.max() + n > samples.shape[0]:
+        raise LakeError(
+            f"recording {windows[0].recording_id}: a window runs past its {samples.shape[0]} "
+            f"samples at {fs} Hz (events longer than the signal?)"
+        )
+    idx = starts[:, None] + np.arange(n)[None, :]
+    return samples[idx]
+
+
+def lake_features(
+    lake_path: str | Path,
+    windows: Sequence[Window],
+    methods: Sequence[str] = LAKE_BASELINES,
+    progress: bool = True,
+) -> dict[str, np.ndarray]:
+    """Feature matrices (row i = windows[i]) for each lake baseline in ``methods``.
+
+    Reads each recording once, raw at its native rate, physical units, EMG channels with
+    status ``good``. Raises LakeError if the recordings of one dataset differ in channel
+    count (features would not line up).
+    """
+    from emgcorpus.lake import Lake
+
+    lake = Lake.open(lake_path)
+    by_rec: dict[str, list[int]] = defaultdict(list)
+    for i, w in enumerate(windows):
+        by_rec[w.recording_id].append(i)
+    fns: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+        "td-lda": lambda x, fs: td_features(x),
+        "strong": strong_features,
+    }
+    out: dict[str, np.ndarray | None] = {m: None for m in methods}
+    n_channels: int | None = None
+    bar = tqdm(
+        by_rec.items(),
+        desc="baseline features",
+        unit="rec",
+        disable=not progress or not sys.stderr.isatty(),
+    )
+    for rid, idx in bar:
+        row = lake.recording_row(rid)
+        fs = float(row["native_fs"])
+        chans = [
+            k
+            for k, c in enumerate(lake.channel_infos(rid))
+            if c.type == "EMG" and c.status != "bad"
+        ]
+        if n_channels is None:
+            n_channels = len(chans)
+        elif len(chans) != n_channels:
+            raise LakeError(
+                f"recording {rid} has {len(chans)} good EMG channels, others {n_channels}: "
+                "the feature baselines need one channel count per dataset"
+            )
+        x = lake.read_samples(rid, channels=chans, physical=True)
+        cut = cut_windows(x, fs, [windows[i] for i in idx])
+        for m in methods:
+            f = fns[m](cut, fs)
+            arr = out[m]
+            if arr is None:
+                arr = np.zeros((len(windows), f.shape[1]), np.float64)
+                out[m] = arr
+            arr[idx] = f
+    return {m: (a if a is not None else np.zeros((len(windows), 0))) for m, a in out.items()}
+
+
+def bag_of_tokens(
+    tokens: dict[str, RecordingTokens], windows: Sequence[Window], max_vocab: int = 2048
+) -> np.ndarray:
+    """Token frequencies of the tokens whose onset falls in each window.
+
+    Columns are the ``max_vocab`` most frequent ids over these windows (rows sum to <= 1;
+    a window without tokens is all zeros). Raises ConfigError if a window's recording has
+    no tokens in the window tokenizer's shards.
+    """
+    missing = sorted({w.recording_id for w in windows} - set(tokens))
+    if missing:
+        raise ConfigError(
+            f"{len(missing)} evaluation recordings are not in the window-tokenizer shards "
+            f"(e.g. {missing[:3]}): tokenize the same lake snapshot with the window tokenizer"
+        )
+    per_window = [tokens[w.recording_id].between(w.start_s, w.end_s)["token_ids"] for w in windows]
+    allids = np.concatenate(per_window) if per_window else np.zeros(0, np.int64)
+    uniq, counts = np.unique(allids, return_counts=True)
+    keep = uniq[np.argsort(-counts, kind="stable")[:max_vocab]]
+    col = {int(t): j for j, t in enumerate(np.sort(keep))}
+    out = np.zeros((len(windows), len(col)), np.float32)
+    for i, ids in enumerate(per_window):
+        for t in ids:
+            j = col.get(int(t))
+            if j is not None:
+                out[i, j] += 1.0
+        if len(ids):
+            out[i] /= len(ids)
+    return out

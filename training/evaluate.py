@@ -1,0 +1,425 @@
+"""The leave-one-subject-out protocol, for the pretrained model and the baselines alike.
+
+One window list (training.windows) is cut once, from the lake's events when a lake is
+given (else from the events stored in the shards), and every method classifies exactly it:
+the model from the tokens whose onset falls in each window (token shards), the feature
+baselines from the raw samples of the same interval (lake), the window-tokenizer baseline
+from its own shards. The code checks that every method's rows are the same window ids.
+
+Per fold (one held-out evaluation subject) and method, three regimes, each saying what it
+may see of the target subject:
+
+- ``zero_shot``: only the window being classified. Features/embeddings are standardised
+  with mean and std of the training subjects' windows; a fresh classifier (linear probe for
+  the model) is fit on all other evaluation subjects.
+- ``unsupervised_calibration``: also the statistics of the target's unlabelled windows of
+  the session: every subject's features are standardised by that subject's own mean/std
+  (labels unused), then as zero-shot.
+- ``few_shot``: also the target's first ``fraction`` (default 5 %) of labelled windows in
+  time order (whole repetitions): calibrated as above, and those windows are added to the
+  training set (repeated so that they weigh about as much as one training subject); tested
+  on the rest of the target's windows.
+
+A ``within_subject`` reference (first half of the target's repetitions trains, the second
+half tests, calibrated) gives the "full-data" accuracy; few-shot is also reported as a
+share of it. The model's backbone stays frozen; only the probe is fit.
+
+Accuracy is reported per window and per trial (majority vote over the windows of one
+repetition), as the mean over subjects with std/min/max and every subject's value.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from emgcorpus.errors import ConfigError
+from training.baselines import (
+    LAKE_BASELINES,
+    bag_of_tokens,
+    lake_features,
+    make_classifier,
+    parse_baselines,
+)
+from training.checkpoint import load_checkpoint
+from training.data import RecordingTokens, ShardSet, collate_tokens, load_dataset_tokens
+from training.model import TokenEncoder
+from training.pretrain import resolve_device
+from training.splits import (
+    Fold,
+    check_disjoint,
+    check_no_overlap,
+    few_shot_split,
+    loso_folds,
+    subjects_of,
+    time_half_split,
+)
+from training.windows import RecordingEvents, Window, WindowSpec, make_windows, window_labels
+
+REGIMES = ("zero_shot", "unsupervised_calibration", "few_shot")
+REFERENCE = "within_subject"
+REGIME_SEES = {
+    "zero_shot": "only the window being classified; normalisation statistics from the "
+    "training subjects",
+    "unsupervised_calibration": "also mean/std of the target subject's unlabelled windows "
+    "of the session (labels unused)",
+    "few_shot": "also the target subject's first {pct}% of labelled windows in time order "
+    "(whole repetitions), added to the training set; tested on the rest",
+    "within_subject": "reference: the target's first half of repetitions (labelled) trains, "
+    "the second half tests",
+}
+
+
+@dataclass
+class EvalConfig:
+    """Options of :func:`evaluate_loso`. Times in seconds.
+
+    ``model_window_s``: if set, the model sees the tokens of a longer window with the same
+    centre, clipped to the window's own repetition (so it never straddles a split).
+    ``max_window_tokens``: tokens beyond this many per window are dropped (the last ones).
+    """
+
+    dataset: str
+    few_shot: float = 0.05
+    baselines: list[str] = field(default_factory=lambda: ["td-lda", "strong"])
+    spec: WindowSpec = field(default_factory=WindowSpec)
+    model_window_s: float | None = None
+    max_window_tokens: int = 512
+    batch_size: int = 128
+    device: str = "auto"
+    seed: int = 0
+    within_subject: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["spec"] = self.spec.to_dict()
+        return d
+
+
+def lake_recording_events(lake_path: str | Path, dataset: str) -> list[RecordingEvents]:
+    """RecordingEvents of every recording of ``dataset`` in the lake (duration = n / fs)."""
+    from emgcorpus.lake import Lake
+
+    lake = Lake.open(lake_path)
+    recs = lake.recordings(datasets=[dataset])
+    if recs.height == 0:
+        raise ConfigError(f"dataset {dataset!r} has no recordings in the lake at {lake_path}")
+    events = lake.events()
+    out = []
+    for r in recs.iter_rows(named=True):
+        ev = events.filter(events["recording_id"] == r["recording_id"]).to_dicts()
+        out.append(
+            RecordingEvents(
+                recording_id=str(r["recording_id"]),
+                dataset=str(r["dataset"]),
+                subject=str(r["subject"]),
+                session=str(r["session"]),
+                trial=str(r["trial"]),
+                duration_s=float(r["n_samples"]) / float(r["native_fs"]),
+                events=ev,
+            )
+        )
+    return out
+
+
+def model_window_bounds(w: Window, model_window_s: float | None) -> tuple[float, float]:
+    """[start, end) [s] of what the model sees for window ``w`` (see EvalConfig)."""
+    if model_window_s is None:
+        return w.start_s, w.end_s
+    c = 0.5 * (w.start_s + w.end_s)
+    return max(c - model_window_s / 2, w.event_start_s), min(c + model_window_s / 2, w.event_end_s)
+
+
+@torch.no_grad()
+def embed_windows(
+    encoder: TokenEncoder,
+    tokens: dict[str, RecordingTokens],
+    windows: Sequence[Window],
+    config: EvalConfig,
+    progress: bool = True,
+) -> np.ndarray:
+    """Frozen-encoder embedding of each window's tokens: (n_windows, 2 * d_model)."""
+    missing = sorted({w.recording_id for w in windows} - set(tokens))
+    if missing:
+        raise ConfigError(
+            f"{len(missing)} evaluation recordings have no sentences in the token shards "
+            f"(e.g. {missing[:3]}): tokenize the same lake snapshot"
+        )
+    device = resolve_device(config.device)
+    encoder = encoder.to(device).eval()
+    out = np.zeros((len(windows), 2 * encoder.cfg.d_model), np.float32)
+    starts = range(0, len(windows), config.batch_size)
+    bar = tqdm(starts, desc="embed windows", disable=not progress or not sys.stderr.isatty())
+    for a in bar:
+        items = []
+        for w in windows[a : a + config.batch_size]:
+            lo, hi = model_window_bounds(w, config.model_window_s)
+            item = tokens[w.recording_id].between(lo, hi)
+            items.append({k: v[: config.max_window_tokens] for k, v in item.items()})
+        batch = {k: v.to(device) for k, v in collate_tokens(items).items()}
+        out[a : a + len(items)] = encoder.embed(batch).float().cpu().numpy()
+    return out
+
+
+def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    mu = train.mean(axis=0)
+    sd = train.std(axis=0)
+    sd[sd < 1e-12] = 1.0
+    return [(x - mu) / sd for x in (train, *others)]
+
+
+def per_subject_standardise(features: np.ndarray, windows: Sequence[Window]) -> np.ndarray:
+    """Each subject's rows standardised by that subject's own mean/std (labels unused)."""
+    out = np.empty_like(features, dtype=np.float64)
+    keys = np.array([w.subject_key for w in windows])
+    for s in np.unique(keys):
+        idx = np.flatnonzero(keys == s)
+        out[idx] = _standardise(features[idx].astype(np.float64))[0]
+    return out
+
+
+def _fit_predict(
+    make: Callable[[], Any],
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    n_classes: int,
+) -> np.ndarray:
+    if len(x_test) == 0:
+        return np.zeros(0, np.int64)
+    if len(np.unique(y_train)) < 2:
+        return np.full(len(x_test), int(y_train[0]) if len(y_train) else 0, np.int64)
+    clf = make()
+    clf.fit(x_train, y_train)
+    return np.asarray(clf.predict(x_test), dtype=np.int64)
+
+
+@dataclass
+class FoldPredictions:
+    """Predicted class indices of one regime, for the test windows of each fold."""
+
+    by_fold: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+def run_regimes(
+    method: str,
+    features: np.ndarray,
+    y: np.ndarray,
+    windows: Sequence[Window],
+    folds: Sequence[Fold],
+    config: EvalConfig,
+    n_classes: int,
+) -> dict[str, FoldPredictions]:
+    """Fit and predict every fold in every regime (module docstring) for one method."""
+    out = {r: FoldPredictions() for r in (*REGIMES, REFERENCE)}
+    calibrated = per_subject_standardise(features, windows)
+
+    def make() -> Any:
+        return make_classifier(method, config.seed)
+
+    for f in folds:
+        tr, te = f.train_idx, f.test_idx
+        xtr, xte = _standardise(features[tr].astype(np.float64), features[te].astype(np.float64))
+        out["zero_shot"].by_fold[f.test_subject] = (
+            te,
+            _fit_predict(make, xtr, y[tr], xte, n_classes),
+        )
+        out["unsupervised_calibration"].by_fold[f.test_subject] = (
+            te,
+            _fit_predict(make, calibrated[tr], y[tr], calibrated[te], n_classes),
+        )
+        adapt, rest = few_shot_split(windows, te, config.few_shot)
+        n_train_subjects = max(1, len({windows[i].subject_key for i in tr}))
+        reps = int(np.clip(round(len(tr) / n_train_subjects / max(1, len(adapt))), 1, 50))
+        x_fs = np.concatenate([calibrated[tr], np.repeat(calibrated[adapt], reps, axis=0)])
+        y_fs = np.concatenate([y[tr], np.repeat(y[adapt], reps)])
+        out["few_shot"].by_fold[f.test_subject] = (
+            rest,
+            _fit_predict(make, x_fs, y_fs, calibrated[rest], n_classes),
+        )
+        if config.within_subject:
+            first, second = time_half_split(windows, te)
+            out[REFERENCE].by_fold[f.test_subject] = (
+                second,
+                _fit_predict(make, calibrated[first], y[first], calibrated[second], n_classes),
+            )
+    return out
+
+
+def _spread(values: dict[str, float]) -> dict[str, Any]:
+    v = np.array(list(values.values()), dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return {"mean": None, "std": None, "min": None, "max": None, "per_subject": values}
+    return {
+        "mean": float(v.mean()),
+        "std": float(v.std()),
+        "min": float(v.min()),
+        "max": float(v.max()),
+        "per_subject": values,
+    }
+
+
+def trial_votes(
+    pred: np.ndarray, idx: np.ndarray, windows: Sequence[Window], y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(true, voted) class per trial: majority vote over the trial's windows (ties: lowest)."""
+    groups: dict[str, list[int]] = {}
+    for k, i in enumerate(idx):
+        groups.setdefault(windows[i].trial_key, []).append(k)
+    true, voted = [], []
+    for ks in groups.values():
+        true.append(int(y[idx[ks[0]]]))
+        voted.append(int(np.bincount(pred[ks]).argmax()))
+    return np.array(true, np.int64), np.array(voted, np.int64)
+
+
+def summarise(
+    preds: FoldPredictions, y: np.ndarray, windows: Sequence[Window], n_classes: int
+) -> dict[str, Any]:
+    """Window and trial accuracy (mean, spread, per subject) and the pooled confusion matrix."""
+    win: dict[str, float] = {}
+    trial: dict[str, float] = {}
+    n_test: dict[str, int] = {}
+    confusion = np.zeros((n_classes, n_classes), np.int64)
+    for subject, (idx, pred) in preds.by_fold.items():
+        n_test[subject] = int(len(idx))
+        if not len(idx):
+            win[subject] = trial[subject] = float("nan")
+            continue
+        win[subject] = float((pred == y[idx]).mean())
+        t_true, t_pred = trial_votes(pred, idx, windows, y)
+        trial[subject] = float((t_true == t_pred).mean())
+        np.add.at(confusion, (y[idx], pred), 1)
+    return {
+        "window_accuracy": _spread(win),
+        "trial_accuracy": _spread(trial),
+        "n_test_windows": n_test,
+        "confusion": confusion.tolist(),
+    }
+
+
+def evaluate_loso(
+    shards: str | Path,
+    checkpoint: str | Path,
+    config: EvalConfig,
+    *,
+    lake_path: str | Path | None = None,
+    window_shards: str | Path | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run the LOSO protocol on ``config.dataset``; return the report as a JSON-able dict.
+
+    Raises ConfigError if the checkpoint was pretrained on an evaluation subject, if its
+    vocabulary differs from the shards', if a lake baseline is asked for without a lake,
+    or if the window baseline is asked for without ``window_shards``.
+    """
+    t0 = time.perf_counter()
+    baselines = parse_baselines(config.baselines)
+    if any(b in LAKE_BASELINES for b in baselines) and lake_path is None:
+        raise ConfigError(f"baselines {baselines} read raw samples: a lake path is needed")
+    if "window" in baselines and window_shards is None:
+        raise ConfigError("--baselines window needs --window-shards DIR (window-tokenizer shards)")
+    shard_set = ShardSet.open(shards)
+    tokens, shard_recs = load_dataset_tokens(shard_set, config.dataset)
+    if lake_path is not None:
+        recs, source = lake_recording_events(lake_path, config.dataset), "lake events"
+    else:
+        recs, source = shard_recs, "shard events"
+    windows = make_windows(recs, config.spec)
+    if not windows:
+        raise ConfigError(
+            f"dataset {config.dataset!r}: no labelled windows of {config.spec.window_s} s "
+            f"(labelled event kinds: gesture{' and rest' if config.spec.include_rest else ''})"
+        )
+    folds = loso_folds(windows)
+    check_disjoint(folds, windows)
+    eval_subjects = subjects_of(windows)
+
+    encoder_model, meta = load_checkpoint(checkpoint)
+    check_no_overlap(meta.pretrain_subjects, eval_subjects, what=f"checkpoint {checkpoint}")
+    if meta.vocab_id and shard_set.vocab_id and meta.vocab_id != shard_set.vocab_id:
+        raise ConfigError(
+            f"checkpoint {checkpoint} was pretrained on vocabulary {meta.vocab_id}, "
+            f"the shards at {shard_set.root} use {shard_set.vocab_id}"
+        )
+    labels = window_labels(windows)
+    y = np.array([labels.index(w.label) for w in windows], np.int64)
+    ids = [w.window_id for w in windows]
+
+    features: dict[str, tuple[list[str], np.ndarray]] = {}
+    emb = embed_windows(encoder_model.encoder, tokens, windows, config, progress)
+    features["model"] = ([w.window_id for w in windows], emb)
+    lake_methods = [b for b in baselines if b in LAKE_BASELINES]
+    if lake_methods:
+        assert lake_path is not None
+        feats = lake_features(lake_path, windows, lake_methods, progress)
+        for m in lake_methods:
+            features[m] = ([w.window_id for w in windows], feats[m])
+    if "window" in baselines:
+        assert window_shards is not None
+        w_tokens, _ = load_dataset_tokens(ShardSet.open(window_shards), config.dataset)
+        features["window"] = ([w.window_id for w in windows], bag_of_tokens(w_tokens, windows))
+    for name, (method_ids, mat) in features.items():
+        if method_ids != ids or mat.shape[0] != len(ids):
+            raise ConfigError(f"method {name} did not classify the evaluation's window list")
+
+    methods: dict[str, Any] = {}
+    bar = tqdm(features.items(), desc="LOSO", disable=not progress or not sys.stderr.isatty())
+    for name, (_, mat) in bar:
+        bar.set_postfix(method=name)
+        preds = run_regimes(name, mat, y, windows, folds, config, len(labels))
+        res = {r: summarise(preds[r], y, windows, len(labels)) for r in preds}
+        if config.within_subject:
+            fs = res["few_shot"]["window_accuracy"]["per_subject"]
+            ws = res[REFERENCE]["window_accuracy"]["per_subject"]
+            share = {s: fs[s] / ws[s] if ws.get(s) else float("nan") for s in fs}
+            res["few_shot"]["share_of_within_subject"] = _spread(share)
+        methods[name] = res
+
+    pct = round(100 * config.few_shot, 2)
+    return {
+        "protocol": "loso",
+        "dataset": config.dataset,
+        "config": config.to_dict(),
+        "regimes": {r: REGIME_SEES[r].format(pct=pct) for r in (*REGIMES, REFERENCE)},
+        "windows": {
+            "source": source,
+            "n_windows": len(windows),
+            "n_trials": len({w.trial_key for w in windows}),
+            "n_subjects": len(eval_subjects),
+            "subjects": eval_subjects,
+            "labels": labels,
+            "model_sees": (
+                "tokens whose onset falls in the window"
+                if config.model_window_s is None
+                else f"tokens whose onset falls in a {config.model_window_s} s window with the "
+                "same centre, clipped to the window's own repetition"
+            ),
+            "baselines_see": "raw samples of the window at the native rate (lake)",
+        },
+        "folds": [
+            {"test_subject": f.test_subject, "n_train": len(f.train_idx), "n_test": len(f.test_idx)}
+            for f in folds
+        ],
+        "checkpoint": {
+            "path": str(checkpoint),
+            "vocab_id": meta.vocab_id,
+            "snapshot": meta.snapshot,
+            "pretrain_subjects": len(meta.pretrain_subjects),
+            "pretrain_datasets": meta.pretrain_datasets,
+            "model": meta.model.to_dict(),
+        },
+        "shards": {"path": str(shard_set.root), "vocab_id": shard_set.vocab_id},
+        "curve": meta.curve,
+        "methods": methods,
+        "seconds": time.perf_counter() - t0,
+    }
