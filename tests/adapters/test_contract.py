@@ -1,0 +1,144 @@
+"""The adapter contract, checked against every registered adapter (MNE's
+``_test_raw_reader`` idea): register an adapter and it gets this whole suite.
+
+Each adapter ``name`` needs a module ``tests.adapters.contract_sources.<name with - -> _>``
+with ``make_source(tmp_path) -> (source, options)``; a registered adapter without one
+fails here. Only the first few units of a source are read, to keep the suite fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from adapters.base import CHANNEL_TYPES, Adapter, Recording, SourceUnit
+from adapters.registry import adapter_names, get_adapter_class, make_adapter
+
+N_UNITS = 3
+
+# ---------------------------------------------------------------------------- file-open spy
+
+_OPENED: list[str] | None = None
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if _OPENED is not None and event == "open" and args:
+        target = args[0]
+        if isinstance(target, (str, bytes, os.PathLike)):
+            _OPENED.append(os.path.realpath(os.fsdecode(target)))
+
+
+sys.addaudithook(_audit)  # audit hooks cannot be removed; it only records inside _spy()
+
+
+@contextmanager
+def _spy() -> Iterator[list[str]]:
+    """Record the real paths of every file Python-level code opens inside the block."""
+    global _OPENED
+    _OPENED = []
+    try:
+        yield _OPENED
+    finally:
+        _OPENED = None
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+
+def _contract_source(name: str, tmp_path: Path) -> tuple[Adapter, list[SourceUnit]]:
+    module_name = f"tests.adapters.contract_sources.{name.replace('-', '_')}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        pytest.fail(
+            f"adapter {name!r} is registered but has no contract source: write "
+            f"{module_name.replace('.', '/')}.py defining make_source(tmp_path) -> (path, options)"
+        )
+    source, options = module.make_source(tmp_path)
+    adapter = make_adapter(name, str(source), **options)
+    units = adapter.discover()
+    return adapter, units
+
+
+def _files(units: list[SourceUnit]) -> set[str]:
+    return {os.path.realpath(f) for u in units for f in u.files}
+
+
+# ---------------------------------------------------------------------------- the contract
+
+
+def _check_recording(rec: Recording, adapter: Adapter) -> None:
+    assert rec.dataset == adapter.dataset
+    for field in (rec.subject, rec.session, rec.trial, rec.device):
+        assert isinstance(field, str) and field, f"identity fields must be non-empty str: {rec}"
+    assert isinstance(rec.samples, np.ndarray)
+    assert rec.samples.ndim == 2, f"samples must be 2-D, got shape {rec.samples.shape}"
+    assert rec.samples.shape[0] > 0
+    assert rec.samples.shape[1] == len(rec.channels)
+    kind = rec.samples.dtype.kind
+    assert kind in "iuf", f"samples dtype must be integer or float, got {rec.samples.dtype}"
+    if kind == "f":
+        assert np.all(np.isfinite(rec.samples)), "samples must be finite"
+    assert isinstance(rec.fs, float | int) and np.isfinite(rec.fs) and rec.fs > 0
+    names = [c.name for c in rec.channels]
+    assert len(set(names)) == len(names), f"channel names must be unique: {names}"
+    for ch in rec.channels:
+        assert isinstance(ch.units, str) and ch.units, f"{ch.name}: units must be a string"
+        assert ch.type in CHANNEL_TYPES, f"{ch.name}: type {ch.type!r}"
+        assert ch.status in ("good", "bad"), f"{ch.name}: status {ch.status!r}"
+        assert np.isfinite(ch.gain) and ch.gain != 0 and np.isfinite(ch.offset)
+        if ch.high_cutoff is not None:
+            assert 0 < ch.high_cutoff <= rec.fs / 2 + 1e-9, f"{ch.name}: high_cutoff above Nyquist"
+    tol = 1.0 / rec.fs
+    onsets = [e.onset for e in rec.events]
+    assert onsets == sorted(onsets), "events must be sorted by onset"
+    for e in rec.events:
+        assert isinstance(e.label, str) and e.label and isinstance(e.kind, str)
+        assert e.onset >= 0 and e.duration >= 0, e
+        assert e.onset + e.duration <= rec.duration_s + tol, f"event {e} past the recording end"
+
+
+@pytest.mark.parametrize("name", adapter_names())
+def test_adapter_contract(name: str, tmp_path: Path) -> None:
+    cls = get_adapter_class(name)
+    assert cls.name == name, f"{cls.__name__}.name is {cls.name!r}, registered as {name!r}"
+    assert isinstance(cls.version, str) and cls.version
+    assert inspect.getdoc(cls), f"{cls.__name__} needs a docstring"
+    module_doc = inspect.getdoc(sys.modules[cls.__module__]) or ""
+    assert len(module_doc) > 100, f"module {cls.__module__} needs a docstring with the facts"
+
+    adapter, units = _contract_source(name, tmp_path)
+    keys = [u.key for u in units]
+    assert units, f"{name}: discover() found no units in the contract source"
+    assert keys == sorted(keys), "discover() must return units sorted by key"
+    assert len(set(keys)) == len(keys), "unit keys must be unique"
+    assert [(u.key, u.files) for u in adapter.discover()] == [(u.key, u.files) for u in units]
+
+    picked = units[:N_UNITS]
+    ids = []
+    for unit in picked:
+        others = _files([u for u in units if u.key != unit.key]) - _files([unit])
+        with _spy() as opened:
+            first = adapter.read(unit)
+        foreign = sorted(set(opened) & others)
+        assert not foreign, f"reading {unit.key} opened other units' files: {foreign[:3]}"
+        _check_recording(first, adapter)
+        second = adapter.read(unit)
+        assert second.recording_id == first.recording_id, "recording id must be stable"
+        assert second.samples.dtype == first.samples.dtype
+        assert np.array_equal(second.samples, first.samples), "repeat read must be identical"
+        assert second.channels == first.channels and second.events == first.events
+        assert second.fs == first.fs
+        ids.append(first.recording_id)
+    assert len(set(ids)) == len(ids), f"recording ids must be unique across units: {ids}"
