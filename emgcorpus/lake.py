@@ -186,7 +186,11 @@ class Lake:
         files = [str(self.path / "signals" / p) for p in self.signal_files(recording_id)]
         if not files:
             return TABLES["signals"].empty_table()
-        dataset = pads.dataset(files, format="parquet")
+        # an explicit schema reads files whose writer used other string/binary layouts
+        # (string_view, large_binary) the same way; partition column ``dataset`` is not
+        # in the files.
+        schema = TABLES["signals"].remove(TABLES["signals"].get_field_index("dataset"))
+        dataset = pads.dataset(files, format="parquet", schema=schema)
         filt = (
             (pc.field("seq") == seq)
             & (pc.field("recording_id") == recording_id)
