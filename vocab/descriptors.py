@@ -161,42 +161,58 @@ def _spectral_batch(
     n_fft: int,
 ) -> np.ndarray:
     j = np.arange(l_max)
-    valid = j[None, :] < length[:, None]
     idx = np.minimum(s0[:, None] + j[None, :], y.shape[1] - 1)
-    seg = np.where(valid, y[row[:, None], idx], 0.0).astype(np.float32)
+    # Hann windows, one per distinct length (zero beyond the segment's end)
+    u_len, inv = np.unique(length, return_inverse=True)
+    lf = np.maximum(u_len, 1)[:, None].astype(np.float32)
+    wins = np.where(
+        j[None, :] < u_len[:, None], 0.5 - 0.5 * np.cos(2 * np.pi * (j[None, :] + 0.5) / lf), 0.0
+    ).astype(np.float32)
+    win = wins[inv.ravel()]
+    seg = y[row[:, None], idx] * (win > 0)
 
-    # zero-crossing rate [1/s]
-    crossings = ((seg[:, 1:] * seg[:, :-1]) < 0) & valid[:, 1:]
-    zcr = crossings.sum(axis=1) / (np.maximum(length, 1) / fs)
+    # zero-crossing rate [1/s] (padding is 0: a product with it is never < 0)
+    zcr = np.count_nonzero(seg[:, 1:] * seg[:, :-1] < 0, axis=1) / (np.maximum(length, 1) / fs)
 
-    lf = np.maximum(length, 1)[:, None].astype(np.float32)
-    hann = 0.5 - 0.5 * np.cos(2 * np.pi * (j[None, :] + 0.5) / lf)
-    p = np.abs(np.fft.rfft(seg * np.where(valid, hann, 0.0), n=n_fft, axis=1)) ** 2
-    f = np.fft.rfftfreq(n_fft, 1.0 / fs)
-    lo, hi = bands[row, 0][:, None], bands[row, 1][:, None]
-    in_band = (f[None, :] >= lo) & (f[None, :] <= hi)
-    pb = np.where(in_band, p, 0.0)
-    total = pb.sum(axis=1)
+    spec = np.fft.rfft(seg * win, n=n_fft, axis=1)
+    p = (spec.real**2 + spec.imag**2).astype(np.float64)
+    df = fs / n_fft
+    n_f = p.shape[1]
+    f = np.arange(n_f) * df
+    # cumulative power and power x frequency: band sums become two look-ups
+    cp = np.zeros((p.shape[0], n_f + 1))
+    np.cumsum(p, axis=1, out=cp[:, 1:])
+    cpf = np.zeros_like(cp)
+    np.cumsum(p * f[None, :], axis=1, out=cpf[:, 1:])
+    rows = np.arange(p.shape[0])
+
+    def bin_range(lo_hz: np.ndarray, hi_hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """First and one-past-last bin of [lo_hz, hi_hz] per segment."""
+        k0 = np.clip(np.ceil(lo_hz / df - 1e-9).astype(np.int64), 0, n_f)
+        k1 = np.clip(np.floor(hi_hz / df + 1e-9).astype(np.int64) + 1, 0, n_f)
+        return k0, np.maximum(k1, k0)
+
+    lo, hi = bands[row, 0], bands[row, 1]
+    k0, k1 = bin_range(lo, hi)
+    total = cp[rows, k1] - cp[rows, k0]
     ok = total > 0
     tot = np.where(ok, total, 1.0)
-    mean_f = (pb * f[None, :]).sum(axis=1) / tot
-    cum = np.cumsum(pb, axis=1) / tot[:, None]
+    mean_f = (cpf[rows, k1] - cpf[rows, k0]) / tot
+    # normalised cumulative in-band power; bins below the band count as 0, above as 1
+    cum = (cp[:, 1:] - cp[rows, k0][:, None]) / tot[:, None]
     med_f = _crossing_freq(cum, f, 0.5)
     edge_f = _crossing_freq(cum, f, 0.9)
 
-    n_in = np.maximum(in_band.sum(axis=1), 1)
-    density = total / n_in
+    density = total / np.maximum(k1 - k0, 1)
     band_cols = []
     for b_lo, b_hi in FIXED_BANDS_HZ:
-        in_fixed = in_band & (f[None, :] >= b_lo) & (f[None, :] < b_hi)
-        width = np.minimum(hi[:, 0], b_hi) - np.maximum(lo[:, 0], b_lo)
-        pw = np.where(in_fixed, p, 0.0).sum(axis=1)
-        d = pw / np.maximum(in_fixed.sum(axis=1), 1)
+        blo, bhi = np.maximum(lo, b_lo), np.minimum(hi, b_hi)
+        c0, c1 = bin_range(blo, bhi)
+        d = (cp[rows, c1] - cp[rows, c0]) / np.maximum(c1 - c0, 1)
         ratio = np.log10(np.maximum(d, 1e-30) / np.maximum(density, 1e-30))
-        band_cols.append(np.where((width >= MIN_BAND_HZ) & ok, ratio, 0.0))
+        band_cols.append(np.where((bhi - blo >= MIN_BAND_HZ) & ok & (c1 > c0), ratio, 0.0))
 
-    cols = [mean_f, med_f, edge_f, *band_cols, zcr]
-    res = np.stack(cols, axis=1)
+    res = np.stack([mean_f, med_f, edge_f, *band_cols, zcr], axis=1)
     res[~ok, :6] = 0.0
     return res
 

@@ -141,6 +141,7 @@ class NCTTokenizer(Tokenizer):
             "envelope_window_ms": 50.0,
             "noise_block_ms": 200.0,
             "noise_percentile": 10.0,
+            "floor_channel_spread": 2.0,
             "on_ratio": 3.0,
             "off_ratio": 2.0,
             "min_duration_ms": 100.0,
@@ -183,6 +184,9 @@ class NCTTokenizer(Tokenizer):
         power = cell_power(y, grid)
         env = rms_envelope(power, grid, p["envelope_window_ms"])
         floor = noise_floor(env, grid, p["noise_block_ms"], p["noise_percentile"])
+        spread = p["floor_channel_spread"]
+        if spread is not None and len(floor) > 1:
+            floor = np.minimum(floor, float(spread) * floor.min())
         contractions = self.detector.detect(env, floor, grid)
         steps = split_substeps(contractions, grid.cells(p["substep_ms"]))
         desc = describe(y, grid, power, env, floor, np.asarray(bands), steps, contractions)
