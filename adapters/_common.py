@@ -172,7 +172,7 @@ def check_finite(samples: np.ndarray, path: Path) -> np.ndarray:
         if bad.any():
             row, col = (int(i) for i in np.argwhere(bad)[0])
             raise SourceError(
-                path, f"non-finite value {samples[row, col]!r} at sample {row}, column {col}"
+                path, f"non-finite value {float(samples[row, col])} at sample {row}, column {col}"
             )
     return samples
 

@@ -15,7 +15,8 @@ option is a SourceError listing the labels present.
 
 **Units.** MNE scales voltage channels to volts; voltage channels are stored as float64
 in **microvolts** (``uV``; MNE's volts x 1e6), other channels keep their physical value
-and the header's physical dimension. ``gain = 1``. ``low_cutoff``/``high_cutoff`` come
+and the unit MNE reports (MNE reports dimensions it does not know, e.g. ``degC``, as
+``n/a``). ``gain = 1``. ``low_cutoff``/``high_cutoff`` come
 from MNE's ``info["highpass"]``/``info["lowpass"]`` (parsed from the header's
 prefiltering field; ``lowpass`` defaults to fs/2 and a 0 Hz high-pass becomes ``None``).
 Signals sampled at different rates are a SourceError (MNE would resample them).

@@ -16,6 +16,10 @@ def _field(text: str | float | int, width: int) -> bytes:
     return s.ljust(width).encode("ascii")
 
 
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
 def write_edf(
     path: Path,
     digital: np.ndarray,
@@ -53,8 +57,8 @@ def write_edf(
         head += _field(lab, 16)
     head += b"".join(_field("AgAgCl electrode", 80) for _ in range(ns))
     head += b"".join(_field(d, 8) for d in dims)
-    head += b"".join(_field(f"{phys_range[0]:g}", 8) for _ in range(ns))
-    head += b"".join(_field(f"{phys_range[1]:g}", 8) for _ in range(ns))
+    head += b"".join(_field(_num(phys_range[0]), 8) for _ in range(ns))
+    head += b"".join(_field(_num(phys_range[1]), 8) for _ in range(ns))
     head += b"".join(_field(dmin, 8) for _ in range(ns))
     head += b"".join(_field(dmax, 8) for _ in range(ns))
     head += b"".join(_field(prefilter, 80) for _ in range(ns))
