@@ -43,7 +43,7 @@ from emgcorpus.lake_writer import LakeWriter
 from emgcorpus.schema import CHUNK_BYTES, RAW_STREAM, SIGNALS, TABLES
 
 #: Samples per committed batch [bytes] (bounds memory and work lost to a crash).
-DEFAULT_BATCH_BYTES = 512 * 1024 * 1024
+DEFAULT_BATCH_BYTES = 128 * 1024 * 1024
 #: Recordings per committed batch.
 DEFAULT_BATCH_RECORDINGS = 500
 #: Chunks per Arrow record batch handed to the Delta writer (<= 64 MiB).

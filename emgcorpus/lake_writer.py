@@ -39,6 +39,9 @@ COMPRESSION_LEVEL = 1
 #: reading one recording touch little more than its own bytes.
 SIGNAL_ROW_GROUP_ROWS = 8
 
+#: Parquet file size the Delta writer aims at [bytes]; it buffers about this much.
+TARGET_FILE_BYTES = 64 * 1024 * 1024
+
 #: Delta statistics only on the columns used to find rows (not on the payload).
 _TABLE_CONFIG: dict[str, dict[str, str | None]] = {
     "signals": {"delta.dataSkippingNumIndexedCols": "6"},
@@ -206,7 +209,7 @@ class LakeWriter:
             mode="append",
             partition_by=PARTITION_BY.get(table),
             writer_properties=writer_properties(table),
-            target_file_size=256 * 1024 * 1024,
+            target_file_size=TARGET_FILE_BYTES,
         )
         self._dirty.add(table)
 

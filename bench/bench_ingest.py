@@ -1,0 +1,276 @@
+"""Ingest benchmark: throughput and peak memory, against the floor of plain numpy+Parquet.
+
+Prints figures (not a test). For each real set in ../shared/data whose adapter is
+registered and importable, and for a simulated source (raw int16 files, generated
+deterministically with numpy; ``--size-gb``, default 2), it runs in a fresh subprocess:
+
+- ``ingest``: :func:`emgcorpus.ingest.ingest` into a new lake;
+- ``floor``: the same samples read with numpy and written with ``pyarrow.parquet`` in
+  4 MiB binary chunks at the lake's compression (zstd level 1) - the least any lake
+  writer must do.
+
+and reports MB/s of source samples, hours of EMG per second, the ratio ingest/floor
+(target >= 0.5) and the child's peak RSS (target < 1 GiB whatever the size). It then
+measures reading one recording from a lake of ``--read-recordings`` recordings (files
+touched and time) against a full scan of the signals table.
+
+    python bench/bench_ingest.py --size-gb 0.3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from adapters.base import Adapter, ChannelInfo, Recording, SourceUnit  # noqa: E402
+
+SHARED = (REPO / ".." / "shared" / "data").resolve()
+#: adapter name -> folder below ../shared/data
+REAL_SETS = {
+    "cote-allard": "cote_allard_myo/PreTrainingDataset",
+    "ciil": "ciil_myo",
+    "flexemg": "flexemg_hd64",
+    "grabmyo": "grabmyo_p1",
+    "wfdb": "physionet_emgdb",
+    "otb": "openhdemg_otb",
+}
+SIM_CHANNELS = 16
+SIM_FS = 2000.0
+SIM_FILE_MB = 64
+
+
+class RawInt16Adapter(Adapter):
+    """``*.bin`` files of int16 samples, ``SIM_CHANNELS`` interleaved, at ``SIM_FS`` Hz."""
+
+    name = "bench-raw"
+
+    def discover(self) -> list[SourceUnit]:
+        return [SourceUnit(p.name, (p,)) for p in sorted(self.source.glob("*.bin"))]
+
+    def read(self, unit: SourceUnit) -> Recording:
+        x = np.fromfile(unit.files[0], dtype="<i2").reshape(-1, SIM_CHANNELS)
+        return Recording(
+            dataset="bench-sim",
+            subject=unit.key.split("_")[0],
+            session="1",
+            trial=unit.key,
+            device="sim",
+            fs=SIM_FS,
+            channels=[ChannelInfo(f"e{i}", units="uV", gain=0.5) for i in range(SIM_CHANNELS)],
+            samples=x,
+        )
+
+
+def make_sim_source(folder: Path, size_gb: float) -> Path:
+    """Deterministic int16 files of ~SIM_FILE_MB each, ``size_gb`` in total."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n_files = max(1, round(size_gb * 1024 / SIM_FILE_MB))
+    rows = SIM_FILE_MB * 1024 * 1024 // (2 * SIM_CHANNELS)
+    for i in range(n_files):
+        path = folder / f"s{i % 10:02d}_{i:05d}.bin"
+        if path.exists() and path.stat().st_size == rows * SIM_CHANNELS * 2:
+            continue
+        rng = np.random.default_rng(i)
+        (rng.standard_normal((rows, SIM_CHANNELS), np.float32) * 300).astype("<i2").tofile(path)
+    return folder
+
+
+def child(mode: str, adapter_name: str, source: str, lake: str) -> dict[str, Any]:
+    """Run one measurement in this (fresh) process; return its figures."""
+    from adapters.registry import make_adapter
+    from emgcorpus.ingest import ingest
+
+    adapter = (
+        RawInt16Adapter(source)
+        if adapter_name == "bench-raw"
+        else make_adapter(adapter_name, source)
+    )
+    start = time.perf_counter()
+    if mode == "ingest":
+        report = ingest(lake, adapter, progress=False)
+        out = {
+            "bytes": report.sample_bytes,
+            "seconds_emg": report.duration_s,
+            "recordings": len(report.added),
+            "errors": len(report.errors),
+        }
+    else:
+        out = floor(adapter, Path(lake))
+    out["elapsed_s"] = time.perf_counter() - start
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def floor(adapter: Adapter, folder: Path) -> dict[str, Any]:
+    """Read every unit's samples and write them to one Parquet file (4 MiB binary chunks)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from emgcorpus.lake_writer import COMPRESSION_LEVEL
+    from emgcorpus.schema import CHUNK_BYTES
+
+    folder.mkdir(parents=True, exist_ok=True)
+    schema = pa.schema([("data", pa.binary())])
+    total, seconds, n = 0, 0.0, 0
+    with pq.ParquetWriter(
+        folder / "floor.parquet", schema, compression="zstd", compression_level=COMPRESSION_LEVEL
+    ) as writer:
+        for unit in adapter.discover():
+            try:
+                rec = adapter.read(unit)
+            except Exception:  # noqa: BLE001 - the floor skips what ingest would skip
+                continue
+            x = np.ascontiguousarray(rec.samples)
+            step = max(1, CHUNK_BYTES // (x.shape[1] * x.itemsize))
+            blocks = [x[i : i + step].tobytes() for i in range(0, len(x), step)]
+            writer.write_table(pa.table({"data": pa.array(blocks, pa.binary())}))
+            total += x.nbytes
+            seconds += rec.duration_s
+            n += 1
+    return {"bytes": total, "seconds_emg": seconds, "recordings": n, "errors": 0}
+
+
+def run_child(mode: str, adapter: str, source: Path, work: Path) -> dict[str, Any]:
+    target = work / f"{mode}-{adapter}"
+    shutil.rmtree(target, ignore_errors=True)
+    cmd = [sys.executable, __file__, "--child", mode, adapter, str(source), str(target)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{mode} {adapter} failed:\n{proc.stderr[-2000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    shutil.rmtree(target, ignore_errors=True)
+    return result
+
+
+def report_line(name: str, ing: dict[str, Any], flo: dict[str, Any]) -> str:
+    mb = ing["bytes"] / 1e6
+    rate = mb / ing["elapsed_s"]
+    floor_rate = flo["bytes"] / 1e6 / flo["elapsed_s"]
+    hours_per_s = ing["seconds_emg"] / 3600 / ing["elapsed_s"]
+    return (
+        f"{name:<14} {ing['recordings']:>5} rec {mb:>8.1f} MB  ingest {rate:>7.1f} MB/s "
+        f"({hours_per_s:6.3f} h EMG/s, {ing['elapsed_s']:6.1f} s)  floor {floor_rate:>7.1f} MB/s"
+        f"  ratio {rate / floor_rate:4.2f}  peak RSS ingest {ing['peak_rss_mib']:6.0f} MiB"
+        f" / floor {flo['peak_rss_mib']:6.0f} MiB"
+    )
+
+
+def bench_read(work: Path, n_recordings: int) -> str:
+    """Time reading one recording from a lake of ``n_recordings`` against a full scan."""
+    from adapters.base import SourceUnit as Unit
+    from emgcorpus.ingest import ingest
+    from emgcorpus.lake import Lake
+
+    class Tiny(Adapter):
+        name = "bench-tiny"
+
+        def discover(self) -> list[Unit]:
+            return [Unit(f"r{i:05d}", ()) for i in range(n_recordings)]
+
+        def read(self, unit: Unit) -> Recording:
+            x = np.random.default_rng(int(unit.key[1:])).integers(-500, 500, (4000, 8), "<i2")
+            return Recording(
+                "bench-tiny",
+                unit.key[:3],
+                "1",
+                unit.key,
+                "sim",
+                2000.0,
+                [ChannelInfo(f"c{i}") for i in range(8)],
+                x,
+            )
+
+    path = work / "read-lake"
+    shutil.rmtree(path, ignore_errors=True)
+    t0 = time.perf_counter()
+    ingest(path, Tiny(path), progress=False, batch_recordings=max(1, n_recordings // 20))
+    t_ingest = time.perf_counter() - t0
+    lake = Lake.open(path)
+    rid = lake.recordings()["recording_id"][n_recordings // 2]
+    t0 = time.perf_counter()
+    x = lake.read_samples(rid, physical=False)
+    t_one = time.perf_counter() - t0
+    touched = len(lake.signal_files(rid))
+    n_files = len(lake.table("signals").file_uris())
+    t0 = time.perf_counter()
+    full = lake.table("signals").to_pyarrow_table(columns=["recording_id", "data"])
+    t_scan = time.perf_counter() - t0
+    shutil.rmtree(path, ignore_errors=True)
+    return (
+        f"read one recording ({x.shape[0]}x{x.shape[1]}) from a lake of {n_recordings} "
+        f"recordings ({n_files} signal files, ingest {t_ingest:.1f} s): {t_one * 1e3:.1f} ms, "
+        f"{touched} file(s) touched; full scan of signals ({full.num_rows} rows): "
+        f"{t_scan * 1e3:.0f} ms"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size-gb", type=float, default=2.0, help="simulated source size [GB]")
+    ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: tmp)")
+    ap.add_argument("--no-real", action="store_true", help="skip the real sets")
+    ap.add_argument(
+        "--read-recordings",
+        type=int,
+        default=1000,
+        help="recordings in the lake of the read measurement (0: skip)",
+    )
+    ap.add_argument(
+        "--child", nargs=4, metavar=("MODE", "ADAPTER", "SOURCE", "OUT"), help=argparse.SUPPRESS
+    )
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(*args.child)))
+        return
+    work = args.work or Path(tempfile.mkdtemp(prefix="emg-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"scratch: {work}")
+    if not args.no_real:
+        from adapters.registry import ADAPTERS, get_adapter_class
+
+        for name, folder in REAL_SETS.items():
+            source = SHARED / folder
+            if name not in ADAPTERS or not source.exists():
+                why = f"no data at {source}" if name in ADAPTERS else "not registered"
+                print(f"{name:<14} skipped: {why}")
+                continue
+            try:
+                get_adapter_class(name)
+            except Exception as exc:  # noqa: BLE001 - report and go on
+                print(f"{name:<14} skipped: adapter not importable ({type(exc).__name__}: {exc})")
+                continue
+            try:
+                ing = run_child("ingest", name, source, work)
+                flo = run_child("floor", name, source, work)
+            except RuntimeError as exc:
+                print(f"{name:<14} failed: {str(exc).splitlines()[-1]}")
+                continue
+            print(
+                report_line(name, ing, flo)
+                + (f"  ({ing['errors']} units failed)" if ing["errors"] else "")
+            )
+    sim = make_sim_source(work / "sim-source", args.size_gb)
+    ing = run_child("ingest", "bench-raw", sim, work)
+    flo = run_child("floor", "bench-raw", sim, work)
+    print(report_line(f"sim {args.size_gb:g} GB", ing, flo))
+    if args.read_recordings:
+        print(bench_read(work, args.read_recordings))
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
