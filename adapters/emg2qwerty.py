@@ -19,7 +19,9 @@ metadata: ``session_name``, ``user``, ``condition``, ``duration_mins``, and JSON
 
 **Mapping.** One recording per file. Keystrokes become events of kind ``keystroke``
 (label = key, onset = press time - first sample time, duration = release - press);
-prompts become events of kind ``prompt`` (label = prompt text). ``fs`` is 2000 Hz,
+prompts become events of kind ``prompt`` (label = prompt text). Events are cut to the
+recording (count in ``meta['events_clipped']``); an event more than 1 s outside it means
+the labels do not belong to the file (SourceError). ``fs`` is 2000 Hz,
 checked against the timestamps (median step within 5 %).
 
 Facts from the official loader ``emg2qwerty/data.py`` (``Emg2QwertySessionData``) and
@@ -164,6 +166,21 @@ def _interval_events(path: Path, items: list[dict[str, Any]], t0: float, kind: s
     return events
 
 
+def clip_events(events: list[Event], end_s: float) -> tuple[list[Event], int]:
+    """Events cut to the recording [0, end_s] [s], sorted by onset; dropped when nothing of
+    them is left. Returns the events and how many were cut or dropped."""
+    kept, clipped = [], 0
+    for e in events:
+        start, stop = max(e.onset, 0.0), min(e.onset + e.duration, end_s)
+        if (start, stop) != (e.onset, e.onset + e.duration):
+            clipped += 1
+        if stop < start or start >= end_s:
+            continue
+        kept.append(Event(start, stop - start, e.label, e.repetition, e.kind))
+    kept.sort(key=lambda e: (e.onset, e.kind))
+    return kept, clipped
+
+
 class Emg2QwertyAdapter(Adapter):
     """emg2qwerty: one recording per session ``.hdf5`` file (both wrists, 32 channels)."""
 
@@ -198,8 +215,7 @@ class Emg2QwertyAdapter(Adapter):
         prompts = json_attr(path, attrs, "prompts")
         events = _interval_events(path, keystrokes, t0, "keystroke")
         events += _interval_events(path, prompts, t0, "prompt")
-        events.sort(key=lambda e: (e.onset, e.kind))
-        end_s = float(time_s[-1]) - t0 + 1.0 / FS_HZ
+        end_s = time_s.size / FS_HZ
         outside = [e for e in events if e.onset < -1.0 or e.onset > end_s + 1.0]
         if outside:
             raise SourceError(
@@ -208,9 +224,11 @@ class Emg2QwertyAdapter(Adapter):
                 f"{outside[0].onset:.3f} s of {end_s:.3f} s): labels do not match this file's "
                 "timestamps",
             )
+        events, clipped = clip_events(events, end_s)
         session = attr_text(attrs["session_name"]) if "session_name" in attrs else path.stem
         meta = {k: attr_text(v) for k, v in attrs.items() if k not in ("keystrokes", "prompts")}
         meta["start_unix_s"] = f"{t0:.6f}"
+        meta["events_clipped"] = str(clipped)
         return Recording(
             dataset=self.dataset,
             subject=attr_text(attrs["user"]) if "user" in attrs else "n/a",
