@@ -10,6 +10,9 @@ segments):
    (vocab.envelope: rate-independent, one sum of squares per sample);
 3. noise floor per channel: the ``noise_percentile``-th percentile of the medians of
    ``noise_block_ms`` blocks of the envelope (needs some rest somewhere, not at the start);
+   capped at ``floor_channel_spread`` x the quietest channel's floor, so that a channel
+   active for the whole recording (a gesture trial cut inside the hold) still gets a floor
+   near the device's noise level (``None`` turns the cap off);
 4. contractions by hysteresis: on above ``on_ratio`` x floor, off below ``off_ratio`` x
    floor; gaps shorter than ``min_gap_ms`` merged, contractions shorter than
    ``min_duration_ms`` dropped (vocab.contractions);
@@ -177,7 +180,8 @@ class NCTTokenizer(Tokenizer):
         if not used or n_samples / fs < min_s or n_samples * p["grid_ms"] / 1000.0 * fs < 1:
             return Segments.empty(DESCRIPTOR_DIM)
 
-        xt = np.ascontiguousarray(arr[:, used].T, dtype=np.float32)
+        picked = arr if len(used) == arr.shape[1] else arr[:, used]
+        xt = np.ascontiguousarray(picked.T, dtype=np.float32)
         y = filter_channels(xt, fs, bands, order=int(p["filter_order"]), notch_hz=p["notch_hz"])
         del xt
         grid = make_grid(n_samples, fs, p["grid_ms"])

@@ -341,3 +341,36 @@ def test_every_shared_dataset_folder_is_covered() -> None:
     }  # fmt: skip
     folders = {p.rstrip("/").split("/")[-1] for p in glob.glob(str(root / "*") + "/")}
     assert folders <= covered, f"untested dataset folders: {sorted(folders - covered)}"
+
+
+@pytest.mark.parametrize(
+    ("adapter", "folder"),
+    [
+        ("cote-allard", "cote_allard_myo"),
+        ("ciil", "ciil_myo"),
+        ("flexemg", "flexemg_hd64"),
+        ("grabmyo", "grabmyo_p1"),
+        ("wfdb", "physionet_emgdb"),
+        ("otb", "openhdemg_otb"),
+    ],
+)
+def test_real_recordings_through_the_adapters(adapter: str, folder: str) -> None:
+    """Adapter output (physical units, channel types/status, recorded band) tokenizes."""
+    from adapters.registry import make_adapter
+
+    source = shared_data(folder)
+    ad = make_adapter(adapter, str(source))
+    units = ad.discover()
+    # the first units may be rest/neutral recordings: take the first one with activity
+    for unit in units[:8]:
+        rec = ad.read(unit)
+        s = NCTTokenizer().segment(rec.physical(), rec.fs, rec.channels)
+        if (s.kind == KIND_ACTIVE).any():
+            break
+    assert (s.kind == KIND_ACTIVE).any(), f"no contraction in the first 8 units of {folder}"
+    used = {i for i, c in enumerate(rec.channels) if c.type == "EMG" and c.status == "good"}
+    assert set(s.channel.tolist()) == used
+    check_tiling(s, rec.n_samples, rec.fs)
+    active = s.kind == KIND_ACTIVE
+    high = max(c.high_cutoff or rec.fs / 2 for c in rec.channels)
+    assert np.all(s.descriptor[active, 11] <= min(450.0, 0.95 * high) + 1e-3)
