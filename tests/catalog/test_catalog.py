@@ -31,12 +31,12 @@ REQUIRED = [
     "emg2pose",
     "epn612",
     "uci-gestures",
-    "cote-allard-myo",
+    "cote-allard",
     "ciil-electrodeshift",
     "ciil-minimal",
     "physionet-emgdb",
     "fors-emg",
-    "flexemg-hd64",
+    "flexemg",
     "openhdemg-otb",
 ]
 
@@ -79,7 +79,7 @@ def test_known_facts(catalog: dict[str, CatalogEntry]) -> None:
 
 
 def test_checksums_for_lists_known_sha256(catalog: dict[str, CatalogEntry]) -> None:
-    sums = checksums_for("flexemg-hd64", REPO / "catalog.yaml")
+    sums = checksums_for("flexemg", REPO / "catalog.yaml")
     assert len(sums) == 31
     assert sums["arraymap.mat"] == (
         "b85caf921a949e4bff5019dd3473a8981216476ebda8bc3c70e0653db804892c"
@@ -93,7 +93,7 @@ def test_flexemg_checksums_match_the_shared_copy() -> None:
     from tests.conftest import shared_data
 
     root = shared_data("flexemg_hd64")
-    sums = checksums_for("flexemg-hd64", REPO / "catalog.yaml")
+    sums = checksums_for("flexemg", REPO / "catalog.yaml")
     assert {p: sha256_file(root / p) for p in list(sums)[:3]} == {
         p: sums[p] for p in list(sums)[:3]
     }
