@@ -66,7 +66,9 @@ class ElectrodePosition:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ElectrodePosition:
-        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__})
+        values: dict[str, Any] = {k: d.get(k) for k in cls.__dataclass_fields__}
+        values["system"] = values["system"] or "n/a"
+        return cls(**values)
 
 
 @dataclass(frozen=True)
