@@ -153,3 +153,13 @@ def test_not_a_catalog(tmp_path: Path) -> None:
         load_catalog(tmp_path / "d.yaml")
     with pytest.raises(ConfigError, match="catalog file not found"):
         load_catalog(tmp_path / "absent.yaml")
+
+
+def test_every_entry_instantiates_its_adapter(
+    catalog: dict[str, CatalogEntry], tmp_path: Path
+) -> None:
+    from adapters.registry import make_adapter
+
+    for e in catalog.values():
+        adapter = make_adapter(e.adapter, str(tmp_path), **e.options)
+        assert adapter.name == e.adapter
