@@ -58,7 +58,9 @@ def check_positive(name: str, value: float, unit: str = "") -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number{' in ' + unit if unit else ''}, got {value!r}") from None
+        raise ConfigError(
+            f"{name} must be a number{' in ' + unit if unit else ''}, got {value!r}"
+        ) from None
     if not (v > 0 and v < float("inf")):
         raise ConfigError(f"{name} must be > 0{' ' + unit if unit else ''}, got {value!r}")
     return v
