@@ -40,12 +40,17 @@ def linear_probe() -> LogisticRegression:
     return LogisticRegression(max_iter=2000, C=1.0)
 
 
-def make_classifier(method: str, seed: int = 0) -> Any:
-    """A fresh, unfitted classifier for ``method`` (``model`` and ``window`` get the probe)."""
+def make_classifier(method: str, seed: int = 0, strong_max_iter: int = 150) -> Any:
+    """A fresh, unfitted classifier for ``method`` (``model`` and ``window`` get the probe).
+
+    ``strong_max_iter``: boosting iterations of the strong baseline.
+    """
     if method == "td-lda":
         return LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
     if method == "strong":
-        return HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, random_state=seed)
+        return HistGradientBoostingClassifier(
+            max_iter=strong_max_iter, learning_rate=0.1, random_state=seed
+        )
     if method in ("model", "window"):
         return linear_probe()
     raise ConfigError(f"unknown method {method!r}: expected model or one of {BASELINES}")

@@ -97,6 +97,9 @@ class EvalConfig:
     device: str = "auto"
     seed: int = 0
     within_subject: bool = True
+    strong_max_iter: int = 150
+    #: evaluate only these ``dataset:subject`` keys (default: every subject of the dataset)
+    subjects: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -223,7 +226,7 @@ def run_regimes(
     calibrated = per_subject_standardise(features, windows)
 
     def make() -> Any:
-        return make_classifier(method, config.seed)
+        return make_classifier(method, config.seed, config.strong_max_iter)
 
     for f in folds:
         tr, te = f.train_idx, f.test_idx
@@ -335,6 +338,13 @@ def evaluate_loso(
     else:
         recs, source = shard_recs, "shard events"
     windows = make_windows(recs, config.spec)
+    if config.subjects is not None:
+        unknown = sorted(set(config.subjects) - {w.subject_key for w in windows})
+        if unknown:
+            raise ConfigError(
+                f"--subjects {unknown} have no labelled windows in dataset {config.dataset!r}"
+            )
+        windows = [w for w in windows if w.subject_key in set(config.subjects)]
     if not windows:
         raise ConfigError(
             f"dataset {config.dataset!r}: no labelled windows of {config.spec.window_s} s "
