@@ -322,9 +322,10 @@ def diff(a: Vocabulary, b: Vocabulary) -> dict[str, Any]:
             "reason": f"descriptor dims differ: {a.codebook.shape[1]} vs {b.codebook.shape[1]}",
         }
         return out
-    raw_a = a.codebook.astype(np.float64) * a.std + a.mean
-    raw_b = b.codebook.astype(np.float64) * b.std + b.mean
-    za, zb = standardize(raw_a, a.mean, a.std), standardize(raw_b, a.mean, a.std)
+    za = a.codebook.astype(np.float64)
+    zb = b.codebook.astype(np.float64)
+    if not (np.array_equal(a.mean, b.mean) and np.array_equal(a.std, b.std)):
+        zb = standardize(zb * b.std + b.mean, a.mean, a.std)
     a_to_b, d2 = nearest_centroid(za, zb)
     b_to_a, _ = nearest_centroid(zb, za)
     mutual = int((b_to_a[a_to_b] == np.arange(a.size)).sum())
@@ -332,7 +333,7 @@ def diff(a: Vocabulary, b: Vocabulary) -> dict[str, Any]:
     out["codes"] = {
         "comparable": True,
         "mutual_nearest_pairs": mutual,
-        "identical_codes": int((dist == 0).sum()),
+        "identical_codes": int((za == zb[a_to_b]).all(axis=1).sum()),
         "distance_mean": round(float(dist.mean()), 6),
         "distance_median": round(float(np.median(dist)), 6),
         "distance_max": round(float(dist.max()), 6),

@@ -50,7 +50,7 @@ from vocab.codebook import (
     standardize,
     update_centroids,
 )
-from vocab.runner import DaskRunner
+from vocab.runner import DaskRunner, progress_enabled
 from vocab.stats import UsagePartial, merge_usage, summarize_usage
 from vocab.tokenizer_base import KIND_ACTIVE, Segments, Tokenizer
 
@@ -299,7 +299,12 @@ class VocabularyBuilder:
         parts, nfs = self._partitions(lake)
         dim = self.tokenizer.descriptor_dim
         k = self.size
-        stages = tqdm(total=3 + self.iterations, desc="vocab", disable=not progress, leave=False)
+        stages = tqdm(
+            total=3 + self.iterations,
+            desc="vocab",
+            disable=not progress_enabled(progress),
+            leave=False,
+        )
         with DaskRunner(self.scheduler, self.n_workers, progress) as run:
             stages.set_postfix_str(f"map {len(parts)} partitions on {run.description}")
             mapped = [
