@@ -102,22 +102,25 @@ def tokenized_channels(channels: list[Any]) -> list[int]:
 
 def segment_recording(
     lake: Any, ref: RecordingRef, tokenizer: Tokenizer, fs: float | None, native_fs: float
-) -> tuple[Segments, float, list[int]]:
-    """Segments of one recording (channel indices mapped back to the recording's channel
-    list), its duration [s] and the tokenized channel indices."""
+) -> tuple[Segments, float, list[int], list[Any]]:
+    """Segment one recording's tokenized channels.
+
+    Returns the segments (channel indices mapped back to the recording's channel list),
+    the recording duration [s], the tokenized channel indices and every ChannelInfo.
+    """
     channels = lake.channel_infos(ref.recording_id)
     keep = tokenized_channels(channels)
-    x = lake.read_samples(ref.recording_id, fs=fs, physical=True)
+    x = lake.read_samples(ref.recording_id, fs=fs, channels=keep, physical=True)
     rate = float(fs) if fs is not None else float(native_fs)
-    x = np.ascontiguousarray(np.asarray(x, dtype=np.float32)[:, keep])
+    x = np.ascontiguousarray(x, dtype=np.float32)
     seconds = x.shape[0] / rate
     if not keep or x.shape[0] == 0:
-        return Segments.empty(tokenizer.descriptor_dim), seconds, keep
+        return Segments.empty(tokenizer.descriptor_dim), seconds, keep, channels
     seg = tokenizer.segment(x, rate, [channels[i] for i in keep])
     mapped = np.asarray(keep, dtype=np.int32)
     ch = np.asarray(seg.channel, dtype=np.int32)
     seg.channel = np.where(ch >= 0, mapped[np.clip(ch, 0, None)], -1).astype(np.int32)
-    return seg, seconds, keep
+    return seg, seconds, keep, channels
 
 
 def map_partition(
@@ -139,7 +142,7 @@ def map_partition(
         dim, np.zeros((0, dim), np.float32), np.zeros(0, np.int32), np.zeros(0, np.uint64)
     )
     for i, (ref, nfs) in enumerate(zip(refs, native_fs)):
-        seg, seconds, _ = segment_recording(lake, ref, tokenizer, fs, nfs)
+        seg, seconds, _, _ = segment_recording(lake, ref, tokenizer, fs, nfs)
         active = np.flatnonzero(seg.kind == KIND_ACTIVE)
         d = np.asarray(seg.descriptor, dtype=np.float32).reshape(-1, dim)[active]
         finite = np.isfinite(d).all(axis=1)

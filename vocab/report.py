@@ -101,7 +101,7 @@ def find_examples(
     wanted = set(codes)
     for r in table.head(max_recordings).iter_rows(named=True):
         ref = RecordingRef(str(r["recording_id"]), str(r["dataset"]), str(r["device"]))
-        seg, _, _ = segment_recording(lake, ref, tokenizer, fs, float(r["native_fs"]))
+        seg, _, _, infos = segment_recording(lake, ref, tokenizer, fs, float(r["native_fs"]))
         ids = vocab.encode(seg)
         rate = float(fs) if fs is not None else float(r["native_fs"])
         x: np.ndarray | None = None
@@ -113,7 +113,7 @@ def find_examples(
                 x = lake.read_samples(ref.recording_id, fs=fs, physical=True)
             assert x is not None
             ch = int(seg.channel[i])
-            units = lake.channel_infos(ref.recording_id)[ch].units
+            units = infos[ch].units
             found[code] = {
                 "units": units,
                 "recording_id": ref.recording_id,

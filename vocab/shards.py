@@ -96,7 +96,7 @@ def recording_sentences(
 ) -> list[dict[str, Any]]:
     """The shard rows (dicts in SHARD_SCHEMA) of one recording."""
     ref = meta.ref
-    seg, _, keep = segment_recording(lake, ref, tokenizer, fs, meta.native_fs)
+    seg, _, keep, infos = segment_recording(lake, ref, tokenizer, fs, meta.native_fs)
     if len(seg) == 0:
         return []
     ids = vocab.encode(seg)
@@ -104,7 +104,6 @@ def recording_sentences(
     ids, channel = ids[order], np.asarray(seg.channel, np.int16)[order]
     onset = np.asarray(seg.onset_s, np.float64)[order]
     duration = np.asarray(seg.duration_s, np.float64)[order]
-    infos = lake.channel_infos(ref.recording_id)
     positions = np.zeros((len(infos) + 1, POSITION_DIM), np.float32)  # last row: channel -1
     for i, info in enumerate(infos):
         positions[i] = position_vector(info.position)

@@ -1,0 +1,173 @@
+"""Benchmark: vocabulary build and tokenization throughput with 1 and 2 Dask workers.
+
+For two corpus sizes (simulated lakes), with a fresh LocalCluster per run (its start-up is
+not timed; the builder gets the cluster's address, the same code path as a remote
+scheduler), prints:
+
+- build and tokenize throughput in channel-samples per second and hours of EMG per second;
+- speed-up of 2 workers over 1 (target >= 1.6x on 2 free cores);
+- peak RSS per worker [MiB] (should not grow with the corpus size);
+- the floor: a 4th-order Butterworth band-pass (20-450 Hz, zero phase) plus a 50 ms
+  moving-RMS envelope over the same samples in this process, and tokenization's share
+  of that floor's single-core throughput (target >= 0.25x).
+
+Usage: ``python bench/bench_vocab.py [--subjects 4 8] [--workers 1 2] [--size 64]
+[--partition-size 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from distributed import Client, LocalCluster
+from scipy import signal
+
+from adapters.registry import make_adapter
+from emgcorpus.ingest import ingest
+from emgcorpus.lake import Lake
+from vocab.compiler import VocabularyBuilder, tokenized_channels
+from vocab.shards import tokenize_lake
+
+SIM = {
+    "gestures": 3,
+    "repetitions": 2,
+    "contraction_s": 2.0,
+    "rest_s": 1.0,
+    "devices": "ring16,bipolar4",
+}
+
+
+def make_lake(root: Path, subjects: int) -> Path:
+    lake = root / f"lake-{subjects}"
+    ingest(lake, make_adapter("sim", "builtin", subjects=subjects, **SIM), progress=False)
+    return lake
+
+
+def corpus_size(lake_path: Path) -> tuple[int, float]:
+    """Channel-samples of the tokenized channels and recording time [s]."""
+    lake = Lake.open(lake_path)
+    samples, seconds = 0, 0.0
+    for r in lake.recordings().iter_rows(named=True):
+        n_ch = len(tokenized_channels(lake.channel_infos(r["recording_id"])))
+        samples += int(r["n_samples"]) * n_ch
+        seconds += float(r["n_samples"]) / float(r["native_fs"])
+    return samples, seconds
+
+
+def floor_throughput(lake_path: Path) -> float:
+    """Channel-samples per second of band-pass + moving RMS on one core (reads not timed)."""
+    lake = Lake.open(lake_path)
+    total, elapsed = 0, 0.0
+    for r in lake.recordings().iter_rows(named=True):
+        rid, fs = r["recording_id"], float(r["native_fs"])
+        keep = tokenized_channels(lake.channel_infos(rid))
+        x = lake.read_samples(rid)[:, keep].astype(np.float64)
+        t0 = time.perf_counter()
+        sos = signal.butter(4, [20.0, min(450.0, 0.45 * fs)], "bandpass", fs=fs, output="sos")
+        y = signal.sosfiltfilt(sos, x, axis=0)
+        n = max(1, int(0.05 * fs))
+        c = np.cumsum(np.vstack([np.zeros((1, y.shape[1])), y**2]), axis=0)
+        _ = np.sqrt((c[n:] - c[:-n]) / n)
+        elapsed += time.perf_counter() - t0
+        total += x.size
+    return total / elapsed
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _rss_mib() -> float:
+    import psutil
+
+    return float(psutil.Process().memory_info().rss) / 2**20
+
+
+def run_once(lake: Path, workers: int, size: int, out: Path, partition: int) -> dict[str, Any]:
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=40,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        address = cluster.scheduler_address
+        rss0 = list(client.run(_rss_mib).values())
+        t0 = time.perf_counter()
+        vocab = VocabularyBuilder(
+            lake,
+            "nct",
+            size=size,
+            scheduler=address,
+            store=out / "store",
+            iterations=10,
+            partition_size=partition,
+        ).build(progress=False)
+        t_build = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        tokenize_lake(
+            lake,
+            vocab.id,
+            out_dir=out / f"shards-{workers}",
+            scheduler=address,
+            store=out / "store",
+            progress=False,
+            partition_size=partition,
+        )
+        t_tok = time.perf_counter() - t0
+        rss = list(client.run(_peak_rss_mib).values())
+    return {"id": vocab.id, "build_s": t_build, "tokenize_s": t_tok, "rss": rss, "rss0": rss0}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--subjects", type=int, nargs="+", default=[4, 8])
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--size", type=int, default=64, help="codebook size")
+    ap.add_argument("--partition-size", type=int, default=2, help="recordings per task")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for subjects in args.subjects:
+            lake = make_lake(root, subjects)
+            samples, seconds = corpus_size(lake)
+            floor = floor_throughput(lake)
+            print(
+                f"\ncorpus: {subjects} subjects, {seconds / 3600:.4f} h of EMG, "
+                f"{samples / 1e6:.1f} M channel-samples"
+            )
+            print(f"  floor (band-pass + moving RMS, 1 core): {floor / 1e6:.2f} M ch-samples/s")
+            base: dict[str, float] = {}
+            for w in args.workers:
+                r = run_once(lake, w, args.size, root / f"out-{subjects}-{w}", args.partition_size)
+                for stage in ("build", "tokenize"):
+                    t = r[f"{stage}_s"]
+                    rate = samples / t
+                    speed = f", {base[stage] / t:.2f}x vs {args.workers[0]}w" if base else ""
+                    share = f", {rate / floor:.2f}x of floor" if stage == "tokenize" else ""
+                    print(
+                        f"  {w} worker(s) {stage:>8}: {t:6.2f} s, "
+                        f"{rate / 1e6:6.2f} M ch-samples/s, "
+                        f"{seconds / 3600 / t:.4f} h EMG/s{speed}{share}"
+                    )
+                if not base:
+                    base = {"build": r["build_s"], "tokenize": r["tokenize_s"]}
+                rss = ", ".join(f"{m:.0f}" for m in r["rss"])
+                rss0 = ", ".join(f"{m:.0f}" for m in r["rss0"])
+                print(
+                    f"  {w} worker(s) peak RSS per worker: {rss} MiB "
+                    f"(idle worker: {rss0} MiB; vocab {r['id']})"
+                )
+
+
+if __name__ == "__main__":
+    main()
