@@ -83,3 +83,32 @@ def test_lake_baselines_need_a_lake(toy: tuple[Path, Path]) -> None:
     shards, ckpt = toy
     with pytest.raises(ConfigError, match="lake path"):
         evaluate_loso(shards, ckpt, EvalConfig(dataset="toy"), progress=False)
+
+
+def test_longer_model_window_keeps_its_centre_and_stays_in_its_repetition() -> None:
+    from training.evaluate import model_window_bounds
+    from training.windows import Window
+
+    w = Window("r/0@1", "r", "d", "s", "1", "1", 1.0, 1.25, "a", 1, "r/0", 1.0, 2.0)
+    assert model_window_bounds(w, None) == (1.0, 1.25)
+    lo, hi = model_window_bounds(w, 1.0)
+    assert (lo, hi) == (1.0, 1.625)  # clipped at the repetition's onset on the left
+    w2 = Window("r/0@1.5", "r", "d", "s", "1", "1", 1.5, 1.75, "a", 1, "r/0", 1.0, 2.0)
+    assert model_window_bounds(w2, 0.5) == (1.375, 1.875)
+
+
+def test_trial_accuracy_is_a_majority_vote_per_repetition() -> None:
+    import numpy as np
+
+    from training.evaluate import trial_votes
+    from training.windows import Window
+
+    wins = [
+        Window(f"r/{t}@{k}", "r", "d", "s", "1", "1", k, k + 0.25, "a", t, f"r/{t}", 0, 9)
+        for t in range(2)
+        for k in range(3)
+    ]
+    y = np.zeros(6, np.int64)
+    pred = np.array([0, 1, 0, 1, 1, 0])  # trial 0: 2 of 3 right, trial 1: 1 of 3 right
+    true, voted = trial_votes(pred, np.arange(6), wins, y)
+    assert true.tolist() == [0, 0] and voted.tolist() == [0, 1]
