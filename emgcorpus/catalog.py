@@ -29,12 +29,24 @@ ACCESS_KINDS = ("open", "login")
 
 @dataclass(frozen=True)
 class CatalogFile:
-    """One downloadable file: ``path`` is relative to the dataset folder; ``size`` in bytes."""
+    """One downloadable file: ``path`` is relative to the dataset folder; ``size`` in bytes.
+
+    ``extract``: unpack the file after download (``None``: yes when the name ends like a
+    zip or tar archive, see :data:`emgcorpus.archive.ARCHIVE_SUFFIXES`).
+    """
 
     url: str
     path: str
     sha256: str | None = None
     size: int | None = None
+    extract: bool | None = None
+
+    @property
+    def is_extracted(self) -> bool:
+        """True when ``fetch`` unpacks this file into the dataset folder."""
+        from emgcorpus.archive import is_archive
+
+        return self.extract if self.extract is not None else is_archive(self.path)
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,13 @@ class CatalogEntry:
     ``size`` is a human-readable approximate download size (e.g. ``"2.3 GB"``).
     ``expect_glob`` is a glob (relative to the dataset folder) of the files a user must
     place by hand when the file names are not listed (``login`` datasets).
+
+    ``dataset`` is the name the recordings get in the lake (the ``dataset`` column), which
+    links the entry to what was ingested; default: the ``dataset`` adapter option, else
+    the entry's name (see :attr:`lake_dataset`). Several entries may share one lake name
+    (both LibEMG CIIL sets are ``ciil``). ``source`` is the folder, relative to the
+    dataset folder, to give the adapter once the files are fetched and extracted
+    (default: see :func:`emgcorpus.fetch.source_dir`).
     """
 
     name: str
@@ -69,12 +88,21 @@ class CatalogEntry:
     manual_steps: str | None = None
     expect_glob: str | None = None
     notes: str | None = None
+    dataset: str | None = None
+    source: str | None = None
+
+    @property
+    def lake_dataset(self) -> str:
+        """The ``dataset`` name this entry's recordings carry in the lake."""
+        alias = self.options.get("dataset")
+        return self.dataset or (alias if isinstance(alias, str) and alias else self.name)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-ready mapping of this entry."""
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         d["files"] = [vars(f).copy() for f in self.files]
         d["options"] = dict(self.options)
+        d["lake_dataset"] = self.lake_dataset
         return d
 
 
@@ -102,12 +130,15 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "manual_steps": ((str, type(None)), False),
     "expect_glob": ((str, type(None)), False),
     "notes": ((str, type(None)), False),
+    "dataset": ((str, type(None)), False),
+    "source": ((str, type(None)), False),
 }
 _FILE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "url": ((str,), True),
     "path": ((str,), True),
     "sha256": ((str, type(None)), False),
     "size": ((int, type(None)), False),
+    "extract": ((bool, type(None)), False),
 }
 
 
@@ -152,19 +183,25 @@ def _parse_file(where: str, raw: Any) -> CatalogFile:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping with url/path/sha256/size, got {raw!r}")
     _check_fields(where, raw, _FILE_FIELDS)
-    path = PurePosixPath(raw["path"])
-    if path.is_absolute() or ".." in path.parts or not raw["path"].strip():
-        raise ConfigError(
-            f"{where}: field 'path' must be a relative path inside the dataset "
-            f"folder, got {raw['path']!r}"
-        )
+    path = _relative_path(where, "path", raw["path"])
     sha = raw.get("sha256")
     if sha is not None and not _SHA256.match(sha):
         raise ConfigError(f"{where}: field 'sha256' must be 64 lower-case hex digits, got {sha!r}")
     size = raw.get("size")
     if size is not None and size < 0:
         raise ConfigError(f"{where}: field 'size' must be >= 0 bytes, got {size}")
-    return CatalogFile(url=raw["url"], path=str(path), sha256=sha, size=size)
+    return CatalogFile(url=raw["url"], path=path, sha256=sha, size=size, extract=raw.get("extract"))
+
+
+def _relative_path(where: str, key: str, value: str) -> str:
+    """``value`` as a normalised relative path inside the dataset folder, else ConfigError."""
+    path = PurePosixPath(value)
+    if not value.strip() or path.is_absolute() or ".." in path.parts:
+        raise ConfigError(
+            f"{where}: field {key!r} must be a relative path inside the dataset folder, "
+            f"got {value!r}"
+        )
+    return str(path)
 
 
 def _parse_entry(index: int, raw: Any, source: Path) -> CatalogEntry:
@@ -198,6 +235,13 @@ def _parse_entry(index: int, raw: Any, source: Path) -> CatalogEntry:
         value = raw.get(key)
         if value is not None and value <= 0:
             raise ConfigError(f"{where}: field {key!r} must be > 0, got {value}")
+    if raw.get("dataset") is not None and not _NAME.match(raw["dataset"]):
+        raise ConfigError(
+            f"{where}: field 'dataset' must be lower-case letters, digits, '.', '_' "
+            f"or '-', got {raw['dataset']!r}"
+        )
+    if raw.get("source") is not None:
+        raw = {**raw, "source": _relative_path(where, "source", raw["source"])}
     if raw["fs_hz"] <= 0:
         raise ConfigError(f"{where}: field 'fs_hz' must be > 0 Hz, got {raw['fs_hz']}")
     files = [_parse_file(f"{where}, files[{i}]", f) for i, f in enumerate(raw.get("files", []))]
@@ -253,12 +297,24 @@ def get_entry(name: str, path: Path | None = None) -> CatalogEntry:
     raise ConfigError(f"unknown dataset {name!r} in the catalog: {hint}")
 
 
-def checksums_for(dataset: str, catalog_path: Path | None = None) -> dict[str, str]:
-    """Relative path -> sha256 of the dataset's files with a known sha256.
+def entries_for_dataset(dataset: str, catalog_path: Path | None = None) -> list[CatalogEntry]:
+    """The catalog entries whose recordings are stored under lake name ``dataset``."""
+    return [e for e in load_catalog(catalog_path).values() if e.lake_dataset == dataset]
 
-    ``{}`` when the dataset is not in the catalog (ingest then checks nothing).
+
+def checksums_for(dataset: str, catalog_path: Path | None = None) -> dict[str, str]:
+    """Path -> sha256 of the files with a known sha256 of the entries ingested as ``dataset``.
+
+    ``dataset`` is the lake name (:attr:`CatalogEntry.lake_dataset`, what an adapter writes,
+    e.g. ``ninapro-db2`` or ``ciil``). Paths are relative to the folder given to the
+    adapter: the entry's ``source`` prefix is removed from files below it. ``{}`` when no
+    entry matches (ingest then checks nothing).
     """
-    entry = load_catalog(catalog_path).get(dataset)
-    if entry is None:
-        return {}
-    return {f.path: f.sha256 for f in entry.files if f.sha256 is not None}
+    sums: dict[str, str] = {}
+    for entry in entries_for_dataset(dataset, catalog_path):
+        prefix = f"{entry.source}/" if entry.source else ""
+        for f in entry.files:
+            if f.sha256 is not None:
+                key = f.path[len(prefix) :] if prefix and f.path.startswith(prefix) else f.path
+                sums[key] = f.sha256
+    return sums

@@ -7,18 +7,27 @@ need a browser), :func:`fetch` returns the exact manual steps and verifies whate
 user already placed in the folder: listed files by size and sha256 where known, else the
 entry's ``expect_glob``.
 
+Listed archives (zip, tar.*; see :mod:`emgcorpus.archive`) are extracted safely into
+the dataset folder once their checks pass, idempotently. :func:`source_dir` tells which
+folder to give the adapter afterwards and :func:`ingest_command` the exact command.
+
 The default folder is ``./emg-data/<dataset>``.
 """
 
 from __future__ import annotations
 
+import json
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import yaml
+
+from emgcorpus.archive import ExtractResult, extract_archive, marker_path
 from emgcorpus.catalog import CatalogEntry, CatalogFile, get_entry
-from emgcorpus.http_download import RetryPolicy, download, sha256_file
+from emgcorpus.http_download import DownloadError, RetryPolicy, download, sha256_file
 
 DEFAULT_DATA_ROOT = Path("emg-data")
 
@@ -46,6 +55,10 @@ class FetchReport:
     #: how many files match ``expect_glob`` (None when the entry has none)
     glob_matches: int | None = None
     expect_glob: str | None = None
+    #: archives extracted (or found already extracted) into ``directory``
+    extracted: list[ExtractResult] = field(default_factory=list)
+    #: the folder to give the adapter (see :func:`source_dir`)
+    source: Path | None = None
 
     @property
     def problems(self) -> list[FileStatus]:
@@ -92,6 +105,70 @@ def _check_file(spec: CatalogFile, directory: Path, *, hash_files: bool = True) 
     return FileStatus(spec.path, "ok" if spec.size is not None else "present")
 
 
+def source_dir(entry: CatalogEntry, directory: Path) -> Path:
+    """The folder to give ``entry``'s adapter once its files are in ``directory``.
+
+    ``directory / entry.source`` when the catalog says; otherwise, when the entry's
+    extracted archives produced exactly one top-level folder (read from their markers),
+    that folder; otherwise ``directory`` itself.
+    """
+    directory = Path(directory)
+    if entry.source:
+        return directory / entry.source
+    folders: set[str] = set()
+    for spec in entry.files:
+        if not spec.is_extracted:
+            continue
+        try:
+            doc = json.loads(marker_path(directory / spec.path, directory).read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        names = doc.get("top_level", []) if isinstance(doc, dict) else []
+        folders.update(str(n) for n in names if (directory / str(n)).is_dir())
+    return directory / folders.pop() if len(folders) == 1 else directory
+
+
+def _option_text(value: Any) -> str:
+    """An adapter option as ``--option key=VALUE`` text that the CLI parses back to ``value``."""
+    if isinstance(value, str):
+        try:
+            plain = yaml.safe_load(value) == value
+        except yaml.YAMLError:
+            plain = False
+        return value if plain else json.dumps(value)
+    return json.dumps(value)  # numbers, booleans, lists: JSON is YAML
+
+
+def ingest_command(entry: CatalogEntry, directory: Path) -> str:
+    """The shell command that ingests ``entry`` from its fetched folder ``directory``.
+
+    Adapter options from the catalog become ``--option key=value``; ``--dataset`` is added
+    when the adapter would otherwise write another lake name than :attr:`lake_dataset`.
+    """
+    from adapters.registry import make_adapter
+
+    src = source_dir(entry, directory)
+    options = {k: v for k, v in entry.options.items() if k != "dataset"}
+    parts = ["emgcorpus", "ingest", entry.adapter, str(src)]
+    for key, value in options.items():
+        parts += ["--option", f"{key}={_option_text(value)}"]
+    default = make_adapter(entry.adapter, str(src), **options).dataset
+    if default != entry.lake_dataset:
+        parts += ["--dataset", entry.lake_dataset]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _extract_listed(entry: CatalogEntry, report: FetchReport, say: Callable[[str], None]) -> None:
+    """Extract every listed archive whose check passed; fill ``report.extracted``."""
+    good = {f.path for f in report.files if f.state in ("ok", "present", "downloaded")}
+    for spec in entry.files:
+        if spec.is_extracted and spec.path in good:
+            result = extract_archive(report.directory / spec.path, report.directory)
+            verb = "already extracted" if result.skipped else "extracted"
+            say(f"{spec.path}: {verb} ({result.members} members) into {report.directory}")
+            report.extracted.append(result)
+
+
 def verify_local(entry: CatalogEntry, directory: Path, *, hash_files: bool = True) -> FetchReport:
     """Check a dataset folder without any network access.
 
@@ -104,6 +181,7 @@ def verify_local(entry: CatalogEntry, directory: Path, *, hash_files: bool = Tru
     if entry.expect_glob:
         matches = directory.glob(entry.expect_glob) if directory.is_dir() else iter(())
         report.glob_matches = sum(1 for p in matches if p.is_file())
+    report.source = source_dir(entry, directory)
     return report
 
 
@@ -134,8 +212,12 @@ def fetch(
     Files already present whose sha256 (or, lacking one, size) matches the catalog are
     not downloaded again; a present file that fails its check is downloaded again. For
     manual datasets the report carries the steps and what is missing; nothing is
-    downloaded. ``echo`` receives one line per file (default: silent).
-    Raises DownloadError / ChecksumError (see :func:`emgcorpus.http_download.download`).
+    downloaded. Listed archives that pass their checks are then extracted (once; see
+    :func:`emgcorpus.archive.extract_archive`). ``echo`` receives one line per file
+    (default: silent).
+    Raises DownloadError naming the URL, dataset and file (unreachable host, HTTP error,
+    HTML page), ChecksumError, or ArchiveError (unsafe or unreadable archive: nothing
+    extracted).
     """
     entry = get_entry(dataset, catalog_path)
     directory = Path(to) if to is not None else default_dir(entry.name)
@@ -143,6 +225,8 @@ def fetch(
     if needs_manual_download(entry):
         report = verify_local(entry, directory)
         report.manual_steps = manual_steps(entry, directory)
+        _extract_listed(entry, report, say)
+        report.source = source_dir(entry, directory)
         return report
     directory.mkdir(parents=True, exist_ok=True)
     report = FetchReport(entry.name, directory, expect_glob=entry.expect_glob)
@@ -156,14 +240,23 @@ def fetch(
             say(f"{spec.path}: {status.state} ({status.detail}); downloading again")
             (directory / spec.path).unlink()
         say(f"{spec.path}: downloading {spec.url}")
-        download(
-            spec.url,
-            directory / spec.path,
-            sha256=spec.sha256,
-            size=spec.size,
-            policy=policy,
-            progress=progress,
-        )
+        try:
+            download(
+                spec.url,
+                directory / spec.path,
+                sha256=spec.sha256,
+                size=spec.size,
+                policy=policy,
+                progress=progress,
+            )
+        except DownloadError as exc:
+            raise DownloadError(
+                exc.url,
+                f"{exc.problem} (dataset {entry.name}, file {spec.path}; "
+                "run the same command again to resume)",
+            ) from None
         report.files.append(FileStatus(spec.path, "downloaded"))
     report.manual_steps = manual_steps(entry, directory) if entry.manual_steps else None
+    _extract_listed(entry, report, say)
+    report.source = source_dir(entry, directory)
     return report
