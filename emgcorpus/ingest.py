@@ -28,6 +28,7 @@ import math
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,8 +155,10 @@ class _Ingestor:
         checksums: dict[str, str],
         on_error: str,
         report: IngestReport,
+        pool: ThreadPoolExecutor,
     ) -> None:
         self.adapter = adapter
+        self.pool = pool
         self.checksums = checksums
         self.on_error = on_error
         self.report = report
@@ -181,24 +184,40 @@ class _Ingestor:
         return self.known_units.get((self.adapter.dataset, unit.key))
 
     def read_unit(self, unit: SourceUnit) -> tuple[Recording, list[str], list[str]]:
-        """Check the unit's files against the catalog, read and validate it."""
-        names, shas = [], []
-        for f in unit.files:
-            rel = _relative(Path(f), self.adapter.source)
-            found = file_sha256(Path(f))
-            expected = self.checksums.get(rel)
-            if expected is not None and expected.lower() != found:
-                raise ChecksumError(f, expected, found)
-            names.append(rel)
-            shas.append(found)
-        rec = self.adapter.read(unit)
+        """Check the unit's files against the catalog, read and validate it.
+
+        The files are hashed on the background thread while the adapter reads them; a
+        checksum mismatch wins over any read error (it explains it).
+        """
+        files = [Path(f) for f in unit.files]
+        hashing = self.pool.submit(lambda: [file_sha256(f) for f in files])
+        try:
+            rec = self.adapter.read(unit)
+        except BaseException:
+            self._check_checksums(files, hashing.result())
+            raise
+        names, shas = self._check_checksums(files, hashing.result())
         validate_recording(rec, unit.files[0] if unit.files else unit.key)
         return rec, names, shas
+
+    def _check_checksums(self, files: list[Path], found: list[str]) -> tuple[list[str], list[str]]:
+        names = []
+        for f, sha in zip(files, found):
+            rel = _relative(f, self.adapter.source)
+            expected = self.checksums.get(rel)
+            if expected is not None and expected.lower() != sha:
+                raise ChecksumError(f, expected, sha)
+            names.append(rel)
+        return names, found
 
     def signal_batches(
         self, units: Iterator[SourceUnit], batch_bytes: int, batch_recordings: int, bar: tqdm
     ) -> Iterator[pa.RecordBatch]:
-        """Read units until the batch is full; yield their signal rows; collect metadata."""
+        """Read units until the batch is full; yield their signal rows; collect metadata.
+
+        The payload's sha256 is computed on the background thread while the rows are
+        written. One recording is held at a time.
+        """
         for unit in units:
             bar.update(1)
             try:
@@ -218,8 +237,10 @@ class _Ingestor:
             seq = self.next_seq
             self.next_seq += 1
             raw = little_endian(rec.samples)
+            digest = self.pool.submit(samples_sha256, raw)
             yield from _chunk_batches(rid, seq, rec.dataset, RAW_STREAM, raw)
-            self._collect(unit, rec, raw, seq, names, shas)
+            self._collect(unit, rec, raw, seq, names, shas, digest.result())
+            del rec, raw, digest
             if self.batch_bytes >= batch_bytes or len(self.batch_ids) >= batch_recordings:
                 return
 
@@ -231,6 +252,7 @@ class _Ingestor:
         seq: int,
         names: list[str],
         shas: list[str],
+        samples_sha: str,
     ) -> None:
         rid = rec.recording_id
         self.known_ids.add(rid)
@@ -257,7 +279,7 @@ class _Ingestor:
                 "unit_key": unit.key,
                 "source_files": names,
                 "source_sha256": shas,
-                "samples_sha256": samples_sha256(raw),
+                "samples_sha256": samples_sha,
                 "adapter": self.adapter.name,
                 "adapter_version": str(self.adapter.version),
                 "meta_json": json.dumps(rec.meta, sort_keys=True),
@@ -328,15 +350,27 @@ class _Ingestor:
 def _chunk_batches(
     rid: str, seq: int, dataset: str, stream: str, samples: np.ndarray
 ) -> Iterator[pa.RecordBatch]:
-    """Signal rows of one stream of one recording: chunks of <= CHUNK_BYTES, C-order."""
+    """Signal rows of one stream of one recording: chunks of <= CHUNK_BYTES, C-order.
+
+    The ``data`` column is a zero-copy view of ``samples`` (C-contiguous, little-endian).
+    """
+    samples = little_endian(samples)
     n, n_ch = samples.shape
-    rows_per_chunk = max(1, CHUNK_BYTES // max(1, n_ch * samples.dtype.itemsize))
-    starts = list(range(0, n, rows_per_chunk))
+    row_bytes = max(1, n_ch * samples.dtype.itemsize)
+    rows_per_chunk = max(1, CHUNK_BYTES // row_bytes)
+    n_chunks = -(-n // rows_per_chunk)
+    flat = samples.reshape(-1).view(np.uint8)
     dtype = samples.dtype.str
-    for first in range(0, len(starts), _CHUNKS_PER_ARROW_BATCH):
-        idx = list(range(first, min(first + _CHUNKS_PER_ARROW_BATCH, len(starts))))
-        blocks = [samples[starts[i] : starts[i] + rows_per_chunk] for i in idx]
+    for first in range(0, n_chunks, _CHUNKS_PER_ARROW_BATCH):
+        idx = np.arange(first, min(first + _CHUNKS_PER_ARROW_BATCH, n_chunks), dtype=np.int64)
+        starts = idx * rows_per_chunk
+        counts = np.minimum(starts + rows_per_chunk, n) - starts
         k = len(idx)
+        lo, hi = int(starts[0]) * row_bytes, int(starts[-1] + counts[-1]) * row_bytes
+        offsets = np.concatenate([[0], np.cumsum(counts * row_bytes)]).astype(np.int32)
+        data = pa.Array.from_buffers(
+            pa.binary(), k, [None, pa.py_buffer(offsets), pa.py_buffer(flat[lo:hi])]
+        )
         yield pa.RecordBatch.from_arrays(
             [
                 pa.array([rid] * k, pa.string()),
@@ -344,11 +378,11 @@ def _chunk_batches(
                 pa.array([dataset] * k, pa.string()),
                 pa.array([stream] * k, pa.string()),
                 pa.array(idx, pa.int64()),
-                pa.array([starts[i] for i in idx], pa.int64()),
-                pa.array([b.shape[0] for b in blocks], pa.int64()),
+                pa.array(starts, pa.int64()),
+                pa.array(counts, pa.int64()),
                 pa.array([n_ch] * k, pa.int64()),
                 pa.array([dtype] * k, pa.string()),
-                pa.array([b.tobytes() for b in blocks], pa.binary()),
+                data,
             ],
             schema=SIGNALS,
         )
@@ -356,16 +390,7 @@ def _chunk_batches(
 
 def write_batch_stream(writer: LakeWriter, batches: Iterator[pa.RecordBatch]) -> bool:
     """Commit a stream of signal batches; False (nothing committed) if it is empty."""
-    first = next(batches, None)
-    if first is None:
-        return False
-
-    def chained() -> Iterator[pa.RecordBatch]:
-        yield first
-        yield from batches
-
-    writer.append("signals", pa.RecordBatchReader.from_batches(SIGNALS, chained()))
-    return True
+    return writer.append_signals(batches)
 
 
 def ingest(
@@ -389,9 +414,9 @@ def ingest(
     Lake.create(lake_path)
     units = adapter.discover()
     report = IngestReport(dataset=adapter.dataset)
-    with LakeWriter(lake_path) as writer:
+    with LakeWriter(lake_path) as writer, ThreadPoolExecutor(1) as pool:
         lake = Lake.open(lake_path)
-        state = _Ingestor(lake, adapter, checksums or {}, on_error, report)
+        state = _Ingestor(lake, adapter, checksums or {}, on_error, report, pool)
         pending = []
         for unit in units:
             known = state.already_known(unit)

@@ -7,6 +7,12 @@ AT its snapshot version, so table versions committed by a run that crashed befor
 publishing are invisible; the next writer restores those tables to the snapshot version
 (``DeltaTable.restore``) before it writes, so the orphans never become visible.
 
+``signals`` (the bulk) is written by :class:`SignalFileWriter`: pyarrow's streaming
+Parquet writer straight to files under the table (one row group at a time, so memory
+holds a row group, not a file), then one Delta commit adds the files with their
+statistics (the same ones delta-rs would record). Files of an uncommitted write are
+never referenced by the log, so readers never see them.
+
 A writer holds an exclusive ``flock`` on ``<lake>/_emgcorpus/write.lock``; a second
 writer (another process, or another writer in the same process) gets a LakeError. The
 kernel drops the lock when the holder dies, so a crashed run never blocks the next one.
@@ -17,12 +23,19 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
+import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import quote
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from deltalake import ColumnProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake.transaction import AddAction
 
 from emgcorpus.errors import LakeError
 from emgcorpus.schema import PARTITION_BY, TABLES
@@ -41,6 +54,9 @@ SIGNAL_ROW_GROUP_ROWS = 8
 
 #: Parquet file size the Delta writer aims at [bytes]; it buffers about this much.
 TARGET_FILE_BYTES = 64 * 1024 * 1024
+
+#: Columns of ``signals`` with Delta min/max statistics (those used to find rows).
+SIGNAL_STAT_COLUMNS = ("recording_id", "seq", "stream", "chunk_index", "start_sample", "n_samples")
 
 #: Delta statistics only on the columns used to find rows (not on the payload).
 _TABLE_CONFIG: dict[str, dict[str, str | None]] = {
@@ -213,6 +229,27 @@ class LakeWriter:
         )
         self._dirty.add(table)
 
+    def append_signals(self, batches: Iterable[pa.RecordBatch]) -> bool:
+        """Stream ``signals`` rows into new Parquet files and commit them, unpublished.
+
+        Returns False (nothing committed) if ``batches`` is empty.
+        """
+        if self._lock_fd is None:
+            raise LakeError("LakeWriter.append_signals outside its `with` block")
+        with SignalFileWriter(self.lake / "signals") as files:
+            for batch in batches:
+                files.write(batch)
+        if not files.actions:
+            return False
+        DeltaTable(self.lake / "signals").create_write_transaction(
+            files.actions,
+            mode="append",
+            schema=TABLES["signals"],
+            partition_by=PARTITION_BY["signals"],
+        )
+        self._dirty.add("signals")
+        return True
+
     def publish(self) -> dict[str, int]:
         """Make every committed table visible at once; return the new snapshot."""
         versions = dict(self.published)
@@ -222,3 +259,140 @@ class LakeWriter:
         self.published = versions
         self._dirty.clear()
         return versions
+
+
+class _FileStats:
+    """Delta statistics (row count, min/max/null count of SIGNAL_STAT_COLUMNS) of one file."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.low: dict[str, Any] = {}
+        self.high: dict[str, Any] = {}
+
+    def add(self, table: pa.Table) -> None:
+        self.rows += table.num_rows
+        for name in SIGNAL_STAT_COLUMNS:
+            mm = pc.min_max(table[name]).as_py()
+            lo, hi = mm["min"], mm["max"]
+            self.low[name] = lo if name not in self.low else min(self.low[name], lo)
+            self.high[name] = hi if name not in self.high else max(self.high[name], hi)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "numRecords": self.rows,
+                "minValues": self.low,
+                "maxValues": self.high,
+                "nullCount": dict.fromkeys(self.low, 0),
+            }
+        )
+
+
+class SignalFileWriter:
+    """Writes ``signals`` rows to Parquet files of one table folder, partitioned by dataset.
+
+    Rows go out in row groups of ``SIGNAL_ROW_GROUP_ROWS`` (the last of a file may be
+    smaller); a file is closed once it reaches ``TARGET_FILE_BYTES``. Rows held back for an
+    incomplete row group are copied, so the caller's sample buffers are not kept alive.
+    ``actions`` lists the finished files as Delta AddActions (nothing is committed here).
+    """
+
+    def __init__(self, table_dir: Path, target_bytes: int = TARGET_FILE_BYTES) -> None:
+        self.table_dir = Path(table_dir)
+        self.target_bytes = int(target_bytes)
+        schema = TABLES["signals"]
+        self.file_schema = schema.remove(schema.get_field_index("dataset"))
+        self.actions: list[AddAction] = []
+        self._dataset: str | None = None
+        self._sink: pa.NativeFile | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self._rel = ""
+        self._stats = _FileStats()
+        self._pending: pa.Table | None = None
+
+    def __enter__(self) -> SignalFileWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._abandon()
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Add rows of one dataset (a ``signals`` record batch)."""
+        datasets = batch.column("dataset").unique().to_pylist()
+        if len(datasets) != 1:
+            raise LakeError(f"signals batch mixes datasets {datasets}: one per batch")
+        if datasets[0] != self._dataset:
+            self._finish_file()
+            self._dataset = str(datasets[0])
+        table = pa.Table.from_batches([batch]).drop_columns(["dataset"])
+        if self._pending is not None:
+            table = pa.concat_tables([self._pending, table])
+        rows, n = SIGNAL_ROW_GROUP_ROWS, table.num_rows
+        full = n - n % rows
+        if full:
+            self._write_rows(table.slice(0, full))
+        rest = table.slice(full)
+        # copy the remainder: a slice would keep the caller's whole sample buffer alive
+        self._pending = rest.take(pa.array(range(rest.num_rows))) if rest.num_rows else None
+        if self._sink is not None and self._sink.tell() >= self.target_bytes:
+            self._finish_file()
+
+    def close(self) -> None:
+        """Write held-back rows and close the open file."""
+        self._finish_file()
+
+    # --- internals ----------------------------------------------------------------
+    def _write_rows(self, table: pa.Table) -> None:
+        if self._writer is None:
+            assert self._dataset is not None
+            part = f"dataset={quote(self._dataset, safe='')}"
+            (self.table_dir / part).mkdir(parents=True, exist_ok=True)
+            self._rel = f"{part}/part-00000-{uuid.uuid4()}-c000.zstd.parquet"
+            self._sink = pa.OSFile(str(self.table_dir / self._rel), "wb")
+            self._writer = pq.ParquetWriter(
+                self._sink,
+                self.file_schema,
+                compression=COMPRESSION,
+                compression_level=COMPRESSION_LEVEL,
+                use_dictionary=[c for c in self.file_schema.names if c != "data"],
+                write_statistics=[c for c in self.file_schema.names if c != "data"],
+            )
+            self._stats = _FileStats()
+        self._writer.write_table(table.cast(self.file_schema), row_group_size=SIGNAL_ROW_GROUP_ROWS)
+        self._stats.add(table)
+
+    def _finish_file(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._write_rows(pending)
+        if self._writer is None or self._sink is None:
+            return
+        self._writer.close()
+        self._sink.close()
+        path = self.table_dir / self._rel
+        self.actions.append(
+            AddAction(
+                path=self._rel,
+                size=path.stat().st_size,
+                partition_values={"dataset": self._dataset},
+                modification_time=int(time.time() * 1000),
+                data_change=True,
+                stats=self._stats.to_json(),
+            )
+        )
+        self._writer = self._sink = None
+
+    def _abandon(self) -> None:
+        """Close and delete files that will not be committed."""
+        if self._writer is not None:
+            self._writer.close()
+        if self._sink is not None:
+            self._sink.close()
+        for rel in [a.path for a in self.actions] + ([self._rel] if self._writer else []):
+            (self.table_dir / rel).unlink(missing_ok=True)
+        self._writer = self._sink = None
+        self._pending = None
+        self.actions = []
