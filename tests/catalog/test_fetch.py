@@ -148,8 +148,8 @@ def test_http_404_is_not_retried(tmp_path: Path) -> None:
 def test_login_dataset_gives_steps_and_verifies_placed_files(tmp_path: Path) -> None:
     good = b"subject one"
     files = [
-        {"url": "https://example.org/s1.zip", "path": "s1.zip", "sha256": _sha(good), "size": None},
-        {"url": "https://example.org/s2.zip", "path": "s2.zip", "sha256": None, "size": 4},
+        {"url": "https://example.org/s1.bin", "path": "s1.bin", "sha256": _sha(good), "size": None},
+        {"url": "https://example.org/s2.bin", "path": "s2.bin", "sha256": None, "size": 4},
     ]
     steps = "1. Log in.\n2. Put the files in {dir}.\n"
     cat = write_catalog(
@@ -160,16 +160,16 @@ def test_login_dataset_gives_steps_and_verifies_placed_files(tmp_path: Path) -> 
     report = fetch("locked", out, catalog_path=cat)
     assert report.manual_steps == f"1. Log in.\n2. Put the files in {out}.\n"
     assert [(f.path, f.state) for f in report.problems] == [
-        ("s1.zip", "missing"),
-        ("s2.zip", "missing"),
+        ("s1.bin", "missing"),
+        ("s2.bin", "missing"),
     ]
     out.mkdir()
-    (out / "s1.zip").write_bytes(b"not subject one")
-    (out / "s2.zip").write_bytes(b"12345")
+    (out / "s1.bin").write_bytes(b"not subject one")
+    (out / "s2.bin").write_bytes(b"12345")
     states = {f.path: f.state for f in fetch("locked", out, catalog_path=cat).files}
-    assert states == {"s1.zip": "bad-checksum", "s2.zip": "wrong-size"}
-    (out / "s1.zip").write_bytes(good)
-    (out / "s2.zip").write_bytes(b"1234")
+    assert states == {"s1.bin": "bad-checksum", "s2.bin": "wrong-size"}
+    (out / "s1.bin").write_bytes(good)
+    (out / "s2.bin").write_bytes(b"1234")
     final = fetch("locked", out, catalog_path=cat)
     assert final.complete and [f.state for f in final.files] == ["ok", "ok"]
 
