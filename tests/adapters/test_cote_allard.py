@@ -91,3 +91,42 @@ def test_mislabelled_file_name(root: Path, tmp_path: Path, name: str) -> None:
 def test_source_without_parts_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="PreTrainingDataset"):
         CoteAllardAdapter(tmp_path).discover()
+
+
+def test_evaluation_layout_three_sessions_subjects_labels_demographics(tmp_path: Path) -> None:
+    from tests.adapters.fixtures_cote_allard import LAYOUT, write_release
+
+    written = write_release(tmp_path)
+    adapter = CoteAllardAdapter(tmp_path)
+    units = adapter.discover()
+    assert len(units) == 28 * (3 + 3 + 1)
+    recs = [adapter.read(u) for u in units]
+    sessions: dict[str, set[str]] = {}
+    for rec in recs:
+        sessions.setdefault(rec.subject, set()).add(rec.session)
+    assert sessions == {
+        "Evaluation/Female1": {"training0", "Test0", "Test1"},
+        "Evaluation/Male12": {"training0", "Test0", "Test1"},
+        "PreTraining/Male4": {"training0"},
+    }
+    assert len({r.recording_id for r in recs}) == len(recs)
+    by_key = {(r.subject, r.session, r.trial): r for r in recs}
+    for i in (0, 6, 7, 20, 27):
+        rec = by_key[("Evaluation/Male12", "Test1", f"classe_{i}")]
+        assert np.array_equal(rec.samples, written[("EvaluationDataset", "Male12", "Test1")][i])
+        (event,) = rec.events
+        gesture = i % 7
+        assert event.label == ("rest" if gesture == 0 else GESTURES[gesture])
+        assert event.kind == ("rest" if gesture == 0 else "gesture")
+        assert event.repetition == i // 7
+        assert event.duration == pytest.approx(rec.samples.shape[0] / 200.0)
+    for part, subject, _, sex, age, circ in LAYOUT:
+        short = "Evaluation" if part == "EvaluationDataset" else "PreTraining"
+        rec = by_key[(f"{short}/{subject}", "training0", "classe_1")]
+        info = rec.subject_info
+        assert info is not None and (info.sex, info.age) == (sex, float(age))
+        assert info.extra["Circumference"] == str(circ)
+        assert f"{part}/{subject}/experiment.csv" in [s.path for s in rec.sources]
+    # the EvaluationDataset folder alone is a valid source, keys relative to it
+    part_units = CoteAllardAdapter(tmp_path / "EvaluationDataset").discover()
+    assert len(part_units) == 28 * 6 and part_units[0].key == "Female1/Test0/classe_0.dat"
