@@ -13,7 +13,14 @@ from typing import Any
 import click
 
 from emgcorpus.catalog import CatalogEntry, get_entry, load_catalog
-from emgcorpus.fetch import DEFAULT_DATA_ROOT, default_dir, fetch, fetched_state
+from emgcorpus.fetch import (
+    DEFAULT_DATA_ROOT,
+    default_dir,
+    fetch,
+    fetched_state,
+    ingest_command,
+    source_dir,
+)
 
 _TABLE_COLUMNS = (
     "name",
@@ -40,8 +47,8 @@ def ingested_datasets(lake: Path) -> set[str]:
 
 
 def _is_ingested(entry: CatalogEntry, names: set[str]) -> bool:
-    alias = entry.options.get("dataset")
-    return entry.name in names or (isinstance(alias, str) and alias in names)
+    """Whether the lake holds recordings under the entry's lake name (``dataset`` column)."""
+    return entry.lake_dataset in names
 
 
 def catalog_rows(
@@ -83,12 +90,13 @@ def _format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _format_entry(entry: CatalogEntry) -> str:
+def _format_entry(entry: CatalogEntry, data_root: Path = DEFAULT_DATA_ROOT) -> str:
     d = entry.to_dict()
     lines = [f"{entry.name}: {entry.title}"]
     for key in (
-        "adapter", "options", "homepage", "access", "licence", "device", "channels", "layout",
-        "fs_hz", "subjects", "sessions", "classes", "tasks", "size", "notes",
+        "adapter", "options", "lake_dataset", "homepage", "access", "licence", "device",
+        "channels", "layout", "fs_hz", "subjects", "sessions", "classes", "tasks", "size",
+        "notes",
     ):  # fmt: skip
         if d[key] not in (None, {}, ""):
             lines.append(f"  {key}: {d[key]}")
@@ -104,6 +112,9 @@ def _format_entry(entry: CatalogEntry) -> str:
     if entry.manual_steps:
         lines.append("  manual steps:")
         lines += [f"    {line}" for line in entry.manual_steps.rstrip().splitlines()]
+    directory = default_dir(entry.name, data_root)
+    lines.append(f"  source folder for the adapter: {source_dir(entry, directory)}")
+    lines.append(f"  ingest with: {ingest_command(entry, directory)}")
     return "\n".join(lines)
 
 
@@ -125,6 +136,7 @@ def catalog_cmd(
     """List the known public EMG datasets (fetched? ingested?)."""
     ctx.ensure_object(dict)
     ctx.obj["catalog_path"] = catalog_path
+    ctx.obj["data_dir"] = data_dir
     if ctx.invoked_subcommand is not None:
         return
     rows = catalog_rows(Path(ctx.obj.get("lake", "emg-lake")), data_dir, catalog_path)
@@ -139,12 +151,15 @@ def catalog_cmd(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def show_cmd(ctx: click.Context, name: str, as_json: bool) -> None:
-    """Show one catalog entry, with its citation and files."""
+    """Show one catalog entry, with its citation, files and the command that ingests it."""
     entry = get_entry(name, ctx.obj.get("catalog_path"))
+    data_root = ctx.obj.get("data_dir", DEFAULT_DATA_ROOT)
     if as_json:
-        click.echo(json.dumps(entry.to_dict(), indent=2))
+        doc = entry.to_dict()
+        doc["ingest_command"] = ingest_command(entry, default_dir(entry.name, data_root))
+        click.echo(json.dumps(doc, indent=2))
     else:
-        click.echo(_format_entry(entry))
+        click.echo(_format_entry(entry, data_root))
 
 
 @click.command("fetch")
@@ -155,7 +170,11 @@ def show_cmd(ctx: click.Context, name: str, as_json: bool) -> None:
               help="Catalog file (default: catalog.yaml of the installation).")  # fmt: skip
 @click.option("--retries", type=click.IntRange(0, 20), default=4, show_default=True)
 def fetch_cmd(dataset: str, to: Path | None, catalog_path: Path | None, retries: int) -> None:
-    """Download DATASET's files (or, for login datasets, print the steps and verify)."""
+    """Download DATASET's files (or, for login datasets, print the steps and verify).
+
+    Listed archives are then extracted safely (once); the last lines tell the folder to
+    give the adapter and the command that ingests it.
+    """
     from emgcorpus.http_download import RetryPolicy
 
     report = fetch(
@@ -175,8 +194,14 @@ def fetch_cmd(dataset: str, to: Path | None, catalog_path: Path | None, retries:
         click.echo(
             f"{report.glob_matches} file(s) match {report.expect_glob} in {report.directory}"
         )
+    for result in report.extracted:
+        verb = "already extracted" if result.skipped else "extracted"
+        names = ", ".join(result.top_level) or "nothing"
+        click.echo(f"{verb:>12}  {result.archive.name} -> {names}")
     if report.complete:
         click.echo(f"{dataset}: complete in {report.directory}")
+        entry = get_entry(dataset, catalog_path)
+        click.echo(f"ingest with: {ingest_command(entry, report.directory)}")
         return
     missing = ", ".join(f.path for f in report.problems) or f"no file matches {report.expect_glob}"
     click.echo(f"{dataset}: not complete in {report.directory}: {missing}", err=True)
