@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from emgcorpus.errors import ConfigError, LakeError
-from vocab.codebook import nearest_centroid, standardize
+from vocab.codebook import nearest_centroid, standardize, usable_rows
 from vocab.tokenizer_base import KIND_ACTIVE, Segments, Tokenizer
 
 FORMAT = "emgcorpus.vocabulary/1"
@@ -142,10 +142,11 @@ class Vocabulary:
 
     # ------------------------------------------------------------------ encoding
     def assign_codes(self, descriptors: np.ndarray) -> np.ndarray:
-        """Nearest code (0..size-1, int64) of each raw descriptor row; -1 for non-finite rows."""
+        """Nearest code (0..size-1, int64) of each raw descriptor row; -1 for rows that
+        cannot be coded (an infinite entry, or every entry NaN; see codebook.usable_rows)."""
         x = np.asarray(descriptors, dtype=np.float64)
         codes = np.full(x.shape[0], -1, np.int64)
-        ok = np.isfinite(x).all(axis=1) if x.shape[0] else np.zeros(0, bool)
+        ok = usable_rows(x)
         if ok.any():
             z = standardize(x[ok], self.mean, self.std)
             codes[ok], _ = nearest_centroid(z, self.codebook)

@@ -34,11 +34,20 @@ MIN_STD = 1e-12
 # --------------------------------------------------------------------------- moments
 @dataclass
 class MomentStats:
-    """Count, mean and sum of squared deviations (M2) per dimension, float64."""
+    """Count, mean and sum of squared deviations (M2) per dimension, float64.
+
+    ``count`` is the number of rows; ``n`` (per dimension) the number of rows in which
+    that entry is present (not NaN: an absent optional entry, see :func:`standardize`).
+    """
 
     count: int
     mean: np.ndarray
     m2: np.ndarray
+    n: np.ndarray | None = None  # int64 (dim,); None: every entry present in every row
+
+    def __post_init__(self) -> None:
+        if self.n is None:
+            self.n = np.full(self.mean.shape[0], self.count, np.int64)
 
     @classmethod
     def empty(cls, dim: int) -> MomentStats:
@@ -46,33 +55,42 @@ class MomentStats:
 
     @classmethod
     def of(cls, x: np.ndarray) -> MomentStats:
-        """Moments of the rows of ``x`` (n, dim)."""
+        """Moments of the rows of ``x`` (n, dim); NaN entries are left out per dimension."""
         x64 = np.asarray(x, dtype=np.float64)
-        n = int(x64.shape[0])
-        if n == 0:
+        rows = int(x64.shape[0])
+        if rows == 0:
             return cls.empty(int(x64.shape[1]))
-        mean = x64.mean(axis=0)
-        m2 = ((x64 - mean) ** 2).sum(axis=0)
-        return cls(n, mean, m2)
+        present = ~np.isnan(x64)
+        n = present.sum(axis=0).astype(np.int64)
+        if n.min() == rows:
+            mean = x64.mean(axis=0)
+            m2 = ((x64 - mean) ** 2).sum(axis=0)
+        else:
+            filled = np.where(present, x64, 0.0)
+            mean = filled.sum(axis=0) / np.maximum(n, 1)
+            m2 = np.where(present, (x64 - mean) ** 2, 0.0).sum(axis=0)
+        return cls(rows, mean, m2, n)
 
     def merge(self, other: MomentStats) -> MomentStats:
-        """Chan et al.'s pairwise update; ``self`` first, so order is fixed by the caller."""
-        if other.count == 0:
-            return MomentStats(self.count, self.mean.copy(), self.m2.copy())
-        if self.count == 0:
-            return MomentStats(other.count, other.mean.copy(), other.m2.copy())
-        n = self.count + other.count
+        """Chan et al.'s pairwise update per dimension; ``self`` first (order fixed by the
+        caller)."""
+        assert self.n is not None and other.n is not None
+        n = self.n + other.n
+        safe = np.maximum(n, 1)
         delta = other.mean - self.mean
-        mean = self.mean + delta * (other.count / n)
-        m2 = self.m2 + other.m2 + delta**2 * (self.count * other.count / n)
-        return MomentStats(n, mean, m2)
+        mean = np.where(
+            other.n == 0,
+            self.mean,
+            np.where(self.n == 0, other.mean, self.mean + delta * (other.n / safe)),
+        )
+        m2 = self.m2 + other.m2 + delta**2 * (self.n * other.n / safe)
+        return MomentStats(self.count + other.count, mean, m2, n)
 
     def std(self) -> np.ndarray:
-        """Population standard deviation per dimension; constant dimensions give 1."""
-        if self.count == 0:
-            return np.ones_like(self.mean)
-        std = np.sqrt(self.m2 / self.count)
-        return np.where(std < MIN_STD, 1.0, std)
+        """Population standard deviation per dimension; constant or empty dimensions give 1."""
+        assert self.n is not None
+        std = np.sqrt(self.m2 / np.maximum(self.n, 1))
+        return np.where((std < MIN_STD) | (self.n == 0), 1.0, std)
 
 
 def merge_moments(parts: Sequence[MomentStats], dim: int) -> MomentStats:
@@ -83,9 +101,28 @@ def merge_moments(parts: Sequence[MomentStats], dim: int) -> MomentStats:
     return total
 
 
+def usable_rows(x: np.ndarray) -> np.ndarray:
+    """Rows that can be coded: no infinite entry and not every entry absent (NaN).
+
+    A NaN entry is an *absent* optional descriptor (e.g. a band the device did not
+    record); a row of NaN (a rest segment) or with an infinite value has no code.
+    """
+    x = np.asarray(x)
+    if x.shape[0] == 0:
+        return np.zeros(0, bool)
+    return ~np.isinf(x).any(axis=1) & ~np.isnan(x).all(axis=1)
+
+
 def standardize(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """``(x - mean) / std`` as float64."""
-    return (np.asarray(x, dtype=np.float64) - mean) / std
+    """``(x - mean) / std`` as float64; absent (NaN) entries become 0, the corpus mean.
+
+    So an entry a device cannot measure is neutral: it pulls the segment towards no code
+    in particular.
+    """
+    z = (np.asarray(x, dtype=np.float64) - mean) / std
+    if np.isnan(z).any():
+        np.nan_to_num(z, copy=False, nan=0.0)
+    return z
 
 
 # --------------------------------------------------------------------------- sample

@@ -49,6 +49,7 @@ from vocab.codebook import (
     segment_hashes,
     standardize,
     update_centroids,
+    usable_rows,
 )
 from vocab.runner import DaskRunner, progress_enabled
 from vocab.stats import UsagePartial, merge_usage, summarize_usage
@@ -74,13 +75,13 @@ class MappedPartition:
     """Active-segment descriptors of one partition, and per-recording bookkeeping."""
 
     dim: int
-    descriptors: np.ndarray  # float32 (n, dim), finite rows only
+    descriptors: np.ndarray  # float32 (n, dim), usable rows only (NaN = absent entry)
     recording_index: np.ndarray  # int32 (n,), index into ``recordings``
     hashes: np.ndarray  # uint64 (n,)
     recordings: list[RecordingRef] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)  # recording duration [s]
     rest_tokens: list[int] = field(default_factory=list)
-    unknown_tokens: list[int] = field(default_factory=list)  # active, non-finite descriptor
+    unknown_tokens: list[int] = field(default_factory=list)  # active, unusable descriptor
 
 
 # --------------------------------------------------------------------------- lake access
@@ -145,7 +146,7 @@ def map_partition(
         seg, seconds, _, _ = segment_recording(lake, ref, tokenizer, fs, nfs)
         active = np.flatnonzero(seg.kind == KIND_ACTIVE)
         d = np.asarray(seg.descriptor, dtype=np.float32).reshape(-1, dim)[active]
-        finite = np.isfinite(d).all(axis=1)
+        finite = usable_rows(d)
         descs.append(d[finite])
         rec_idx.append(np.full(int(finite.sum()), i, np.int32))
         hashes.append(segment_hashes(ref.recording_id, active[finite], seed))

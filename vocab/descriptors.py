@@ -3,33 +3,41 @@
 One float32 vector of ``DESCRIPTOR_DIM`` entries per active segment. Nothing depends on
 the channel index, the channel count, the sample count or the signal's units/gain:
 
-====  ====================  ========  =====================================================
- idx  name                  unit      meaning
-====  ====================  ========  =====================================================
- 0    log_duration          ln(s)     natural log of the segment duration
- 1    log_intensity         ln(1)     ln(RMS of the band-passed segment / channel noise floor)
- 2    log_contraction_peak  ln(1)     ln(peak envelope of the whole contraction / noise floor)
- 3-6  shape_q1..shape_q4    1         envelope at the centres of the segment's 4 quarters,
-                                      divided by the segment's mean envelope
- 7    is_first              0/1       1 if the segment opens its contraction
- 8    is_last               0/1       1 if the segment closes its contraction
-                                      (a short contraction in one piece is first and last)
- 9    mean_frequency        Hz        power-weighted mean frequency within the recorded band
- 10   median_frequency      Hz        frequency splitting in-band power in halves
- 11   spectral_edge_90      Hz        frequency below which 90 % of in-band power lies
- 12   band_low              log10(1)  log10 power density in 20-60 Hz / in the recorded band
- 13   band_mid              log10(1)  same for 60-150 Hz
- 14   band_high             log10(1)  same for 150-450 Hz
- 15   zero_crossing_rate    1/s       sign changes of the band-passed signal per second
-====  ====================  ========  =====================================================
+====  =====================  ========  ====================================================
+ idx  name                   unit      meaning
+====  =====================  ========  ====================================================
+ 0    log_duration           ln(s)     natural log of the segment duration
+ 1    log_intensity          ln(1)     ln(RMS of the band-passed segment / noise floor)
+ 2    log_contraction_peak   ln(1)     ln(peak envelope of the whole contraction / floor)
+ 3-6  shape_q1..shape_q4     1         envelope at the centres of the segment's 4
+                                       quarters, divided by the segment's mean envelope
+ 7    is_first               0/1       1 if the segment opens its contraction
+ 8    is_last                0/1       1 if the segment closes its contraction
+                                       (a short contraction in one piece is first and last)
+ 9    mean_frequency         Hz        power-weighted mean frequency in the common band
+ 10   median_frequency       Hz        frequency splitting common-band power in halves
+ 11   spectral_edge_90       Hz        frequency below which 90 % of common-band power lies
+ 12   spectral_spread        Hz        power-weighted std of frequency in the common band
+ 13   low_high_ratio         log10(1)  log10 power density in 20-50 Hz / in 50-95 Hz
+ 14   band_mid               log10(1)  log10 power density in 95-150 Hz / common band
+                                       (optional: NaN when not recorded)
+ 15   band_high              log10(1)  same for 150-450 Hz (optional: NaN when not recorded)
+====  =====================  ========  ====================================================
+
+**Why a common band.** Spectral descriptors over "the band the device recorded" are not
+comparable across devices: a Myo (200 Hz, recorded band 20-95 Hz) and a 2 kHz amplifier
+(20-450 Hz) give mean frequencies of ~60 Hz and ~110 Hz for the *same* muscle activity,
+so no code was shared between them. Entries 9-13 are therefore measured only within
+``COMMON_BAND_HZ`` (20-95 Hz), the band every surface-EMG device records (the Myo's
+band), whatever the device's rate. What lies above it is described by separate entries
+(14-15) that are NaN when the device did not record at least ``MIN_BAND_COVERAGE`` of
+that band: the codebook treats NaN as *absent* and standardises it to the corpus mean
+(vocab.codebook.standardize), so it pulls a segment towards no code in particular.
 
 Spectra are Hann-windowed periodograms of the band-passed samples, one batched FFT per
-group of segments, restricted to the channel's recorded band (see vocab.envelope). A
-fixed band (12-14) that the device did not record (less than ``MIN_BAND_HZ`` of it lies
-in the recorded band, e.g. 150-450 Hz on a 200 Hz Myo) gets the neutral value 0.0,
-"same density as the recorded band on average", never a zero power from an absent band.
-Descriptors are meant to be standardised (per-entry mean/std over a corpus) before
-clustering.
+group of segments; the spectral resolution is set by the segment duration (a fixed
+physical length), not by the sampling rate. Descriptors are meant to be standardised
+(per-entry mean/std over a corpus) before clustering.
 """
 
 from __future__ import annotations
@@ -52,21 +60,28 @@ DESCRIPTOR_NAMES: tuple[str, ...] = (
     "mean_frequency",
     "median_frequency",
     "spectral_edge_90",
-    "band_low",
+    "spectral_spread",
+    "low_high_ratio",
     "band_mid",
     "band_high",
-    "zero_crossing_rate",
 )
 DESCRIPTOR_UNITS: tuple[str, ...] = (
     "ln(s)", "ln(1)", "ln(1)", "1", "1", "1", "1", "0/1", "0/1",
-    "Hz", "Hz", "Hz", "log10(1)", "log10(1)", "log10(1)", "1/s",
+    "Hz", "Hz", "Hz", "Hz", "log10(1)", "log10(1)", "log10(1)",
 )  # fmt: skip
 DESCRIPTOR_DIM = len(DESCRIPTOR_NAMES)
 
-#: Fixed analysis bands [Hz] of entries 12-14.
-FIXED_BANDS_HZ: tuple[tuple[float, float], ...] = ((20.0, 60.0), (60.0, 150.0), (150.0, 450.0))
-#: A fixed band counts as recorded when at least this much of it [Hz] lies in the recorded band.
-MIN_BAND_HZ = 10.0
+#: The band [Hz] every surface-EMG device records (a 200 Hz Myo's band): entries 9-13.
+COMMON_BAND_HZ: tuple[float, float] = (20.0, 95.0)
+#: Edge [Hz] between the two halves of the common band compared by entry 13.
+COMMON_SPLIT_HZ = 50.0
+#: Bands [Hz] above the common band, entries 14-15 (NaN when not recorded).
+OPTIONAL_BANDS_HZ: tuple[tuple[float, float], ...] = ((95.0, 150.0), (150.0, 450.0))
+#: Indices of the optional entries (NaN = absent; see vocab.codebook.standardize).
+OPTIONAL_DIMS: tuple[int, ...] = (14, 15)
+#: An optional band counts as recorded when this share of its width lies in the
+#: recorded band.
+MIN_BAND_COVERAGE = 0.5
 N_SHAPE_POINTS = 4
 #: Upper bound on batch_size x n_fft values in one FFT batch (memory bound).
 FFT_BATCH_VALUES = 1 << 22
@@ -132,7 +147,7 @@ def _shape(env: np.ndarray, steps: SubSteps) -> np.ndarray:
 def _spectral(
     y: np.ndarray, fs: float, bands: np.ndarray, row: np.ndarray, s0: np.ndarray, s1: np.ndarray
 ) -> np.ndarray:
-    """Entries 9-15 (mean/median/edge frequency, fixed-band densities, ZCR) per segment."""
+    """Entries 9-15 (common-band frequencies and ratio, optional band densities)."""
     n = row.shape[0]
     out = np.zeros((n, 7))
     lengths = s1 - s0
@@ -168,22 +183,19 @@ def _spectral_batch(
     wins = np.where(
         j[None, :] < u_len[:, None], 0.5 - 0.5 * np.cos(2 * np.pi * (j[None, :] + 0.5) / lf), 0.0
     ).astype(np.float32)
-    win = wins[inv.ravel()]
-    seg = y[row[:, None], idx] * (win > 0)
-
-    # zero-crossing rate [1/s] (padding is 0: a product with it is never < 0)
-    zcr = np.count_nonzero(seg[:, 1:] * seg[:, :-1] < 0, axis=1) / (np.maximum(length, 1) / fs)
-
-    spec = np.fft.rfft(seg * win, n=n_fft, axis=1)
+    seg = y[row[:, None], idx] * wins[inv.ravel()]
+    spec = np.fft.rfft(seg, n=n_fft, axis=1)
     p = (spec.real**2 + spec.imag**2).astype(np.float64)
     df = fs / n_fft
     n_f = p.shape[1]
     f = np.arange(n_f) * df
-    # cumulative power and power x frequency: band sums become two look-ups
+    # cumulative power, power x f and power x f^2: band sums become two look-ups
     cp = np.zeros((p.shape[0], n_f + 1))
     np.cumsum(p, axis=1, out=cp[:, 1:])
     cpf = np.zeros_like(cp)
     np.cumsum(p * f[None, :], axis=1, out=cpf[:, 1:])
+    cpf2 = np.zeros_like(cp)
+    np.cumsum(p * (f * f)[None, :], axis=1, out=cpf2[:, 1:])
     rows = np.arange(p.shape[0])
 
     def bin_range(lo_hz: np.ndarray, hi_hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -192,28 +204,45 @@ def _spectral_batch(
         k1 = np.clip(np.floor(hi_hz / df + 1e-9).astype(np.int64) + 1, 0, n_f)
         return k0, np.maximum(k1, k0)
 
+    def band_sum(c: np.ndarray, k0: np.ndarray, k1: np.ndarray) -> np.ndarray:
+        return np.asarray(c[rows, k1] - c[rows, k0])
+
+    def density(lo_hz: np.ndarray, hi_hz: np.ndarray) -> np.ndarray:
+        """Mean power per bin in [lo_hz, hi_hz] (0 where the range holds no bin)."""
+        k0, k1 = bin_range(lo_hz, hi_hz)
+        return band_sum(cp, k0, k1) / np.maximum(k1 - k0, 1)
+
     lo, hi = bands[row, 0], bands[row, 1]
-    k0, k1 = bin_range(lo, hi)
-    total = cp[rows, k1] - cp[rows, k0]
+    # the common band, clipped to what this channel recorded
+    c_lo = np.maximum(lo, COMMON_BAND_HZ[0])
+    c_hi = np.minimum(hi, COMMON_BAND_HZ[1])
+    k0, k1 = bin_range(c_lo, c_hi)
+    total = band_sum(cp, k0, k1)
     ok = total > 0
     tot = np.where(ok, total, 1.0)
-    mean_f = (cpf[rows, k1] - cpf[rows, k0]) / tot
-    # normalised cumulative in-band power; bins below the band count as 0, above as 1
-    cum = (cp[:, 1:] - cp[rows, k0][:, None]) / tot[:, None]
+    mean_f = band_sum(cpf, k0, k1) / tot
+    spread = np.sqrt(np.maximum(band_sum(cpf2, k0, k1) / tot - mean_f**2, 0.0))
+    # normalised cumulative common-band power; bins below it count as 0, above as 1
+    cum = np.clip((cp[:, 1:] - cp[rows, k0][:, None]) / tot[:, None], 0.0, 1.0)
+    cum[np.arange(n_f)[None, :] >= k1[:, None]] = 1.0
     med_f = _crossing_freq(cum, f, 0.5)
     edge_f = _crossing_freq(cum, f, 0.9)
+    split = np.clip(np.full_like(c_lo, COMMON_SPLIT_HZ), c_lo, c_hi)
+    d_low, d_high = density(c_lo, split), density(split, c_hi)
+    ratio = np.log10(np.maximum(d_low, 1e-30) / np.maximum(d_high, 1e-30))
+    ratio = np.where((d_low > 0) & (d_high > 0), ratio, 0.0)
+    common_density = total / np.maximum(k1 - k0, 1)
 
-    density = total / np.maximum(k1 - k0, 1)
     band_cols = []
-    for b_lo, b_hi in FIXED_BANDS_HZ:
+    for b_lo, b_hi in OPTIONAL_BANDS_HZ:
         blo, bhi = np.maximum(lo, b_lo), np.minimum(hi, b_hi)
-        c0, c1 = bin_range(blo, bhi)
-        d = (cp[rows, c1] - cp[rows, c0]) / np.maximum(c1 - c0, 1)
-        ratio = np.log10(np.maximum(d, 1e-30) / np.maximum(density, 1e-30))
-        band_cols.append(np.where((bhi - blo >= MIN_BAND_HZ) & ok & (c1 > c0), ratio, 0.0))
+        recorded = (bhi - blo) >= MIN_BAND_COVERAGE * (b_hi - b_lo)
+        d = density(blo, bhi)
+        val = np.log10(np.maximum(d, 1e-30) / np.maximum(common_density, 1e-30))
+        band_cols.append(np.where(recorded, np.where(ok, val, 0.0), np.nan))
 
-    res = np.stack([mean_f, med_f, edge_f, *band_cols, zcr], axis=1)
-    res[~ok, :6] = 0.0
+    res = np.stack([mean_f, med_f, edge_f, spread, ratio, *band_cols], axis=1)
+    res[~ok, :5] = 0.0
     return res
 
 

@@ -172,6 +172,20 @@ def rms_envelope(power: np.ndarray, grid: TimeGrid, window_ms: float) -> np.ndar
     return np.sqrt(np.maximum(num, 0.0) / den)
 
 
+def block_levels(env: np.ndarray, grid: TimeGrid, block_ms: float) -> np.ndarray:
+    """Medians of the envelope over consecutive blocks of ``block_ms``: (n_ch, n_blocks).
+
+    Each block's median is a robust level of that block; a low percentile of these levels
+    (over one recording, or pooled over a session) is the noise floor.
+    """
+    n_ch, n_cells = env.shape
+    b = min(grid.cells(block_ms), n_cells)
+    n_blocks = n_cells // b if b > 0 else 0
+    if n_blocks == 0:
+        return np.zeros((n_ch, 0))
+    return np.asarray(np.median(env[:, : n_blocks * b].reshape(n_ch, n_blocks, b), axis=2))
+
+
 def noise_floor(env: np.ndarray, grid: TimeGrid, block_ms: float, percentile: float) -> np.ndarray:
     """Per-channel noise floor (envelope units): a low percentile of short-block medians.
 
@@ -181,13 +195,9 @@ def noise_floor(env: np.ndarray, grid: TimeGrid, block_ms: float, percentile: fl
     blocks). A channel that is digitally silent gets a floor of the smallest positive
     float32, so it never activates.
     """
-    n_ch, n_cells = env.shape
-    b = min(grid.cells(block_ms), n_cells)
-    n_blocks = n_cells // b
-    if n_blocks == 0:
-        return np.full(n_ch, np.finfo(np.float32).tiny)
-    blocks = env[:, : n_blocks * b].reshape(n_ch, n_blocks, b)
-    levels = np.median(blocks, axis=2)
+    levels = block_levels(env, grid, block_ms)
+    if levels.shape[1] == 0:
+        return np.full(env.shape[0], np.finfo(np.float32).tiny)
     floor = np.percentile(levels, percentile, axis=1)
     peak = env.max(axis=1)
     return np.maximum(floor, np.maximum(1e-6 * peak, np.finfo(np.float32).tiny))

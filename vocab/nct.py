@@ -28,6 +28,7 @@ Segments are sorted by (onset_s, channel); ``channel`` is the index into ``chann
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,10 +38,11 @@ from emgcorpus.errors import ConfigError, check_positive
 from vocab.contractions import ContractionDetector, rest_runs, split_substeps
 from vocab.descriptors import DESCRIPTOR_DIM, describe
 from vocab.envelope import (
+    TimeGrid,
+    block_levels,
     cell_power,
     filter_channels,
     make_grid,
-    noise_floor,
     recorded_band,
     rms_envelope,
 )
@@ -102,11 +104,32 @@ def sort_segments(
     )
 
 
+@dataclass
+class PreparedRecording:
+    """One recording after filtering and enveloping (rows = its tokenized channels)."""
+
+    n_channels: int  # channels of the recording (tokenized or not)
+    used: np.ndarray  # int64 (n_used,): indices of the tokenized channels
+    names: tuple[str, ...]  # their names (a session matches channels by name)
+    bands: np.ndarray  # float64 (n_used, 2): recorded band [Hz]
+    y: np.ndarray  # float32 (n_used, n_samples): band-passed samples
+    grid: TimeGrid
+    power: np.ndarray  # (n_used, n_cells) sum of squares per cell
+    env: np.ndarray  # (n_used, n_cells) RMS envelope
+    levels: np.ndarray  # (n_used, n_blocks) block medians of the envelope
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.y.nbytes + self.power.nbytes + self.env.nbytes + self.levels.nbytes)
+
+
 class NCTTokenizer(Tokenizer):
     """Neuromuscular Contraction Tokenizer (see module docstring for the algorithm)."""
 
     name: ClassVar[str] = "nct"
-    version: ClassVar[str] = "1"
+    #: 2: spectral descriptors on the common 20-95 Hz band, optional high-band entries
+    #: (NaN when not recorded), session-level noise floors.
+    version: ClassVar[str] = "2"
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.default_params()))
@@ -156,8 +179,13 @@ class NCTTokenizer(Tokenizer):
     def descriptor_dim(self) -> int:
         return DESCRIPTOR_DIM
 
-    def segment(self, x: np.ndarray, fs: float, channels: list[ChannelInfo]) -> Segments:
-        """Cut one recording into contraction sub-steps and rests (see module docstring)."""
+    def prepare(
+        self, x: np.ndarray, fs: float, channels: list[ChannelInfo]
+    ) -> PreparedRecording | None:
+        """Steps 1-2 of the algorithm (filter, envelope) and the channels' block levels.
+
+        ``None`` when nothing can be tokenized (no usable channel, recording too short).
+        """
         p = self.params
         arr = check_input(x, fs, channels, "NCT")
         fs = float(fs)
@@ -170,7 +198,7 @@ class NCTTokenizer(Tokenizer):
                     f"NCT: channel {i} ({channels[i].name!r}) skipped: at fs={fs:g} Hz with "
                     f"high_cutoff={channels[i].high_cutoff} nothing of {p['band_low_hz']:g}-"
                     f"{p['band_high_hz']:g} Hz was recorded",
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 continue
             used.append(i)
@@ -178,8 +206,7 @@ class NCTTokenizer(Tokenizer):
         n_samples = arr.shape[0]
         min_s = max(float(p["envelope_window_ms"]), float(p["min_duration_ms"])) / 1000.0
         if not used or n_samples / fs < min_s or n_samples * p["grid_ms"] / 1000.0 * fs < 1:
-            return Segments.empty(DESCRIPTOR_DIM)
-
+            return None
         picked = arr if len(used) == arr.shape[1] else arr[:, used]
         xt = np.ascontiguousarray(picked.T, dtype=np.float32)
         y = filter_channels(xt, fs, bands, order=int(p["filter_order"]), notch_hz=p["notch_hz"])
@@ -187,17 +214,77 @@ class NCTTokenizer(Tokenizer):
         grid = make_grid(n_samples, fs, p["grid_ms"])
         power = cell_power(y, grid)
         env = rms_envelope(power, grid, p["envelope_window_ms"])
-        floor = noise_floor(env, grid, p["noise_block_ms"], p["noise_percentile"])
-        spread = p["floor_channel_spread"]
+        levels = block_levels(env, grid, p["noise_block_ms"])
+        return PreparedRecording(
+            n_channels=len(channels),
+            used=np.asarray(used, dtype=np.int64),
+            names=tuple(str(channels[i].name) for i in used),
+            bands=np.asarray(bands, dtype=np.float64),
+            y=y,
+            grid=grid,
+            power=power,
+            env=env,
+            levels=levels,
+        )
+
+    def recording_floor(self, prep: PreparedRecording) -> np.ndarray:
+        """Step 3 on one recording alone: floors (n_used,) from its own block levels."""
+        return self._floor_from_levels([prep.levels], prep.env)
+
+    def session_floors(self, preps: list[PreparedRecording]) -> dict[str, float]:
+        """Step 3 over a session: one floor per channel name from the block levels of
+        every recording of the session (e.g. its rest recording), envelope units."""
+        pooled: dict[str, list[np.ndarray]] = {}
+        for prep in preps:
+            for name, lv in zip(prep.names, prep.levels):
+                pooled.setdefault(name, []).append(lv)
+        names = sorted(pooled)
+        if not names:
+            return {}
+        q = float(self.params["noise_percentile"])
+        floor = np.array(
+            [np.percentile(np.concatenate(pooled[n]), q) if sum(map(len, pooled[n])) else 0.0
+             for n in names]
+        )  # fmt: skip
+        floor = np.maximum(floor, np.finfo(np.float32).tiny)
+        return dict(zip(names, self._cap(floor).tolist()))
+
+    def _floor_from_levels(self, levels: list[np.ndarray], env: np.ndarray) -> np.ndarray:
+        q = float(self.params["noise_percentile"])
+        lv = np.concatenate(levels, axis=1)
+        if lv.shape[1] == 0:
+            return np.full(env.shape[0], np.finfo(np.float32).tiny)
+        floor = np.percentile(lv, q, axis=1)
+        peak = env.max(axis=1)
+        floor = np.maximum(floor, np.maximum(1e-6 * peak, np.finfo(np.float32).tiny))
+        return self._cap(floor)
+
+    def _cap(self, floor: np.ndarray) -> np.ndarray:
+        """Cap every floor at ``floor_channel_spread`` x the quietest channel's floor."""
+        spread = self.params["floor_channel_spread"]
         if spread is not None and len(floor) > 1:
             floor = np.minimum(floor, float(spread) * floor.min())
+        return floor
+
+    def finish(self, prep: PreparedRecording, floor: np.ndarray | None = None) -> Segments:
+        """Steps 4-5: contractions, sub-steps and rests against ``floor`` (n_used,), or the
+        recording's own floor when ``None`` (NaN entries also fall back to it)."""
+        p = self.params
+        own = self.recording_floor(prep)
+        if floor is None:
+            floor = own
+        else:
+            floor = np.asarray(floor, dtype=np.float64)
+            floor = np.where(np.isfinite(floor) & (floor > 0), floor, own)
+        grid, env = prep.grid, prep.env
         contractions = self.detector.detect(env, floor, grid)
         steps = split_substeps(contractions, grid.cells(p["substep_ms"]))
-        desc = describe(y, grid, power, env, floor, np.asarray(bands), steps, contractions)
-        rests = rest_runs(contractions, len(used), grid.n_cells)
+        desc = describe(prep.y, grid, prep.power, env, floor, prep.bands, steps, contractions)
+        rests = rest_runs(contractions, len(prep.used), grid.n_cells)
 
-        used_arr = np.asarray(used, dtype=np.int64)
+        used_arr = prep.used
         b = grid.bounds
+        fs = grid.fs
         channel = np.concatenate([used_arr[steps.row], used_arr[rests.row]])
         onset = np.concatenate([b[steps.start], b[rests.start]]) / fs
         duration = (
@@ -209,3 +296,34 @@ class NCTTokenizer(Tokenizer):
         all_desc = np.concatenate([desc, np.full((len(rests), DESCRIPTOR_DIM), np.nan, np.float32)])
         keep = duration > 0
         return sort_segments(channel[keep], onset[keep], duration[keep], kind[keep], all_desc[keep])
+
+    def segment(
+        self,
+        x: np.ndarray,
+        fs: float,
+        channels: list[ChannelInfo],
+        noise_floor: np.ndarray | None = None,
+    ) -> Segments:
+        """Cut one recording into contraction sub-steps and rests (see module docstring).
+
+        ``noise_floor`` (optional, shape (len(channels),), the signal's physical units as
+        an RMS envelope level): a floor per channel computed elsewhere, e.g. over the
+        recording's whole session (:meth:`session_floors`); NaN entries, and ``None``, use
+        the recording's own floor.
+        """
+        prep = self.prepare(x, fs, channels)
+        if prep is None:
+            return Segments.empty(DESCRIPTOR_DIM)
+        floor = None
+        if noise_floor is not None:
+            nf = np.asarray(noise_floor, dtype=np.float64).reshape(-1)
+            if nf.shape[0] != len(channels):
+                raise ConfigError(
+                    f"NCT: noise_floor has {nf.shape[0]} entries for {len(channels)} channels"
+                )
+            floor = nf[prep.used]
+        return self.finish(prep, floor)
+
+    def floors_for(self, prep: PreparedRecording, floors: dict[str, float]) -> np.ndarray:
+        """The session floors of ``prep``'s tokenized channels by name (NaN where missing)."""
+        return np.array([floors.get(n, np.nan) for n in prep.names], dtype=np.float64)

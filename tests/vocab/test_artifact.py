@@ -72,21 +72,32 @@ def test_prefix_resolution_and_listing(tmp_path: Path) -> None:
 def test_encode_codes_rest_and_unknown() -> None:
     v = _vocab(np.array([[0.0, 0.0], [5.0, 5.0]]), mean=1.0)
     seg = Segments(
-        channel=np.array([0, 1, 0, 1], np.int32),
-        onset_s=np.array([0.0, 0.1, 0.5, 0.9]),
-        duration_s=np.array([0.1, 0.3, 1.5, 0.2], np.float32),
-        kind=np.array([KIND_ACTIVE, KIND_ACTIVE, KIND_REST, KIND_ACTIVE], np.int8),
+        channel=np.array([0, 1, 0, 1, 0, 1], np.int32),
+        onset_s=np.array([0.0, 0.1, 0.5, 0.9, 1.0, 1.1]),
+        duration_s=np.array([0.1, 0.3, 1.5, 0.2, 0.2, 0.2], np.float32),
+        kind=np.array([KIND_ACTIVE, KIND_ACTIVE, KIND_REST] + [KIND_ACTIVE] * 3, np.int8),
         descriptor=np.array(
-            [[1.0, 1.0], [10.0, 12.0], [np.nan, np.nan], [np.nan, 1.0]], np.float32
-        ),
+            [
+                [1.0, 1.0],
+                [10.0, 12.0],
+                [np.nan, np.nan],
+                [np.nan, np.nan],
+                [np.inf, 1.0],
+                [np.nan, 12.0],
+            ],
+            np.float32,
+        ),  # fmt: skip
     )
     ids = v.encode(seg)
-    # (1-1)/2 = 0 -> code 0; (10-1)/2 = 4.5, (12-1)/2 = 5.5 -> code 1
+    # (1-1)/2 = 0 -> code 0; (10-1)/2 = 4.5, (12-1)/2 = 5.5 -> code 1; an all-NaN or
+    # infinite descriptor -> UNK; a NaN entry is absent (standardised to 0): (0, 5.5) -> 1
     assert ids.tolist() == [
         FIRST_CODE_ID,
         FIRST_CODE_ID + 1,
         int(rest_tokens(np.array([1.5]))[0]),
         UNK,
+        UNK,
+        FIRST_CODE_ID + 1,
     ]
     assert FIRST_REST_ID <= ids[2] < FIRST_CODE_ID
 
