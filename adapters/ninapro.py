@@ -19,8 +19,19 @@ DB6 ``S<subj>_D<day>_T<time>.mat`` (5 days x morning/afternoon); DB8
 
 Labels come from ``restimulus`` (option ``labels=stimulus`` for the cue) with repetitions
 from ``rerepetition`` (``repetition``). Movement ids are made global across exercises
-(``movement_<id>``; NinaPro's own numbering, exercise offsets per database) whether a file
-numbers them per exercise or globally (both releases exist); rest (0) is the class ``rest``.
+(NinaPro's own numbering, exercise offsets per database) whether a file numbers them per
+exercise or globally (both releases exist); rest (0) is the class ``rest``. Events carry
+the movement's documented name (:data:`EXERCISES`: exercise A = 12 basic finger movements,
+B = 17 hand configurations and wrist movements, C = 23 grasps and functional movements,
+D = 9 finger force patterns; lists of Atzori et al. 2014, Sci Data 1:140053, Fig. 2, and
+the NinaPro instruction pages, as also used by public loaders). DB1, DB4 and DB5 record
+exercises A, B, C (ids 1-52); DB2 and DB3 B, C, D (ids 1-49); DB7 B, C (ids 1-40). DB6 (7
+grasps) and DB8 (9 finger movements) keep ``movement_<id>``: their lists are not encoded
+here. ``Recording.meta["movement_ids"]`` maps each label of the recording to its id (JSON).
+
+Dataset name (the lake's ``dataset`` column): ``ninapro-db<N>`` when the database is known
+from the ``database`` option (the catalog's entry names), else ``ninapro``; an explicit
+``dataset`` option wins.
 
 DB1 signals are RMS-rectified by the Otto Bock 13E200 electrodes themselves (not raw EMG):
 this is written to ``Recording.meta["preprocessing"]`` and to every EMG channel's
@@ -31,6 +42,7 @@ Files saved as MATLAB v7.3 (HDF5) are read with h5py.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +78,43 @@ AUX_TYPES = {
     "force": "FORCE",
 }
 
+#: Movement names per exercise, in NinaPro's order (id 1 = first of the list).
+EXERCISES: dict[str, tuple[str, ...]] = {
+    "A": (
+        "Index flexion", "Index extension", "Middle flexion", "Middle extension",
+        "Ring flexion", "Ring extension", "Little finger flexion", "Little finger extension",
+        "Thumb adduction", "Thumb abduction", "Thumb flexion", "Thumb extension",
+    ),
+    "B": (
+        "Thumb up", "Extension of index and middle, flexion of the others",
+        "Flexion of ring and little finger, extension of the others",
+        "Thumb opposing base of little finger", "Abduction of all fingers",
+        "Fingers flexed together in fist", "Pointing index", "Adduction of extended fingers",
+        "Wrist supination (axis: middle finger)", "Wrist pronation (axis: middle finger)",
+        "Wrist supination (axis: little finger)", "Wrist pronation (axis: little finger)",
+        "Wrist flexion", "Wrist extension", "Wrist radial deviation", "Wrist ulnar deviation",
+        "Wrist extension with closed hand",
+    ),
+    "C": (
+        "Large diameter grasp", "Small diameter grasp (power grip)", "Fixed hook grasp",
+        "Index finger extension grasp", "Medium wrap", "Ring grasp",
+        "Prismatic four fingers grasp", "Stick grasp", "Writing tripod grasp",
+        "Power sphere grasp", "Three finger sphere grasp", "Precision sphere grasp",
+        "Tripod grasp", "Prismatic pinch grasp", "Tip pinch grasp", "Quadpod grasp",
+        "Lateral grasp", "Parallel extension grasp", "Extension type grasp", "Power disk grasp",
+        "Open a bottle with a tripod grasp",
+        "Turn a screw (grasp the screwdriver with a stick grasp)",
+        "Cut something (grasp the knife with an index finger extension grasp)",
+    ),
+    "D": (
+        "Flexion of the little finger", "Flexion of the ring finger",
+        "Flexion of the middle finger", "Flexion of the index finger",
+        "Abduction of the thumb", "Flexion of the thumb",
+        "Flexion of index and little finger", "Flexion of ring and middle finger",
+        "Flexion of index finger and thumb",
+    ),
+}  # fmt: skip
+
 _RING8_MUSCLES = ("flexor digitorum superficialis", "extensor digitorum communis")
 _ARM_MUSCLES = ("biceps brachii", "triceps brachii")
 
@@ -88,6 +137,12 @@ class NinaProDb:
     rings: int = 1
     preprocessing: str | None = None
     note: str = ""
+    exercises: str = ""  # letters of :data:`EXERCISES` recorded, in order ("" = unknown)
+
+    def movement_names(self) -> dict[int, str]:
+        """Global movement id -> documented name ({} when the exercises are not encoded)."""
+        names = [n for letter in self.exercises for n in EXERCISES[letter]]
+        return {i + 1: n for i, n in enumerate(names)}
 
 
 def _db(
@@ -109,6 +164,7 @@ _DELSYS = {
     "extra_muscles": _RING8_MUSCLES + _ARM_MUSCLES,
     "units": "V",
     "high_cutoff": 1000.0,
+    "exercises": "BCD",
 }
 
 DATABASES: dict[int, NinaProDb] = {
@@ -122,6 +178,7 @@ DATABASES: dict[int, NinaProDb] = {
         ring=8,
         extra_muscles=_RING8_MUSCLES,
         units="n/a",
+        exercises="ABC",
         preprocessing="device RMS-rectified: Otto Bock 13E200 output is an amplified, "
         "band-passed and RMS-rectified EMG envelope, not raw EMG",
     ),
@@ -136,7 +193,7 @@ DATABASES: dict[int, NinaProDb] = {
         **_DELSYS,
         note="transradial amputees; subjects 6 and 7 have 10 electrodes",
     ),
-    4: _db(4, 2000.0, "Cometa Dormo", 12, "E_A", (12, 17, 23), **_DELSYS),
+    4: _db(4, 2000.0, "Cometa Dormo", 12, "E_A", (12, 17, 23), **{**_DELSYS, "exercises": "ABC"}),
     5: _db(
         5,
         200.0,
@@ -148,6 +205,7 @@ DATABASES: dict[int, NinaProDb] = {
         rings=2,
         units="n/a",
         high_cutoff=100.0,
+        exercises="ABC",
         note="second Myo closer to the hand, rotated 22.5 deg against the first",
     ),
     6: _db(
@@ -162,7 +220,15 @@ DATABASES: dict[int, NinaProDb] = {
         note="14 electrodes in 16 columns: the two unused columns are zero; electrode "
         "sites are not given per column in the release, so positions are n/a",
     ),
-    7: _db(7, 2000.0, "Delsys Trigno IM Wireless", 12, "E_A", (17, 23), **_DELSYS),
+    7: _db(
+        7,
+        2000.0,
+        "Delsys Trigno IM Wireless",
+        12,
+        "E_A",
+        (17, 23),
+        **{**_DELSYS, "exercises": "BC"},
+    ),
     8: _db(
         8,
         1111.0,
@@ -254,8 +320,14 @@ def global_ids(
     )
 
 
-def events_from_codes(codes: np.ndarray, reps: np.ndarray, fs: float) -> list[Event]:
-    """Run-length events of a movement-id vector (0 = rest) with its repetition vector."""
+def events_from_codes(
+    codes: np.ndarray, reps: np.ndarray, fs: float, names: dict[int, str] | None = None
+) -> list[Event]:
+    """Run-length events of a movement-id vector (0 = rest) with its repetition vector.
+
+    ``names`` maps ids to labels; an id without a name is labelled ``movement_<id>``.
+    """
+    names = names or {}
     change = np.flatnonzero((codes[1:] != codes[:-1]) | (reps[1:] != reps[:-1])) + 1
     starts = np.concatenate(([0], change))
     ends = np.concatenate((change, [codes.size]))
@@ -265,7 +337,8 @@ def events_from_codes(codes: np.ndarray, reps: np.ndarray, fs: float) -> list[Ev
         if code == 0:
             events.append(Event(s / fs, (e - s) / fs, "rest", None, "rest"))
         else:
-            events.append(Event(s / fs, (e - s) / fs, f"movement_{code}", rep or None, "gesture"))
+            label = names.get(code, f"movement_{code}")
+            events.append(Event(s / fs, (e - s) / fs, label, rep or None, "gesture"))
     return events
 
 
@@ -273,7 +346,7 @@ class NinaProAdapter(Adapter):
     """NinaPro DB1-DB8 .mat files; options ``database`` (1..8), ``labels``, ``fs``."""
 
     name = "ninapro"
-    version = "1"
+    version = "2"
     summary = "NinaPro DB1-DB8 (.mat per subject and exercise), labels from restimulus"
 
     def __init__(self, source: str | Path, **options: Any) -> None:
@@ -289,6 +362,14 @@ class NinaProAdapter(Adapter):
         self.fs_override = float(fs) if fs is not None else None
         if self.fs_override is not None and not self.fs_override > 0:
             raise ConfigError(f"option fs must be > 0 Hz, got {fs!r}")
+
+    @property
+    def dataset(self) -> str:
+        """``ninapro-db<N>`` when option ``database`` is set, else ``ninapro`` (option wins)."""
+        explicit = self.options.get("dataset")
+        if explicit:
+            return str(explicit)
+        return f"ninapro-db{self.database}" if self.database is not None else self.name
 
     def discover(self) -> list[SourceUnit]:
         """Every ``S*.mat`` below the source (file names checked when read)."""
@@ -351,6 +432,8 @@ class NinaProAdapter(Adapter):
         else:
             exercise, session, trial = a, f"A{b}", f"E{a}"
         codes, numbering = global_ids(codes, db, exercise, path)
+        names = db.movement_names()
+        events = events_from_codes(codes, reps, fs, names)
 
         emg = emg.astype(np.float64) if emg.dtype.kind != "f" else emg
         if not np.all(np.isfinite(emg)):
@@ -362,6 +445,10 @@ class NinaProAdapter(Adapter):
             "exercise": str(exercise),
             "labels": label_var,
             "label_numbering_in_file": numbering,
+            "movement_ids": json.dumps(
+                {names.get(int(c), f"movement_{c}"): int(c) for c in np.unique(codes) if c},
+                ensure_ascii=False,
+            ),
         }
         for var, ctype in AUX_TYPES.items():
             if var not in mat:
@@ -393,7 +480,7 @@ class NinaProAdapter(Adapter):
             fs=fs,
             channels=channels,
             samples=np.hstack(blocks),
-            events=events_from_codes(codes, reps, fs),
+            events=events,
             sources=[SourceFile(str(path))],
             subject_info=SubjectInfo(subject=str(subject)),
             meta=meta,

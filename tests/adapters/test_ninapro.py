@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from adapters.ninapro import NinaProAdapter
+from adapters.ninapro import DATABASES, EXERCISES, NinaProAdapter
 from emgcorpus.errors import ConfigError, SourceError
 from tests.adapters.fixtures_ninapro import ninapro_variables, write_v5, write_v73
 
@@ -33,12 +34,10 @@ def test_db2_file_reads_emg_aux_channels_and_labels(tmp_path: Path) -> None:
     assert ring == pytest.approx([0, 45, 90, 135, 180, 225, 270, 315])
     assert rec.channels[8].target_muscle == "flexor digitorum superficialis"
     gestures = [e for e in rec.events if e.kind == "gesture"]
-    assert [(e.label, e.repetition) for e in gestures] == [
-        ("movement_1", 1),
-        ("movement_1", 2),
-        ("movement_2", 1),
-        ("movement_2", 2),
-    ]
+    # DB2 exercise 1 is NinaPro exercise B: ids 1, 2 = its first two movements
+    b1, b2 = "Thumb up", "Extension of index and middle, flexion of the others"
+    assert [(e.label, e.repetition) for e in gestures] == [(b1, 1), (b1, 2), (b2, 1), (b2, 2)]
+    assert json.loads(rec.meta["movement_ids"]) == {b1: 1, b2: 2}
     # restimulus is the default: events follow the relabelled (later) onsets
     first = int(np.flatnonzero(v["restimulus"].ravel())[0])
     assert gestures[0].onset == pytest.approx(first / 2000.0)
@@ -61,7 +60,12 @@ def test_exercise_two_ids_become_global_whatever_the_file_numbering(
 ) -> None:
     path = write_v5(tmp_path / "S1_E2_A1.mat", ninapro_variables(codes=codes))
     rec = _read_one(path, database="2")
-    assert {e.label for e in rec.events if e.kind == "gesture"} == {"movement_18", "movement_19"}
+    labels = {e.label for e in rec.events if e.kind == "gesture"}
+    assert labels == {"Large diameter grasp", "Small diameter grasp (power grip)"}
+    assert json.loads(rec.meta["movement_ids"]) == {
+        "Large diameter grasp": 18,
+        "Small diameter grasp (power grip)": 19,
+    }
 
 
 def test_db1_is_marked_rms_rectified_and_inferred_from_name_and_channels(tmp_path: Path) -> None:
@@ -71,7 +75,11 @@ def test_db1_is_marked_rms_rectified_and_inferred_from_name_and_channels(tmp_pat
     assert "RMS-rectified" in rec.meta["preprocessing"]
     emg = [c for c in rec.channels if c.type == "EMG"]
     assert len(emg) == 10 and all("RMS-rectified" in (c.placement_description or "") for c in emg)
-    assert {e.label for e in rec.events if e.kind == "gesture"} == {"movement_30", "movement_31"}
+    # DB1 exercise 3 = exercise C, global ids 30, 31
+    labels = {e.label for e in rec.events if e.kind == "gesture"}
+    assert labels == {"Large diameter grasp", "Small diameter grasp (power grip)"}
+    assert sorted(json.loads(rec.meta["movement_ids"]).values()) == [30, 31]
+    assert rec.dataset == "ninapro"  # database inferred per file, not given as an option
 
 
 def test_db6_day_time_naming_and_zero_padding_columns(tmp_path: Path) -> None:
@@ -80,6 +88,7 @@ def test_db6_day_time_naming_and_zero_padding_columns(tmp_path: Path) -> None:
     path = write_v5(tmp_path / "S4_D2_T1.mat", v)
     rec = _read_one(path)
     assert rec.meta["database"] == "DB6" and rec.session == "D2T1"
+    assert {e.label for e in rec.events if e.kind == "gesture"} == {"movement_3"}  # not encoded
     status = [c.status for c in rec.channels if c.type == "EMG"]
     assert status.count("bad") == 2 and status[8] == status[9] == "bad"
 
@@ -141,3 +150,29 @@ def test_bad_options_are_config_errors(tmp_path: Path) -> None:
         NinaProAdapter(tmp_path, database="9")
     with pytest.raises(ConfigError):
         NinaProAdapter(tmp_path, labels="glove")
+
+
+def test_movement_lists_match_each_database_exercise_sizes() -> None:
+    for number, db in DATABASES.items():
+        names = db.movement_names()
+        if not db.exercises:
+            assert names == {} and number in (6, 8)
+            continue
+        assert [len(EXERCISES[x]) for x in db.exercises] == list(db.exercise_sizes), number
+        assert len(set(names.values())) == len(names) == sum(db.exercise_sizes)
+    db1, db2 = DATABASES[1].movement_names(), DATABASES[2].movement_names()
+    assert (db1[1], db1[13], db1[52]) == (
+        "Index flexion",
+        "Thumb up",
+        "Cut something (grasp the knife with an index finger extension grasp)",
+    )
+    assert db2[17] == db1[29] == "Wrist extension with closed hand"
+    assert db2[41] == "Flexion of the little finger"
+
+
+def test_dataset_name_follows_the_database_option(tmp_path: Path) -> None:
+    assert NinaProAdapter(tmp_path, database="3").dataset == "ninapro-db3"
+    assert NinaProAdapter(tmp_path).dataset == "ninapro"
+    assert NinaProAdapter(tmp_path, database=2, dataset="mine").dataset == "mine"
+    path = write_v5(tmp_path / "S1_E1_A1.mat", ninapro_variables())
+    assert _read_one(path, database="2").dataset == "ninapro-db2"
