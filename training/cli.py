@@ -40,6 +40,12 @@ def train() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("checkpoint"))
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Go on from this checkpoint (weights, optimizer, step, data position).",
+)
 def pretrain_cmd(
     shards: Path,
     exclude_subjects: tuple[str, ...],
@@ -56,8 +62,12 @@ def pretrain_cmd(
     out: Path,
     device: str,
     seed: int,
+    resume: Path | None,
 ) -> None:
-    """Masked-token pretraining; writes model.pt + model.json + curve.jsonl to --out."""
+    """Masked-token pretraining; writes model.pt + model.json + curve.jsonl to --out.
+
+    With --resume, --steps/--epochs count from the start of the first run.
+    """
     cfg = PretrainConfig(
         epochs=epochs,
         steps=steps,
@@ -80,6 +90,7 @@ def pretrain_cmd(
         config=cfg,
         exclude_subjects=exclude_subjects,
         exclude_datasets=exclude_datasets,
+        resume=resume,
     )
     last = res.curve[-1] if res.curve else {}
     click.echo(
@@ -113,6 +124,29 @@ def pretrain_cmd(
     metavar="DATASET:SUBJECT",
     help="Evaluate only these subjects (repeatable; default: all of --dataset).",
 )
+@click.option("--sessions", multiple=True, help="Evaluate only these sessions (repeatable).")
+@click.option(
+    "--emg-device",
+    "emg_device",
+    default=None,
+    metavar="NAME",
+    help="Evaluate only recordings of this device (the lake's device column).",
+)
+@click.option(
+    "--pooling",
+    type=click.Choice(["channels", "cls-mean"]),
+    default="channels",
+    show_default=True,
+    help="Model features: per-electrode-position pooling, or CLS + mean only.",
+)
+@click.option(
+    "--finetune-steps",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Few-shot: also fine-tune the last layers + a head for this many steps.",
+)
+@click.option("--finetune-layers", type=int, default=1, show_default=True)
 @click.option("--strong-max-iter", type=int, default=150, show_default=True)
 @click.option("--no-lake", is_flag=True, help="Cut windows from shard events (no lake baselines).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("report"))
@@ -134,6 +168,11 @@ def eval_cmd(
     include_rest: bool,
     model_window_s: float | None,
     subjects: tuple[str, ...],
+    sessions: tuple[str, ...],
+    emg_device: str | None,
+    pooling: str,
+    finetune_steps: int,
+    finetune_layers: int,
     strong_max_iter: int,
     no_lake: bool,
     out: Path,
@@ -154,6 +193,11 @@ def eval_cmd(
         model_window_s=model_window_s,
         device=device,
         subjects=list(subjects) or None,
+        sessions=list(sessions) or None,
+        recording_device=emg_device,
+        pooling=pooling,
+        finetune_steps=finetune_steps,
+        finetune_layers=finetune_layers,
         strong_max_iter=strong_max_iter,
     )
     lake = None if no_lake else Path((ctx.obj or {}).get("lake", "./emg-lake"))
@@ -163,6 +207,7 @@ def eval_cmd(
         m: {
             r: res[r]["window_accuracy"]["mean"]
             for r in ("zero_shot", "unsupervised_calibration", "few_shot")
+            if res[r]["window_accuracy"]["mean"] is not None
         }
         for m, res in report["methods"].items()
     }
@@ -173,6 +218,72 @@ def eval_cmd(
         parts = ", ".join(f"{r} {a:.3f}" if a is not None else f"{r} n/a" for r, a in accs.items())
         click.echo(f"{m}: {parts}")
     click.echo(f"report: {page}")
+
+
+@train.command("reproduce")
+@click.argument("experiment", type=click.Choice(["ciil", "cote-allard"]))
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=Path("../shared/data"),
+    show_default=True,
+    help="Folder with the real sets (ciil_myo, cote_allard_myo, ...).",
+)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Run folder.")
+@click.option("--steps", type=int, default=None, help="Pretraining steps.")
+@click.option("--vocab-size", type=int, default=None)
+@click.option("--d-model", type=int, default=None)
+@click.option("--layers", type=int, default=None)
+@click.option("--model-window-s", type=float, default=None, help="Model window [s].")
+@click.option("--finetune-steps", type=int, default=None, help="Few-shot fine-tuning steps.")
+@click.option("--strong-max-iter", type=int, default=None)
+@click.option("--baselines", default=None, help="Comma list of td-lda, strong, window.")
+@click.option("--workers", type=int, default=None, help="Dask workers for vocab/tokenize.")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=None)
+def reproduce_cmd(
+    experiment: str,
+    data: Path,
+    out: Path | None,
+    steps: int | None,
+    vocab_size: int | None,
+    d_model: int | None,
+    layers: int | None,
+    model_window_s: float | None,
+    finetune_steps: int | None,
+    strong_max_iter: int | None,
+    baselines: str | None,
+    workers: int | None,
+    device: str | None,
+) -> None:
+    """Reproduce a real-data result: ingest, vocab + pretrain without the target, LOSO."""
+    from training.experiments import ExperimentConfig, reproduce
+
+    cfg = ExperimentConfig()
+    overrides = {
+        "pretrain_steps": steps,
+        "vocab_size": vocab_size,
+        "d_model": d_model,
+        "n_layers": layers,
+        "model_window_s": model_window_s,
+        "finetune_steps": finetune_steps,
+        "strong_max_iter": strong_max_iter,
+        "baselines": tuple(parse_baselines(baselines)) if baselines is not None else None,
+        "workers": workers,
+        "device": device,
+    }
+    for k, v in overrides.items():
+        if v is not None:
+            setattr(cfg, k, v)
+    out = out or Path(f"emg-runs/{experiment}")
+    report = reproduce(experiment, data, out, cfg)
+    for m, res in report["methods"].items():
+        parts = ", ".join(
+            f"{r} {v['window_accuracy']['mean']:.3f}"
+            for r, v in res.items()
+            if v["window_accuracy"]["mean"] is not None
+        )
+        click.echo(f"{m}: {parts}")
+    click.echo(f"report: {out / 'report' / 'report.html'}")
 
 
 def register(cli: click.Group) -> None:

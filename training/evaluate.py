@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from emgcorpus.errors import ConfigError
+from emgcorpus.errors import ConfigError, check_option
 from training.baselines import (
     LAKE_BASELINES,
     bag_of_tokens,
@@ -64,6 +64,7 @@ from training.splits import (
 )
 from training.windows import RecordingEvents, Window, WindowSpec, make_windows, window_labels
 
+POOLINGS = ("cls-mean", "channels")
 REGIMES = ("zero_shot", "unsupervised_calibration", "few_shot")
 REFERENCE = "within_subject"
 REGIME_SEES = {
@@ -100,6 +101,18 @@ class EvalConfig:
     strong_max_iter: int = 150
     #: evaluate only these ``dataset:subject`` keys (default: every subject of the dataset)
     subjects: list[str] | None = None
+    #: evaluate only recordings of these sessions (default: all)
+    sessions: list[str] | None = None
+    #: evaluate only recordings made with this device (the lake's ``device`` column)
+    recording_device: str | None = None
+    #: few-shot: also fine-tune the backbone's last ``finetune_layers`` layers and a linear
+    #: head for this many steps on the adaptation windows (0: probe only, backbone frozen)
+    finetune_steps: int = 0
+    finetune_layers: int = 1
+    finetune_lr: float = 3e-4
+    #: model features: ``cls-mean`` (CLS + mean of token outputs) or ``channels`` (that plus
+    #: the mean output of each electrode position and per-position token counts)
+    pooling: str = "channels"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -107,14 +120,27 @@ class EvalConfig:
         return d
 
 
-def lake_recording_events(lake_path: str | Path, dataset: str) -> list[RecordingEvents]:
-    """RecordingEvents of every recording of ``dataset`` in the lake (duration = n / fs)."""
+def lake_recording_events(
+    lake_path: str | Path, dataset: str, device: str | None = None
+) -> list[RecordingEvents]:
+    """RecordingEvents of every recording of ``dataset`` in the lake (duration = n / fs).
+
+    ``device``: keep only recordings whose ``device`` is this name (ConfigError if none).
+    """
     from emgcorpus.lake import Lake
 
     lake = Lake.open(lake_path)
     recs = lake.recordings(datasets=[dataset])
     if recs.height == 0:
         raise ConfigError(f"dataset {dataset!r} has no recordings in the lake at {lake_path}")
+    if device is not None:
+        devices = sorted({str(d) for d in recs["device"].to_list()})
+        recs = recs.filter(recs["device"] == device)
+        if recs.height == 0:
+            raise ConfigError(
+                f"dataset {dataset!r} has no recordings of device {device!r}; "
+                f"its devices: {devices}"
+            )
     events = lake.events()
     out = []
     for r in recs.iter_rows(named=True):
@@ -141,6 +167,96 @@ def model_window_bounds(w: Window, model_window_s: float | None) -> tuple[float,
     return max(c - model_window_s / 2, w.event_start_s), min(c + model_window_s / 2, w.event_end_s)
 
 
+MAX_POOL_POSITIONS = 16
+
+
+def position_slots(tokens: dict[str, RecordingTokens]) -> dict[bytes, int]:
+    """Electrode position vector (as bytes) -> slot index, over every recording's tokens.
+
+    Empty when the dataset has more than MAX_POOL_POSITIONS distinct positions (dense
+    grids): per-position pooling is then left out.
+    """
+    seen: set[bytes] = set()
+    for t in tokens.values():
+        for row in np.unique(t.pos, axis=0):
+            seen.add(np.asarray(row, np.float32).tobytes())
+            if len(seen) > MAX_POOL_POSITIONS:
+                return {}
+    return {b: i for i, b in enumerate(sorted(seen))}
+
+
+def window_items(
+    tokens: dict[str, RecordingTokens], windows: Sequence[Window], config: EvalConfig
+) -> list[dict[str, np.ndarray]]:
+    """The token sequence the model sees for each window (model_window_bounds, capped)."""
+    missing = sorted({w.recording_id for w in windows} - set(tokens))
+    if missing:
+        raise ConfigError(
+            f"{len(missing)} evaluation recordings have no sentences in the token shards "
+            f"(e.g. {missing[:3]}): tokenize the same lake snapshot"
+        )
+    items = []
+    for w in windows:
+        lo, hi = model_window_bounds(w, config.model_window_s)
+        item = tokens[w.recording_id].between(lo, hi)
+        items.append({k: v[: config.max_window_tokens] for k, v in item.items()})
+    return items
+
+
+def pooled_features(
+    h: torch.Tensor,
+    pad_mask: torch.Tensor,
+    slot_idx: torch.Tensor | None,
+    n_slots: int,
+) -> torch.Tensor:
+    """[CLS, mean] and, with slots, [mean output per position, token share per position].
+
+    ``h``: (B, 1 + L, d) encoder output; ``slot_idx``: (B, L) position slot per token (-1
+    for padding). Returns (B, 2d) or (B, 2d + n_slots * (d + 1)).
+    """
+    keep = (~pad_mask).unsqueeze(-1).to(h.dtype)
+    tok = h[:, 1:]
+    mean = (tok * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+    parts = [h[:, 0], mean]
+    if slot_idx is not None and n_slots:
+        one_hot = torch.nn.functional.one_hot(slot_idx.clamp(min=0), n_slots).to(h.dtype)
+        one_hot = one_hot * keep  # (B, L, S)
+        counts = one_hot.sum(1)  # (B, S)
+        per_slot = torch.einsum("bls,bld->bsd", one_hot, tok) / counts.clamp(min=1.0)[..., None]
+        share = counts / keep.sum(1).clamp(min=1.0)
+        parts += [per_slot.flatten(1), share]
+    return torch.cat(parts, dim=-1)
+
+
+def _slot_tensor(
+    items: Sequence[dict[str, np.ndarray]], slots: dict[bytes, int], length: int
+) -> torch.Tensor:
+    out = torch.full((len(items), length), -1, dtype=torch.int64)
+    for i, it in enumerate(items):
+        pos = np.asarray(it["channel_pos"], np.float32)
+        out[i, : len(pos)] = torch.tensor([slots.get(r.tobytes(), -1) for r in pos])
+    return out
+
+
+def encode_batch(
+    encoder: TokenEncoder,
+    items: Sequence[dict[str, np.ndarray]],
+    slots: dict[bytes, int],
+    device: torch.device,
+) -> torch.Tensor:
+    """Pooled features (see pooled_features) of a list of token sequences, on ``device``."""
+    batch = {k: v.to(device) for k, v in collate_tokens(items).items()}
+    h = encoder(
+        batch["token_ids"],
+        batch["channel_pos"],
+        batch["onset_s"],
+        batch["duration_s"],
+        batch["pad_mask"],
+    )
+    slot_idx = _slot_tensor(items, slots, batch["token_ids"].shape[1]).to(device) if slots else None
+    return pooled_features(h, batch["pad_mask"], slot_idx, len(slots))
+
+
 @torch.no_grad()
 def embed_windows(
     encoder: TokenEncoder,
@@ -149,27 +265,24 @@ def embed_windows(
     config: EvalConfig,
     progress: bool = True,
 ) -> np.ndarray:
-    """Frozen-encoder embedding of each window's tokens: (n_windows, 2 * d_model)."""
-    missing = sorted({w.recording_id for w in windows} - set(tokens))
-    if missing:
-        raise ConfigError(
-            f"{len(missing)} evaluation recordings have no sentences in the token shards "
-            f"(e.g. {missing[:3]}): tokenize the same lake snapshot"
-        )
+    """Frozen-encoder features of each window: (n_windows, n_features), see pooled_features.
+
+    ``config.pooling``: ``cls-mean`` gives 2 * d_model columns; ``channels`` adds the
+    per-electrode-position pooling where the dataset has <= MAX_POOL_POSITIONS positions.
+    """
+    check_option("pooling", config.pooling, POOLINGS)
+    items = window_items(tokens, windows, config)
+    slots = position_slots(tokens) if config.pooling == "channels" else {}
     device = resolve_device(config.device)
     encoder = encoder.to(device).eval()
-    out = np.zeros((len(windows), 2 * encoder.cfg.d_model), np.float32)
+    chunks = []
     starts = range(0, len(windows), config.batch_size)
     bar = tqdm(starts, desc="embed windows", disable=not progress or not sys.stderr.isatty())
     for a in bar:
-        items = []
-        for w in windows[a : a + config.batch_size]:
-            lo, hi = model_window_bounds(w, config.model_window_s)
-            item = tokens[w.recording_id].between(lo, hi)
-            items.append({k: v[: config.max_window_tokens] for k, v in item.items()})
-        batch = {k: v.to(device) for k, v in collate_tokens(items).items()}
-        out[a : a + len(items)] = encoder.embed(batch).float().cpu().numpy()
-    return out
+        chunk = items[a : a + config.batch_size]
+        chunks.append(encode_batch(encoder, chunk, slots, device).float().cpu().numpy())
+    width = 2 * encoder.cfg.d_model + len(slots) * (encoder.cfg.d_model + 1)
+    return np.concatenate(chunks) if chunks else np.zeros((0, width), np.float32)
 
 
 def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
@@ -310,6 +423,42 @@ def summarise(
     }
 
 
+def finetune_regime(
+    encoder: TokenEncoder,
+    tokens: dict[str, RecordingTokens],
+    windows: Sequence[Window],
+    folds: Sequence[Fold],
+    y: np.ndarray,
+    n_classes: int,
+    config: EvalConfig,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """The ``model-finetune`` method: few-shot only, last layers + head adapted per fold.
+
+    The other regimes are not defined for it (their accuracies are None).
+    """
+    from training.finetune import FinetuneConfig, finetune_predict
+
+    fcfg = FinetuneConfig(
+        steps=config.finetune_steps,
+        lr=config.finetune_lr,
+        layers=config.finetune_layers,
+        seed=config.seed,
+    )
+    items = window_items(tokens, windows, config)
+    slots = position_slots(tokens) if config.pooling == "channels" else {}
+    device = resolve_device(config.device)
+    preds = {r: FoldPredictions() for r in (*REGIMES, REFERENCE)}
+    bar = tqdm(folds, desc="fine-tune", disable=not progress or not sys.stderr.isatty())
+    for f in bar:
+        adapt, rest = few_shot_split(windows, f.test_idx, config.few_shot)
+        pred = finetune_predict(
+            encoder, items, y, f.train_idx, adapt, rest, n_classes, slots, fcfg, device
+        )
+        preds["few_shot"].by_fold[f.test_subject] = (rest, pred)
+    return {r: summarise(preds[r], y, windows, n_classes) for r in preds}
+
+
 def evaluate_loso(
     shards: str | Path,
     checkpoint: str | Path,
@@ -334,9 +483,19 @@ def evaluate_loso(
     shard_set = ShardSet.open(shards)
     tokens, shard_recs = load_dataset_tokens(shard_set, config.dataset)
     if lake_path is not None:
-        recs, source = lake_recording_events(lake_path, config.dataset), "lake events"
+        recs = lake_recording_events(lake_path, config.dataset, config.recording_device)
+        source = "lake events"
+    elif config.recording_device is not None:
+        raise ConfigError("--emg-device needs the lake (the shards do not record the device)")
     else:
         recs, source = shard_recs, "shard events"
+    if config.sessions is not None:
+        found = sorted({r.session for r in recs})
+        recs = [r for r in recs if r.session in set(config.sessions)]
+        if not recs:
+            raise ConfigError(
+                f"--sessions {config.sessions}: dataset {config.dataset!r} has sessions {found}"
+            )
     windows = make_windows(recs, config.spec)
     if config.subjects is not None:
         unknown = sorted(set(config.subjects) - {w.subject_key for w in windows})
@@ -394,6 +553,11 @@ def evaluate_loso(
             share = {s: fs[s] / ws[s] if ws.get(s) else float("nan") for s in fs}
             res["few_shot"]["share_of_within_subject"] = _spread(share)
         methods[name] = res
+
+    if config.finetune_steps > 0:
+        methods["model-finetune"] = finetune_regime(
+            encoder_model.encoder, tokens, windows, folds, y, len(labels), config, progress
+        )
 
     pct = round(100 * config.few_shot, 2)
     return {

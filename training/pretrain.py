@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from emgcorpus.errors import ConfigError
-from training.checkpoint import CheckpointMeta, save_checkpoint
+from training.checkpoint import CheckpointMeta, load_checkpoint, read_meta, save_checkpoint
 from training.data import ShardDataset, ShardSet, collate_tokens
 from training.model import MaskedTokenModel, ModelConfig
 
@@ -32,6 +32,14 @@ try:  # the contract of vocab/special_tokens.py
 except ImportError:  # pragma: no cover - until the vocab module lands
     PAD_ID, MASK_ID = 0, 1
 N_SPECIAL = 5  # PAD, MASK, CLS, SEP, UNK are never drawn as random replacements
+OPTIMIZER = "optimizer.pt"  # AdamW state beside the checkpoint, for --resume
+
+
+def _optimizer_to(opt: torch.optim.Optimizer, device: torch.device) -> None:
+    for state in opt.state.values():
+        for k, v in state.items():
+            if isinstance(v, torch.Tensor):
+                state[k] = v.to(device)
 
 
 @dataclass
@@ -109,19 +117,36 @@ def pretrain(
     exclude_subjects: Sequence[str] = (),
     exclude_datasets: Sequence[str] = (),
     progress: bool = True,
+    resume: str | Path | None = None,
 ) -> PretrainResult:
     """Pretrain a :class:`MaskedTokenModel` on the shards; write a checkpoint to ``out_dir``.
 
     ``model_config`` overrides ModelConfig fields (``vocab_size`` defaults to the shards').
     Rows of excluded subjects (``dataset:subject``) and datasets are never read.
+
+    ``resume``: a checkpoint folder written by this function. Training goes on from its
+    weights, optimizer state, step count and data position (the sidecar's ``data_state``:
+    the rows already consumed are not read again); its model config wins over
+    ``model_config``; ``config.steps``/``epochs`` count from the start of the first run.
+    Raises ConfigError if the checkpoint's vocabulary or seed differs from this run's.
     """
     cfg = config or PretrainConfig()
     shard_set = shards if isinstance(shards, ShardSet) else ShardSet.open(shards)
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
-    mc = dict(model_config or {})
-    mc.setdefault("vocab_size", shard_set.vocab_size())
-    mcfg = ModelConfig(**mc)
+    prev: CheckpointMeta | None = None
+    if resume is not None:
+        prev = read_meta(resume)
+        if prev.vocab_id and shard_set.vocab_id and prev.vocab_id != shard_set.vocab_id:
+            raise ConfigError(
+                f"--resume {resume}: checkpoint vocabulary {prev.vocab_id} differs from the "
+                f"shards' {shard_set.vocab_id}"
+            )
+        mcfg = prev.model
+    else:
+        mc = dict(model_config or {})
+        mc.setdefault("vocab_size", shard_set.vocab_size())
+        mcfg = ModelConfig(**mc)
     subjects = shard_set.subjects(exclude_subjects, exclude_datasets)
     if not subjects:
         raise ConfigError("no pretraining rows left after --exclude-subjects/--exclude-datasets")
@@ -135,31 +160,59 @@ def pretrain(
     loader = DataLoader(
         ds, batch_size=cfg.batch_size, collate_fn=collate_tokens, num_workers=cfg.num_workers
     )
-    model = MaskedTokenModel(mcfg).to(device)
+    model = MaskedTokenModel(mcfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step, epoch, tokens = 0, 0, 0
+    curve: list[dict[str, float]] = []
+    if prev is not None and resume is not None:
+        model, _ = load_checkpoint(resume)
+        optim_path = Path(resume) / OPTIMIZER
+        if optim_path.exists():
+            opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+            opt.load_state_dict(torch.load(optim_path, map_location="cpu", weights_only=True))
+        else:
+            opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        ds.load_state_dict(prev.train.get("data_state", {"epoch": 0, "position": 0}))
+        step = int(prev.train.get("steps_done", 0))
+        epoch = ds.epoch
+        curve = list(prev.curve)
+        tokens = int(curve[-1]["tokens"]) if curve else 0
+    model = model.to(device)
+    _optimizer_to(opt, device)
+    start_step = step
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps))
+        opt, lambda s: min(1.0, (s + start_step + 1) / max(1, cfg.warmup_steps))
     )
     gen = torch.Generator(device=device)
-    gen.manual_seed(cfg.seed)
+    gen.manual_seed(cfg.seed + start_step)
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-100)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     curve_path = out / "curve.jsonl"
-    curve: list[dict[str, float]] = []
     n_batches = -(-len(ds) // cfg.batch_size)
     total = cfg.steps if cfg.steps is not None else cfg.epochs * n_batches
     bar = tqdm(
-        total=total, desc="pretrain", unit="step", disable=not progress or not sys.stderr.isatty()
+        total=total,
+        initial=step,
+        desc="pretrain",
+        unit="step",
+        disable=not progress or not sys.stderr.isatty(),
     )
-    step, tokens, t0 = 0, 0, time.perf_counter()
+    t0 = time.perf_counter()
+    tokens0 = tokens
     run_loss, run_n = 0.0, 0
     model.train()
     with curve_path.open("w") as fh:
-        epoch = 0
+        for point in curve:
+            fh.write(json.dumps(point) + "\n")
+        fresh_epoch = prev is None
         while step < total:
-            ds.set_epoch(epoch)
+            if fresh_epoch:
+                ds.set_epoch(epoch)
+            fresh_epoch = True
             for batch in loader:
+                if "position" in batch:
+                    ds.position = int(batch["position"].max()) + 1
                 batch = {k: v.to(device) for k, v in batch.items()}
                 ids, targets = mask_tokens(
                     batch["token_ids"], batch["pad_mask"], cfg.mask_prob, mcfg.vocab_size, gen
@@ -183,7 +236,7 @@ def pretrain(
                         "epoch": epoch,
                         "loss": run_loss / run_n,
                         "tokens": tokens,
-                        "tokens_per_s": tokens / dt if dt > 0 else 0.0,
+                        "tokens_per_s": (tokens - tokens0) / dt if dt > 0 else 0.0,
                     }
                     curve.append(point)
                     fh.write(json.dumps(point) + "\n")
@@ -192,6 +245,8 @@ def pretrain(
                     run_loss, run_n = 0.0, 0
                 if step >= total:
                     break
+            if step >= total and ds.position < len(ds):
+                break
             epoch += 1
             if n_batches == 0:
                 break
@@ -214,4 +269,8 @@ def pretrain(
         curve=curve,
     )
     save_checkpoint(out, model.cpu(), meta)
+    _optimizer_to(opt, torch.device("cpu"))
+    tmp = out / (OPTIMIZER + ".tmp")
+    torch.save(opt.state_dict(), tmp)
+    tmp.replace(out / OPTIMIZER)
     return PretrainResult(checkpoint=out, curve=curve, meta=meta)

@@ -1,0 +1,162 @@
+"""Round-two training features: resume, per-position pooling, few-shot fine-tuning, filters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from emgcorpus.errors import ConfigError
+from tests.training.toy import gesture_shards, periodic_shards
+from training.checkpoint import read_meta
+from training.evaluate import EvalConfig, evaluate_loso, pooled_features, position_slots
+from training.finetune import trainable_copy
+from training.model import ModelConfig, TokenEncoder
+from training.pretrain import OPTIMIZER, PretrainConfig, pretrain
+
+TINY = {"d_model": 16, "n_layers": 2, "n_heads": 2, "d_ff": 32, "dropout": 0.0}
+
+
+def test_resume_goes_on_from_the_step_and_data_position(tmp_path: Path) -> None:
+    shards = periodic_shards(tmp_path / "shards", n_rows=20)
+    cfg = PretrainConfig(steps=7, batch_size=4, log_every=1)
+    whole = pretrain(shards, tmp_path / "whole", model_config=TINY, config=cfg, progress=False)
+    first = pretrain(
+        shards,
+        tmp_path / "part",
+        model_config=TINY,
+        config=PretrainConfig(steps=3, batch_size=4, log_every=1),
+        progress=False,
+    )
+    assert first.meta.train["data_state"]["position"] == 12
+    assert (tmp_path / "part" / OPTIMIZER).exists()
+    resumed = pretrain(
+        shards, tmp_path / "resumed", config=cfg, resume=tmp_path / "part", progress=False
+    )
+    # 20 rows / 4 per step = 5 steps per epoch: step 7 is 2 steps into epoch 1 either way
+    assert resumed.meta.train["steps_done"] == 7
+    assert resumed.meta.train["data_state"] == whole.meta.train["data_state"]
+    assert resumed.meta.train["data_state"]["epoch"] == 1
+    assert [p["step"] for p in resumed.curve] == list(range(1, 8))
+    assert resumed.meta.model == first.meta.model
+    lines = (tmp_path / "resumed" / "curve.jsonl").read_text().splitlines()
+    assert [json.loads(x)["step"] for x in lines] == list(range(1, 8))
+    assert read_meta(tmp_path / "resumed").train["steps_done"] == 7
+
+
+def test_resume_refuses_a_checkpoint_of_another_vocabulary(tmp_path: Path) -> None:
+    a = periodic_shards(tmp_path / "a", n_rows=8)
+    pretrain(
+        a,
+        tmp_path / "ck",
+        model_config=TINY,
+        config=PretrainConfig(steps=1, batch_size=4),
+        progress=False,
+    )
+    sidecar = tmp_path / "ck" / "model.json"
+    meta = json.loads(sidecar.read_text())
+    meta["vocab_id"] = "another"
+    sidecar.write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match="vocabulary another"):
+        pretrain(a, tmp_path / "r", config=PretrainConfig(steps=2), resume=tmp_path / "ck")
+
+
+def test_per_position_pooling_averages_each_electrode_separately() -> None:
+    h = torch.zeros(1, 5, 2)
+    h[0, 0] = torch.tensor([9.0, 9.0])  # CLS
+    h[0, 1:] = torch.tensor([[1.0, 0.0], [3.0, 0.0], [0.0, 4.0], [7.0, 7.0]])
+    pad = torch.tensor([[False, False, False, True]])
+    slots = torch.tensor([[0, 0, 1, -1]])
+    out = pooled_features(h, pad, slots, n_slots=2)[0]
+    cls, mean, per_slot, share = out[:2], out[2:4], out[4:8], out[8:]
+    assert cls.tolist() == [9.0, 9.0]
+    assert torch.allclose(mean, torch.tensor([4 / 3, 4 / 3]))
+    assert per_slot.tolist() == [2.0, 0.0, 0.0, 4.0]
+    assert torch.allclose(share, torch.tensor([2 / 3, 1 / 3]))
+
+
+def test_fine_tuning_copies_and_unfreezes_only_the_last_layers() -> None:
+    enc = TokenEncoder(ModelConfig(vocab_size=12, **TINY))
+    ft = trainable_copy(enc, layers=1)
+    trainable = {n for n, p in ft.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith(("encoder.layers.1.", "norm.")) for n in trainable)
+    assert all(p.requires_grad for p in enc.parameters())  # the original is untouched
+    with pytest.raises(ConfigError, match="cannot fine-tune 3 layers"):
+        trainable_copy(enc, layers=3)
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("adapt")
+    shards = gesture_shards(root / "shards")
+    ckpt = pretrain(
+        shards,
+        root / "ckpt",
+        model_config=TINY,
+        config=PretrainConfig(steps=5, batch_size=4),
+        exclude_datasets=["toy"],
+        progress=False,
+    ).checkpoint
+    return shards, ckpt
+
+
+def test_finetuned_few_shot_is_reported_beside_the_frozen_probe(toy: tuple[Path, Path]) -> None:
+    shards, ckpt = toy
+    cfg = EvalConfig(
+        dataset="toy",
+        baselines=[],
+        few_shot=0.2,
+        finetune_steps=20,
+        finetune_lr=3e-3,
+        within_subject=False,
+    )
+    report = evaluate_loso(shards, ckpt, cfg, progress=False)
+    ft = report["methods"]["model-finetune"]
+    assert ft["zero_shot"]["window_accuracy"]["mean"] is None
+    fs = ft["few_shot"]
+    assert set(fs["n_test_windows"].values()) == {6 * 16}
+    # gesture tokens differ by class: the adapted head separates them
+    assert fs["window_accuracy"]["mean"] >= 0.9
+    assert report["methods"]["model"]["few_shot"]["n_test_windows"] == fs["n_test_windows"]
+
+
+def test_pooling_widths_and_position_slots(toy: tuple[Path, Path]) -> None:
+    from training.checkpoint import load_checkpoint
+    from training.data import ShardSet, load_dataset_tokens
+    from training.evaluate import embed_windows
+    from training.windows import make_windows
+
+    shards, ckpt = toy
+    tokens, recs = load_dataset_tokens(ShardSet.open(shards), "toy")
+    assert len(position_slots(tokens)) == 4  # the toy's 4 ring electrodes
+    windows = make_windows(recs, EvalConfig(dataset="toy").spec)[:10]
+    model, _ = load_checkpoint(ckpt)
+    d = TINY["d_model"]
+    for pooling, width in (("cls-mean", 2 * d), ("channels", 2 * d + 4 * (d + 1))):
+        cfg = EvalConfig(dataset="toy", pooling=pooling, device="cpu")
+        emb = embed_windows(model.encoder, tokens, windows, cfg, progress=False)
+        assert emb.shape == (10, width) and np.isfinite(emb).all()
+    with pytest.raises(ConfigError, match="pooling"):
+        embed_windows(model.encoder, tokens, windows, EvalConfig(dataset="toy", pooling="x"))
+
+
+def test_session_and_device_filters(toy: tuple[Path, Path]) -> None:
+    shards, ckpt = toy
+    with pytest.raises(ConfigError, match=r"has sessions \['1'\]"):
+        evaluate_loso(
+            shards, ckpt, EvalConfig(dataset="toy", baselines=[], sessions=["x"]), progress=False
+        )
+    with pytest.raises(ConfigError, match="needs the lake"):
+        evaluate_loso(
+            shards,
+            ckpt,
+            EvalConfig(dataset="toy", baselines=[], recording_device="Myo"),
+            progress=False,
+        )
+    report = evaluate_loso(
+        shards, ckpt, EvalConfig(dataset="toy", baselines=[], sessions=["1"]), progress=False
+    )
+    assert report["windows"]["n_subjects"] == 3
