@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from training.finetune import trainable_copy
 from training.model import ModelConfig, TokenEncoder
 from training.pretrain import OPTIMIZER, PretrainConfig, pretrain
 
-TINY = {"d_model": 16, "n_layers": 2, "n_heads": 2, "d_ff": 32, "dropout": 0.0}
+TINY: dict[str, Any] = {"d_model": 16, "n_layers": 2, "n_heads": 2, "d_ff": 32, "dropout": 0.0}
 
 
 def test_resume_goes_on_from_the_step_and_data_position(tmp_path: Path) -> None:

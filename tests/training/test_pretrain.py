@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ from training.checkpoint import load_checkpoint, read_meta
 from training.model import MaskedTokenModel, ModelConfig
 from training.pretrain import PretrainConfig, pretrain
 
-TINY = {"d_model": 32, "n_layers": 1, "n_heads": 2, "d_ff": 64, "dropout": 0.0}
+TINY: dict[str, Any] = {"d_model": 32, "n_layers": 1, "n_heads": 2, "d_ff": 64, "dropout": 0.0}
 
 
 def test_masked_token_loss_decreases_on_a_learnable_toy(tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def gesture_recording_rows(
     Two sentences split the recording in half; each carries the events that overlap it.
     """
     rid = f"{dataset}-{subject}"
-    events = [
+    events: list[dict[str, Any]] = [
         {
             "onset": 1.0 + 2.0 * k,
             "duration": 1.0,
