@@ -163,3 +163,83 @@ def test_every_entry_instantiates_its_adapter(
     for e in catalog.values():
         adapter = make_adapter(e.adapter, str(tmp_path), **e.options)
         assert adapter.name == e.adapter
+
+
+def test_lake_names_link_entries_to_what_adapters_write(
+    catalog: dict[str, CatalogEntry], tmp_path: Path
+) -> None:
+    from adapters.registry import make_adapter
+
+    for n in range(1, 9):
+        e = catalog[f"ninapro-db{n}"]
+        written = make_adapter(e.adapter, str(tmp_path), **e.options).dataset
+        assert e.lake_dataset == written == f"ninapro-db{n}"
+    assert catalog["ciil-electrodeshift"].lake_dataset == catalog["ciil-minimal"].lake_dataset
+    assert make_adapter("ciil", str(tmp_path)).dataset == catalog["ciil-minimal"].lake_dataset
+    assert catalog["emg2pose-mini"].lake_dataset == "emg2pose"
+    assert catalog["cote-allard"].lake_dataset == "cote-allard"
+
+
+def test_ingest_command_round_trips_options_and_adds_dataset_when_needed(
+    catalog: dict[str, CatalogEntry], tmp_path: Path
+) -> None:
+    import shlex
+
+    import yaml
+
+    from adapters.registry import make_adapter
+    from emgcorpus.fetch import ingest_command
+
+    for e in catalog.values():
+        argv = shlex.split(ingest_command(e, tmp_path / e.name))
+        assert argv[:3] == ["emgcorpus", "ingest", e.adapter], e.name
+        pairs = [argv[i + 1] for i, a in enumerate(argv) if a == "--option"]
+        parsed = {p.split("=", 1)[0]: yaml.safe_load(p.split("=", 1)[1]) for p in pairs}
+        assert parsed == {k: v for k, v in e.options.items() if k != "dataset"}, e.name
+        default = make_adapter(e.adapter, argv[3], **parsed).dataset
+        expected = [] if default == e.lake_dataset else ["--dataset", e.lake_dataset]
+        tail = argv[argv.index("--dataset") :] if "--dataset" in argv else []
+        assert tail == expected, e.name
+    cote = shlex.split(ingest_command(catalog["cote-allard"], tmp_path / "cote-allard"))
+    assert cote[3] == str(tmp_path / "cote-allard" / catalog["cote-allard"].source)
+
+
+def test_checksums_follow_the_lake_name_and_the_source_folder(tmp_path: Path) -> None:
+    sha = "ab" * 32
+    cat = write_catalog(
+        tmp_path / "c.yaml",
+        [
+            entry(
+                "set-one",
+                dataset="shared",
+                source="pack/data",
+                files=[{"url": "http://h/a", "path": "pack/data/s1/a.bin", "sha256": sha}],
+            ),
+            entry(
+                "set-two",
+                dataset="shared",
+                files=[{"url": "http://h/b", "path": "b.bin", "sha256": "cd" * 32}],
+            ),
+            entry("other", files=[{"url": "http://h/c", "path": "c.bin", "sha256": "ef" * 32}]),
+        ],
+    )
+    assert checksums_for("shared", cat) == {"s1/a.bin": sha, "b.bin": "cd" * 32}
+    assert checksums_for("set-one", cat) == {}
+    assert checksums_for("other", cat) == {"c.bin": "ef" * 32}
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"dataset": "Bad Name"}, r"field 'dataset' must be lower-case"),
+        ({"source": "../up"}, r"field 'source' must be a relative path"),
+        ({"source": "/abs"}, r"field 'source' must be a relative path"),
+        (
+            {"files": [{"url": "http://h/a", "path": "a.zip", "extract": "yes"}]},
+            r"files\[0\]: field 'extract' must be",
+        ),
+    ],
+)
+def test_bad_link_fields_are_refused(tmp_path: Path, bad: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_catalog(write_catalog(tmp_path / "c.yaml", [entry("x", **bad)]))
