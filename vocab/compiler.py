@@ -26,6 +26,7 @@ randomness, hash-based sampling. Scheduler and worker count are not part of the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,11 +64,46 @@ TOKENIZED_CHANNEL_TYPES = ("EMG",)
 
 @dataclass(frozen=True)
 class RecordingRef:
-    """What a task needs to know about one recording besides its samples."""
+    """What a task needs to know about one recording besides its samples.
+
+    ``session`` identifies the recording's session (dataset, subject, session, device);
+    recordings of one session share their noise floors. Empty: a session of its own.
+    """
 
     recording_id: str
     dataset: str
     device: str
+    session: str = ""
+
+
+def session_key(dataset: str, subject: str, session: str, device: str) -> str:
+    """The key of one (dataset, subject, session, device) group of recordings."""
+    return "\x1f".join((dataset, subject, session, device))
+
+
+def session_partitions(keys: list[str], size: int) -> list[list[int]]:
+    """Cut recordings (in id order, ``keys`` their session keys) into partitions.
+
+    A partition holds whole sessions, at most ``size`` recordings; a session of more
+    than ``size`` recordings is cut into chunks of ``size`` (each chunk then pools its own
+    noise floor). Sessions come in the order of their first recording, recordings within a
+    session in id order. Returns lists of indices into ``keys``.
+    """
+    groups: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        groups.setdefault(k if k else f"\x00{i}", []).append(i)
+    parts: list[list[int]] = []
+    current: list[int] = []
+    for members in groups.values():
+        chunks = [members[i : i + size] for i in range(0, len(members), size)]
+        for chunk in chunks:
+            if current and len(current) + len(chunk) > size:
+                parts.append(current)
+                current = []
+            current = current + chunk
+    if current:
+        parts.append(current)
+    return parts
 
 
 @dataclass
@@ -124,6 +160,77 @@ def segment_recording(
     return seg, seconds, keep, channels
 
 
+def segment_partition(
+    lake: Any,
+    refs: list[RecordingRef],
+    native_fs: list[float],
+    tokenizer: Tokenizer,
+    fs: float | None,
+) -> Iterator[tuple[int, Segments, float, list[int], list[Any]]]:
+    """Segment a partition's recordings session by session (consecutive refs with the
+    same ``session`` share noise floors, see Tokenizer.segment_session).
+
+    Yields, in ``refs`` order: the index into ``refs``, the segments (channel indices of
+    the recording), the duration [s], the tokenized channel indices and every ChannelInfo.
+    """
+    i = 0
+    while i < len(refs):
+        j = i + 1
+        while j < len(refs) and refs[j].session and refs[j].session == refs[i].session:
+            j += 1
+        yield from _SessionGroup(lake, refs, native_fs, fs, list(range(i, j))).run(tokenizer)
+        i = j
+
+
+class _SessionGroup:
+    """The recordings of one session inside a partition, loaded on demand."""
+
+    def __init__(
+        self,
+        lake: Any,
+        refs: list[RecordingRef],
+        native_fs: list[float],
+        fs: float | None,
+        members: list[int],
+    ) -> None:
+        self.lake, self.refs, self.native_fs, self.fs = lake, refs, native_fs, fs
+        self.members = members
+        self.infos = {g: lake.channel_infos(refs[g].recording_id) for g in members}
+        self.keeps = {g: tokenized_channels(self.infos[g]) for g in members}
+        self.seconds: dict[int, float] = {}
+        self.todo = [g for g in members if self.keeps[g]]
+
+    def rate(self, g: int) -> float:
+        return float(self.fs) if self.fs is not None else float(self.native_fs[g])
+
+    def read(self, g: int) -> np.ndarray:
+        rid = self.refs[g].recording_id
+        x = self.lake.read_samples(rid, fs=self.fs, channels=self.keeps[g], physical=True)
+        self.seconds[g] = x.shape[0] / self.rate(g)
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def load(self, k: int) -> tuple[np.ndarray, float, list[Any]]:
+        """Recording ``todo[k]`` as the tokenizer reads it."""
+        g = self.todo[k]
+        x = self.read(g)
+        return x, self.rate(g), [self.infos[g][c] for c in self.keeps[g]]
+
+    def run(
+        self, tokenizer: Tokenizer
+    ) -> Iterator[tuple[int, Segments, float, list[int], list[Any]]]:
+        segs = dict(zip(self.todo, tokenizer.segment_session(len(self.todo), self.load)))
+        for g in self.members:
+            seg = segs.get(g)
+            if seg is None:
+                self.read(g)  # no tokenized channel: still count the recording's time
+                seg = Segments.empty(tokenizer.descriptor_dim)
+            else:
+                mapped = np.asarray(self.keeps[g], dtype=np.int32)
+                ch = np.asarray(seg.channel, dtype=np.int32)
+                seg.channel = np.where(ch >= 0, mapped[np.clip(ch, 0, None)], -1).astype(np.int32)
+            yield g, seg, self.seconds[g], self.keeps[g], self.infos[g]
+
+
 def map_partition(
     lake_path: str,
     snapshot: dict[str, int],
@@ -142,8 +249,8 @@ def map_partition(
     out = MappedPartition(
         dim, np.zeros((0, dim), np.float32), np.zeros(0, np.int32), np.zeros(0, np.uint64)
     )
-    for i, (ref, nfs) in enumerate(zip(refs, native_fs)):
-        seg, seconds, _, _ = segment_recording(lake, ref, tokenizer, fs, nfs)
+    for i, seg, seconds, _, _ in segment_partition(lake, refs, native_fs, tokenizer, fs):
+        ref = refs[i]
         active = np.flatnonzero(seg.kind == KIND_ACTIVE)
         d = np.asarray(seg.descriptor, dtype=np.float32).reshape(-1, dim)[active]
         finite = usable_rows(d)
@@ -159,6 +266,22 @@ def map_partition(
         out.recording_index = np.concatenate(rec_idx)
         out.hashes = np.concatenate(hashes)
     return out
+
+
+def recording_refs(table: Any) -> tuple[list[RecordingRef], list[float]]:
+    """RecordingRefs (with session keys) and native rates [Hz] of a recordings table, in
+    recording id order."""
+    table = table.sort("recording_id")
+    refs = [
+        RecordingRef(
+            str(r["recording_id"]),
+            str(r["dataset"]),
+            str(r["device"]),
+            session_key(str(r["dataset"]), str(r["subject"]), str(r["session"]), str(r["device"])),
+        )
+        for r in table.iter_rows(named=True)
+    ]
+    return refs, [float(f) for f in table["native_fs"]]
 
 
 # --------------------------------------------------------------------------- reduce tasks
@@ -284,17 +407,9 @@ class VocabularyBuilder:
         if table.height == 0:
             which = f" of datasets {', '.join(self.datasets)}" if self.datasets else ""
             raise LakeError(f"{self.lake_path}: no recordings{which} to compile a vocabulary from")
-        table = table.sort("recording_id")
-        refs = [
-            RecordingRef(str(r), str(d), str(v))
-            for r, d, v in zip(table["recording_id"], table["dataset"], table["device"])
-        ]
-        nfs = [float(f) for f in table["native_fs"]]
-        p = self.partition_size
-        return (
-            [refs[i : i + p] for i in range(0, len(refs), p)],
-            [nfs[i : i + p] for i in range(0, len(nfs), p)],
-        )
+        refs, nfs = recording_refs(table)
+        parts = session_partitions([r.session for r in refs], self.partition_size)
+        return [[refs[i] for i in p] for p in parts], [[nfs[i] for i in p] for p in parts]
 
     def build(self, progress: bool = True, save: bool = True) -> Vocabulary:
         """Run the job; return the vocabulary (saved in the store unless ``save=False``)."""

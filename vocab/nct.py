@@ -28,6 +28,7 @@ Segments are sorted by (onset_s, channel); ``channel`` is the index into ``chann
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -46,7 +47,7 @@ from vocab.envelope import (
     recorded_band,
     rms_envelope,
 )
-from vocab.tokenizer_base import KIND_ACTIVE, KIND_REST, Segments, Tokenizer
+from vocab.tokenizer_base import KIND_ACTIVE, KIND_REST, Recorded, Segments, Tokenizer
 
 
 def check_input(x: np.ndarray, fs: float, channels: list[ChannelInfo], who: str) -> np.ndarray:
@@ -104,6 +105,11 @@ def sort_segments(
     )
 
 
+#: Filtered recordings of one session kept in memory between the floor pass and the
+#: tokenizing pass [bytes]; the others are filtered again (bounded memory per task).
+SESSION_CACHE_BYTES = 256 * 2**20
+
+
 @dataclass
 class PreparedRecording:
     """One recording after filtering and enveloping (rows = its tokenized channels)."""
@@ -121,6 +127,15 @@ class PreparedRecording:
     @property
     def nbytes(self) -> int:
         return int(self.y.nbytes + self.power.nbytes + self.env.nbytes + self.levels.nbytes)
+
+
+def _levels_only(prep: PreparedRecording) -> PreparedRecording:
+    """``prep`` without its samples (what the floor pass keeps of a recording)."""
+    empty = np.zeros((len(prep.used), 0), np.float32)
+    return PreparedRecording(
+        prep.n_channels, prep.used, prep.names, prep.bands, empty, prep.grid,
+        empty, empty, prep.levels,
+    )  # fmt: skip
 
 
 class NCTTokenizer(Tokenizer):
@@ -327,3 +342,34 @@ class NCTTokenizer(Tokenizer):
     def floors_for(self, prep: PreparedRecording, floors: dict[str, float]) -> np.ndarray:
         """The session floors of ``prep``'s tokenized channels by name (NaN where missing)."""
         return np.array([floors.get(n, np.nan) for n in prep.names], dtype=np.float64)
+
+    def segment_session(self, n: int, load: Callable[[int], Recorded]) -> Iterator[Segments]:
+        """Segment one session's recordings against floors pooled over all of them.
+
+        Pass 1 filters every recording and collects its block levels; the filtered
+        recordings are kept while they fit in ``SESSION_CACHE_BYTES`` (the rest are loaded
+        and filtered again in pass 2), so memory stays bounded whatever the session's size.
+        """
+        if n == 1:
+            yield self.segment(*load(0))
+            return
+        cache: dict[int, PreparedRecording | None] = {}
+        levels: list[PreparedRecording] = []
+        budget = SESSION_CACHE_BYTES
+        for i in range(n):
+            prep = self.prepare(*load(i))
+            if prep is None:
+                cache[i] = None
+                continue
+            if prep.nbytes <= budget:
+                cache[i] = prep
+                budget -= prep.nbytes
+            levels.append(_levels_only(prep))
+        floors = self.session_floors(levels)
+        del levels
+        for i in range(n):
+            prep = cache.pop(i) if i in cache else self.prepare(*load(i))
+            if prep is None:
+                yield Segments.empty(DESCRIPTOR_DIM)
+                continue
+            yield self.finish(prep, self.floors_for(prep, floors))

@@ -6,13 +6,15 @@ Layout of a shard folder (default ``<lake>/_shards/<vocab_id>/``)::
     part-00000-000.parquet     sentences of map partition 0 (first max_rows_per_shard rows)
     part-00000-001.parquet     ...
 
-Recordings (sorted by id) are cut into fixed partitions; each Dask task tokenizes one
-partition and writes its own shards, so the files do not depend on the scheduler or the
-number of workers, and no payload passes through the client (the output folder must be
-visible to every worker). Each recording becomes *sentences*: its tokens sorted by onset,
-cut into runs of at most ``max_tokens_per_sentence`` tokens. Writing is idempotent: a
-shard whose bytes already exist unchanged is left alone (compare and skip), a changed one
-is replaced atomically, and stale ``part-*.parquet`` files not in the new index are removed.
+Recordings (sorted by id) are cut into fixed partitions of whole sessions
+(vocab.compiler.session_partitions: the recordings of a session share noise floors); each
+Dask task tokenizes one partition and writes its own shards, so the files do not depend on
+the scheduler or the number of workers, and no payload passes through the client (the
+output folder must be visible to every worker). Each recording becomes *sentences*: its
+tokens sorted by onset, cut into runs of at most ``max_tokens_per_sentence`` tokens.
+Writing is idempotent: a shard whose bytes already exist unchanged is left alone (compare
+and skip), a changed one is replaced atomically, and stale ``part-*.parquet`` files not in
+the new index are removed.
 """
 
 from __future__ import annotations
@@ -33,10 +35,18 @@ from dask import delayed
 from emgcorpus.errors import ConfigError, LakeError
 from emgcorpus.topology import POSITION_DIM, position_vector
 from vocab.artifact import Vocabulary, canonical_json, default_store
-from vocab.compiler import DEFAULT_PARTITION_SIZE, RecordingRef, open_lake, segment_recording
+from vocab.compiler import (
+    DEFAULT_PARTITION_SIZE,
+    RecordingRef,
+    open_lake,
+    recording_refs,
+    segment_partition,
+    segment_recording,
+    session_partitions,
+)
 from vocab.runner import DaskRunner
 from vocab.shard_schema import SHARD_SCHEMA
-from vocab.tokenizer_base import Tokenizer
+from vocab.tokenizer_base import Segments, Tokenizer
 
 FORMAT = "emgcorpus.shards/1"
 INDEX_FILE = "index.json"
@@ -94,9 +104,22 @@ def recording_sentences(
     fs: float | None,
     max_tokens: int,
 ) -> list[dict[str, Any]]:
-    """The shard rows (dicts in SHARD_SCHEMA) of one recording."""
+    """The shard rows (dicts in SHARD_SCHEMA) of one recording (its own noise floor)."""
+    seg, _, keep, infos = segment_recording(lake, meta.ref, tokenizer, fs, meta.native_fs)
+    return sentences_of(lake, meta, vocab, seg, keep, infos, max_tokens)
+
+
+def sentences_of(
+    lake: Any,
+    meta: RecordingMeta,
+    vocab: Vocabulary,
+    seg: Segments,
+    keep: list[int],
+    infos: list[Any],
+    max_tokens: int,
+) -> list[dict[str, Any]]:
+    """The shard rows (dicts in SHARD_SCHEMA) of one recording's segments."""
     ref = meta.ref
-    seg, _, keep, infos = segment_recording(lake, ref, tokenizer, fs, meta.native_fs)
     if len(seg) == 0:
         return []
     ids = vocab.encode(seg)
@@ -176,8 +199,10 @@ def tokenize_partition(
     lake = open_lake(lake_path, snapshot)
     tokenizer = vocab.tokenizer()
     rows: list[dict[str, Any]] = []
-    for meta in metas:
-        rows.extend(recording_sentences(lake, meta, vocab, tokenizer, fs, max_tokens))
+    refs = [m.ref for m in metas]
+    native = [m.native_fs for m in metas]
+    for i, seg, _, keep, infos in segment_partition(lake, refs, native, tokenizer, fs):
+        rows.extend(sentences_of(lake, metas[i], vocab, seg, keep, infos, max_tokens))
     entries = []
     for j, start in enumerate(range(0, len(rows), max_rows)):
         chunk = rows[start : start + max_rows]
@@ -234,17 +259,17 @@ def tokenize_lake(
     table = lake.recordings(datasets=datasets).sort("recording_id")
     if table.height == 0:
         raise LakeError(f"{lake_path}: no recordings to tokenize")
+    refs, _ = recording_refs(table)
     metas = [
         RecordingMeta(
-            RecordingRef(str(r["recording_id"]), str(r["dataset"]), str(r["device"])),
-            str(r["subject"]),
-            str(r["session"]),
-            str(r["trial"]),
-            float(r["native_fs"]),
+            ref, str(r["subject"]), str(r["session"]), str(r["trial"]), float(r["native_fs"])
         )
-        for r in table.iter_rows(named=True)
+        for ref, r in zip(refs, table.iter_rows(named=True))
     ]
-    parts = [metas[i : i + partition_size] for i in range(0, len(metas), partition_size)]
+    parts = [
+        [metas[i] for i in p]
+        for p in session_partitions([m.ref.session for m in metas], partition_size)
+    ]
     with DaskRunner(scheduler, n_workers, progress) as run:
         v = delayed(vocab)
         tasks = [

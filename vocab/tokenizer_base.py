@@ -15,6 +15,7 @@ segment ``onset_s``/``duration_s`` in seconds from the recording's first sample.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -56,6 +57,10 @@ class Segments:
         )
 
 
+#: One recording as a tokenizer reads it: samples (n_samples, n_channels), rate [Hz], channels.
+Recorded = tuple[np.ndarray, float, list[ChannelInfo]]
+
+
 class Tokenizer(ABC):
     """Base class of tokenizers; ``params`` holds every parameter (with its unit in its name)."""
 
@@ -76,8 +81,29 @@ class Tokenizer(ABC):
         """Length of one descriptor vector."""
 
     @abstractmethod
-    def segment(self, x: np.ndarray, fs: float, channels: list[ChannelInfo]) -> Segments:
-        """Segment one recording and describe its active segments (see module docstring)."""
+    def segment(
+        self,
+        x: np.ndarray,
+        fs: float,
+        channels: list[ChannelInfo],
+        noise_floor: np.ndarray | None = None,
+    ) -> Segments:
+        """Segment one recording and describe its active segments (see module docstring).
+
+        ``noise_floor`` (optional, one value per channel, physical units): a floor computed
+        over more than this recording (its session); tokenizers without a floor ignore it.
+        """
+
+    def segment_session(self, n: int, load: Callable[[int], Recorded]) -> Iterator[Segments]:
+        """Segment the ``n`` recordings of one session (same subject, session and device),
+        in order; ``load(i)`` returns recording ``i`` as ``(x, fs, channels)``.
+
+        The default segments them one at a time; a tokenizer with a noise floor overrides
+        it to share one floor per channel across the session (vocab.nct).
+        """
+        for i in range(n):
+            x, fs, channels = load(i)
+            yield self.segment(x, fs, channels)
 
     def config(self) -> dict[str, Any]:
         """Name, version and parameters: what a vocabulary records about its tokenizer."""

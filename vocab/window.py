@@ -108,8 +108,17 @@ class WindowTokenizer(Tokenizer):
         s = max(1, int(round(self.params["stride_ms"] / 1000.0 * fs)))
         return w, s
 
-    def segment(self, x: np.ndarray, fs: float, channels: list[ChannelInfo]) -> Segments:
-        """Windows, gated into active windows (with descriptors) and merged rest runs."""
+    def segment(
+        self,
+        x: np.ndarray,
+        fs: float,
+        channels: list[ChannelInfo],
+        noise_floor: np.ndarray | None = None,
+    ) -> Segments:
+        """Windows, gated into active windows (with descriptors) and merged rest runs.
+
+        ``noise_floor`` is ignored: the energy gate is relative to each window's recording.
+        """
         arr = check_input(x, fs, channels, "window tokenizer")
         dim = self.descriptor_dim
         used = emg_channels(channels)
