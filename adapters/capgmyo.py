@@ -16,8 +16,17 @@ loaders, and those loaders' code; no file of the set is held here):
 
 Grid positions: array ``a = ch // 16`` covers grid columns ``2a, 2a + 1`` (around the
 forearm), its 16 channels run down a column first (row = ``ch % 8`` along the forearm).
-The inter-electrode distance is not stated in the sources consulted: ``pitch_mm`` is n/a.
+This channel order follows the public loaders (which reshape each sample to the 8 x 16
+image); no documentation of the order itself was found, so it is not confirmed.
+Electrodes: 3 mm diameter, inter-electrode distance 7.5 mm "horizontally" and 10.05 mm
+"vertically" (the paper as summarised in a public README of a CapgMyo project; not checked
+against the paper itself, and which grid axis is which is not stated). With one
+``pitch_mm`` per electrode and the axes unassigned, ``pitch_mm`` stays n/a; the two
+distances are written to each channel's ``placement_description``.
+
 Options: ``database`` (``a``, ``b``, ``c``; inferred from the folder name otherwise).
+Dataset name (the lake's ``dataset`` column): ``capgmyo-db<x>`` when the ``database``
+option is set (the catalog's entry names), else ``capgmyo``; a ``dataset`` option wins.
 """
 
 from __future__ import annotations
@@ -91,6 +100,8 @@ def grid_channels() -> list[ChannelInfo]:
                 position=pos,
                 group=f"array{array + 1}",
                 placement_scheme="8 arrays of 8x2 electrodes around the right forearm",
+                placement_description="3 mm electrodes; inter-electrode distance 7.5 mm and "
+                "10.05 mm along the two grid axes (axis assignment not documented)",
                 low_cutoff=20.0,
                 high_cutoff=380.0,
             )
@@ -102,13 +113,21 @@ class CapgMyoAdapter(Adapter):
     """CapgMyo preprocessed trial files; option ``database`` = a, b or c."""
 
     name = "capgmyo"
-    version = "1"
+    version = "2"
     summary = "CapgMyo DB-a/b/c HD-sEMG (8x16 grid, 1 kHz), one .mat per trial"
 
     def __init__(self, source: str | Path, **options: Any) -> None:
         super().__init__(source, **options)
         db = option_str(options, "database")
         self.database = check_option("option database", db.lower(), "abc") if db else None
+
+    @property
+    def dataset(self) -> str:
+        """``capgmyo-db<x>`` when option ``database`` is set, else ``capgmyo`` (option wins)."""
+        explicit = self.options.get("dataset")
+        if explicit:
+            return str(explicit)
+        return f"capgmyo-db{self.database}" if self.database else self.name
 
     def discover(self) -> list[SourceUnit]:
         src = self.source

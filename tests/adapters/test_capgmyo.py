@@ -44,7 +44,13 @@ def test_dbb_folders_are_subject_sessions_and_dbc_has_finger_gestures(tmp_path: 
 
 def test_database_option_overrides_and_is_checked(tmp_path: Path) -> None:
     path = write_trial(tmp_path / "plain", 1, 9, 1)
-    assert _read(path, tmp_path, database="c").events[0].label == "thumb_adduction"
+    rec = _read(path, tmp_path, database="c")
+    assert rec.events[0].label == "thumb_adduction"
+    assert rec.dataset == "capgmyo-dbc"  # the catalog entry's name
+    assert "7.5 mm and 10.05 mm" in (rec.channels[0].placement_description or "")
+    assert rec.channels[0].position.pitch_mm is None  # axes of the two distances not documented
+    assert CapgMyoAdapter(tmp_path).dataset == "capgmyo"
+    assert CapgMyoAdapter(tmp_path, database="a", dataset="x").dataset == "x"
     with pytest.raises(SourceError, match="set option database"):
         _read(path, tmp_path)
     with pytest.raises(ConfigError):

@@ -174,6 +174,10 @@ def test_lake_names_link_entries_to_what_adapters_write(
         e = catalog[f"ninapro-db{n}"]
         written = make_adapter(e.adapter, str(tmp_path), **e.options).dataset
         assert e.lake_dataset == written == f"ninapro-db{n}"
+    for x in "abc":
+        e = catalog[f"capgmyo-db{x}"]
+        written = make_adapter(e.adapter, str(tmp_path), **e.options).dataset
+        assert e.lake_dataset == written == f"capgmyo-db{x}"
     assert catalog["ciil-electrodeshift"].lake_dataset == catalog["ciil-minimal"].lake_dataset
     assert make_adapter("ciil", str(tmp_path)).dataset == catalog["ciil-minimal"].lake_dataset
     assert catalog["emg2pose-mini"].lake_dataset == "emg2pose"
