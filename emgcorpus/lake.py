@@ -5,15 +5,19 @@ query reads its table AT that version, so a lake being written concurrently, or 
 half-written by a crash, always reads consistently. ``Lake.open(path, snapshot=...)``
 travels back to any earlier snapshot (every artifact records the one it read).
 
-Samples are read per recording without scanning the lake: the recording's ``seq``
-(ingest order) selects the few Parquet files whose min/max ``seq`` statistics contain it,
-and Parquet row-group statistics then skip everything else in those files.
+Per-recording reads cost the same whatever the corpus size. Metadata tables are read
+once per table version per process and indexed by recording (:mod:`emgcorpus.lake_cache`),
+so the rows of one recording are an O(1) slice, and every ``Lake`` of the process (one
+per Dask task) shares them. Samples are read without scanning the lake: the recording's
+``seq`` (ingest order) selects the few Parquet files whose min/max ``seq`` statistics
+contain it, and the cached row-group statistics of those files select the row groups
+that are read.
 """
 
 from __future__ import annotations
 
 import json
-from functools import cached_property
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
 from adapters.base import (
@@ -33,6 +37,8 @@ from adapters.base import (
     SubjectInfo,
 )
 from emgcorpus.errors import LakeError
+from emgcorpus.lake_cache import IndexedTable, SignalFiles, indexed_table, parquet_footer
+from emgcorpus.lake_cache import signal_files as cached_signal_files
 from emgcorpus.lake_writer import create_tables, read_snapshot, snapshot_path, write_snapshot
 from emgcorpus.schema import RAW_STREAM, TABLES, stream_name
 
@@ -48,6 +54,15 @@ _CHANNEL_FIELDS = (
     "low_cutoff",
     "high_cutoff",
 )
+#: table -> (index key columns, order within a key); a table is read sorted this way.
+_INDEX: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "recordings": (("recording_id",), ()),
+    "channels": (("recording_id",), ("channel_index",)),
+    "events": (("recording_id",), ("onset",)),
+    "subjects": (("dataset", "subject"), ()),
+    "harmonized": (("recording_id",), ("fs",)),
+}
+_CHUNK_COLUMNS = ["chunk_index", "start_sample", "n_samples", "n_channels", "dtype", "data"]
 
 
 class Lake:
@@ -56,7 +71,7 @@ class Lake:
     def __init__(self, path: Path, versions: dict[str, int]) -> None:
         self.path = Path(path)
         self._versions = dict(versions)
-        self._frames: dict[str, pl.DataFrame] = {}
+        self._tables: dict[str, DeltaTable] = {}
 
     # --- construction -------------------------------------------------------------
     @classmethod
@@ -73,6 +88,9 @@ class Lake:
         for name, version in snapshot.items():
             if name not in TABLES:
                 raise LakeError(f"snapshot names unknown table {name!r}: tables are {list(TABLES)}")
+            if 0 <= int(version) <= published[name]:  # published versions exist
+                versions[name] = int(version)
+                continue
             latest = DeltaTable(path / name).version()
             if not 0 <= int(version) <= latest:
                 raise LakeError(
@@ -101,16 +119,18 @@ class Lake:
         """The Delta table ``name`` at this view's version."""
         if name not in TABLES:
             raise LakeError(f"unknown table {name!r}: tables are {list(TABLES)}")
-        return DeltaTable(self.path / name, version=self._versions[name])
+        if name not in self._tables:
+            self._tables[name] = DeltaTable(self.path / name, version=self._versions[name])
+        return self._tables[name]
+
+    def _index(self, name: str) -> IndexedTable:
+        """A metadata table sorted and indexed by its key (shared by the process)."""
+        key, order = _INDEX[name]
+        return indexed_table(self.path / name, self._versions[name], key, order)
 
     def _frame(self, name: str) -> pl.DataFrame:
-        """A metadata table as a polars DataFrame (cached: the view is immutable)."""
-        if name not in self._frames:
-            arrow = self.table(name).to_pyarrow_table()
-            frame = pl.from_arrow(arrow)
-            assert isinstance(frame, pl.DataFrame)
-            self._frames[name] = frame
-        return self._frames[name]
+        """A metadata table as a polars DataFrame (cached: table versions are immutable)."""
+        return self._index(name).frame
 
     def recordings(self, datasets: list[str] | None = None) -> pl.DataFrame:
         """One row per recording (sorted by dataset, subject, session, trial)."""
@@ -121,25 +141,21 @@ class Lake:
 
     def channels(self, recording_id: str | None = None) -> pl.DataFrame:
         """Channel rows, sorted by recording_id, channel_index."""
-        df = self._frame("channels")
-        if recording_id is not None:
-            df = df.filter(pl.col("recording_id") == recording_id)
-        return df.sort("recording_id", "channel_index")
+        index = self._index("channels")
+        return index.frame if recording_id is None else index.rows(recording_id)
 
     def events(self, recording_id: str | None = None) -> pl.DataFrame:
         """Event rows (onset/duration in s), sorted by recording_id, onset."""
-        df = self._frame("events")
-        if recording_id is not None:
-            df = df.filter(pl.col("recording_id") == recording_id)
-        return df.sort("recording_id", "onset")
+        index = self._index("events")
+        return index.frame if recording_id is None else index.rows(recording_id)
 
     def subjects(self) -> pl.DataFrame:
         """One row per (dataset, subject)."""
-        return self._frame("subjects").sort("dataset", "subject")
+        return self._frame("subjects")
 
     def harmonized(self) -> pl.DataFrame:
         """One row per (recording, rate) with a harmonized stream."""
-        return self._frame("harmonized").sort("recording_id", "fs")
+        return self._frame("harmonized")
 
     def harmonized_rates(self) -> list[float]:
         """Distinct rates [Hz] with at least one harmonized recording, ascending."""
@@ -147,7 +163,7 @@ class Lake:
 
     def recording_row(self, recording_id: str) -> dict[str, Any]:
         """The recordings row of ``recording_id``; LakeError if the lake does not hold it."""
-        rows = self._frame("recordings").filter(pl.col("recording_id") == recording_id)
+        rows = self._index("recordings").rows(recording_id)
         if rows.height == 0:
             raise LakeError(f"{self.path}: no recording {recording_id!r} in this snapshot")
         return rows.row(0, named=True)
@@ -158,47 +174,48 @@ class Lake:
         return [_channel_info(r) for r in self.channels(recording_id).iter_rows(named=True)]
 
     # --- samples ------------------------------------------------------------------
-    @cached_property
-    def _signal_files(self) -> pl.DataFrame:
-        """Data files of ``signals``: path, dataset, min/max seq (from Delta statistics)."""
-        actions = pl.DataFrame(self.table("signals").get_add_actions(flatten=True))
-        if actions.height == 0:
-            return pl.DataFrame(
-                schema={"path": pl.String, "min_seq": pl.Int64, "max_seq": pl.Int64}
-            )
-        return actions.select(
-            pl.col("path"),
-            pl.col("min.seq").cast(pl.Int64).alias("min_seq"),
-            pl.col("max.seq").cast(pl.Int64).alias("max_seq"),
+    @property
+    def _signal_files(self) -> SignalFiles:
+        """Data files of ``signals`` with min/max seq (from Delta statistics; cached)."""
+        return cached_signal_files(
+            self.table("signals"), self.path / "signals", self._versions["signals"]
         )
 
     def signal_files(self, recording_id: str) -> list[str]:
         """Paths (relative to ``signals/``) of the only files that can hold the recording."""
         seq = int(self.recording_row(recording_id)["seq"])
-        files = self._signal_files.filter(
-            pl.col("min_seq").is_null() | ((pl.col("min_seq") <= seq) & (pl.col("max_seq") >= seq))
-        )
-        return sorted(files["path"].to_list())
+        return self._signal_files.holding(seq)
 
     def read_chunks(self, recording_id: str, stream: str = RAW_STREAM) -> pa.Table:
-        """The ``signals`` rows of one recording and stream, sorted by chunk_index."""
+        """The ``signals`` rows of one recording and stream, sorted by chunk_index.
+
+        Columns: chunk_index, start_sample, n_samples, n_channels, dtype, data. Only the
+        row groups whose ``seq`` statistics admit the recording are read.
+        """
         seq = int(self.recording_row(recording_id)["seq"])
-        files = [str(self.path / "signals" / p) for p in self.signal_files(recording_id)]
-        if not files:
-            return TABLES["signals"].empty_table()
-        # an explicit schema reads files whose writer used other string/binary layouts
-        # (string_view, large_binary) the same way; partition column ``dataset`` is not
-        # in the files.
-        schema = TABLES["signals"].remove(TABLES["signals"].get_field_index("dataset"))
-        dataset = pads.dataset(files, format="parquet", schema=schema)
-        filt = (
-            (pc.field("seq") == seq)
-            & (pc.field("recording_id") == recording_id)
-            & (pc.field("stream") == stream)
-        )
-        columns = ["chunk_index", "start_sample", "n_samples", "n_channels", "dtype", "data"]
-        table = dataset.to_table(columns=columns, filter=filt)
-        return table.sort_by("chunk_index")
+        target = pa.schema([TABLES["signals"].field(c) for c in _CHUNK_COLUMNS])
+        parts = []
+        for rel in self.signal_files(recording_id):
+            path = self.path / "signals" / rel
+            footer = parquet_footer(path)
+            groups = footer.row_groups_holding(seq)
+            if not groups:
+                continue
+            # files written by other writers may use string_view/large_binary layouts:
+            # the cast below reads them the same way.
+            columns = ["seq", "recording_id", "stream", *_CHUNK_COLUMNS]
+            table = pq.ParquetFile(path, metadata=footer.meta, pre_buffer=False).read_row_groups(
+                groups, columns=columns
+            )
+            table = table.cast(pa.schema([TABLES["signals"].field(c) for c in columns]))
+            keep = pc.and_(
+                pc.and_(pc.equal(table["seq"], seq), pc.equal(table["recording_id"], recording_id)),
+                pc.equal(table["stream"], stream),
+            )
+            parts.append(table.filter(keep).select(_CHUNK_COLUMNS))
+        if not parts:
+            return target.empty_table()
+        return pa.concat_tables(parts).sort_by("chunk_index")
 
     def read_samples(
         self,
@@ -228,9 +245,7 @@ class Lake:
         if fs is None:
             stream, n_total = RAW_STREAM, int(row["n_samples"])
         else:
-            h = self.harmonized().filter(
-                (pl.col("recording_id") == recording_id) & (pl.col("fs") == float(fs))
-            )
+            h = self._index("harmonized").rows(recording_id).filter(pl.col("fs") == float(fs))
             if h.height == 0:
                 raise LakeError(
                     f"recording {recording_id} has no samples at {fs:g} Hz in this snapshot: "
@@ -238,34 +253,44 @@ class Lake:
                 )
             stream, n_total = str(h["stream"][0]), int(h["n_samples"][0])
         table = self.read_chunks(recording_id, stream)
-        dtype = np.dtype(str(row["sample_dtype"])) if fs is None else np.dtype("<f4")
-        out = np.empty((n_total, n_channels), dtype=dtype)
+        stored = np.dtype(str(row["sample_dtype"])) if fs is None else np.dtype("<f4")
+        convert = fs is None and physical
+        cols = list(range(n_channels)) if channels is None else list(channels)
+        gain = np.ones(len(cols), np.float64)
+        offset = np.zeros(len(cols), np.float64)
+        if convert:
+            infos = self.channel_infos(recording_id)
+            gain[:] = [infos[c].gain for c in cols]
+            offset[:] = [infos[c].offset for c in cols]
+        out = np.empty((n_total, len(cols)), dtype=np.float32 if convert else stored)
         pos = 0
-        for chunk in table.to_pylist():
-            n = int(chunk["n_samples"])
-            if chunk["start_sample"] != pos or pos + n > n_total:
+        starts = table["start_sample"].to_pylist()
+        counts = table["n_samples"].to_pylist()
+        dtypes = table["dtype"].to_pylist()
+        data = table["data"]
+        for i, (start, n) in enumerate(zip(starts, counts)):
+            if start != pos or pos + n > n_total:
                 raise LakeError(
-                    f"recording {recording_id} stream {stream}: chunk {chunk['chunk_index']} "
-                    f"starts at {chunk['start_sample']}, expected {pos} (run `emgcorpus verify`)"
+                    f"recording {recording_id} stream {stream}: chunk "
+                    f"{table['chunk_index'][i].as_py()} starts at {start}, expected {pos} "
+                    "(run `emgcorpus verify`)"
                 )
-            block = np.frombuffer(chunk["data"], dtype=np.dtype(chunk["dtype"]))
-            out[pos : pos + n] = block.reshape(n, n_channels)
+            # zero-copy view of the stored bytes; one chunk converted at a time
+            block = np.frombuffer(data[i].as_buffer(), dtype=np.dtype(dtypes[i]))
+            block = block.reshape(n, n_channels)
+            if channels is not None:
+                block = block[:, cols]
+            if convert:
+                out[pos : pos + n] = (block.astype(np.float64) - offset) * gain
+            else:
+                out[pos : pos + n] = block
             pos += n
         if pos != n_total:
             raise LakeError(
                 f"recording {recording_id} stream {stream}: {pos} samples stored, "
                 f"{n_total} expected (run `emgcorpus verify`)"
             )
-        if channels is not None:
-            out = out[:, channels]
-        if fs is not None or not physical:
-            return out
-        infos = self.channel_infos(recording_id)
-        if channels is not None:
-            infos = [infos[c] for c in channels]
-        gain = np.array([c.gain for c in infos], dtype=np.float64)
-        offset = np.array([c.offset for c in infos], dtype=np.float64)
-        return ((out.astype(np.float64) - offset) * gain).astype(np.float32)
+        return out
 
     def read_recording(self, recording_id: str, fs: float | None = None) -> Recording:
         """One recording with physical float32 samples (gain 1, offset 0), native or at ``fs``.
@@ -311,11 +336,21 @@ class Lake:
             meta=json.loads(row["meta_json"] or "{}"),
         )
 
+    def iter_recordings(
+        self, recording_ids: list[str] | None = None, fs: float | None = None
+    ) -> Iterator[Recording]:
+        """Recordings one at a time (``read_recording``), all of them when ids are None.
+
+        Memory holds one recording; each read costs the same whatever the lake's size.
+        """
+        if recording_ids is None:
+            recording_ids = self.recordings()["recording_id"].to_list()
+        for rid in recording_ids:
+            yield self.read_recording(rid, fs=fs)
+
     def subject_info(self, dataset: str, subject: str) -> SubjectInfo | None:
         """Demographics of one subject, or None if the lake has no row for it."""
-        rows = self._frame("subjects").filter(
-            (pl.col("dataset") == dataset) & (pl.col("subject") == subject)
-        )
+        rows = self._index("subjects").rows((dataset, subject))
         if rows.height == 0:
             return None
         r = rows.row(0, named=True)

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import ColumnProperties, DeltaTable, WriterProperties, write_deltalake
-from deltalake.transaction import AddAction
+from deltalake.transaction import AddAction, RemoveAction
 
 from emgcorpus.errors import LakeError
 from emgcorpus.schema import PARTITION_BY, TABLES
@@ -242,7 +242,7 @@ class LakeWriter:
         if not files.actions:
             return False
         DeltaTable(self.lake / "signals").create_write_transaction(
-            files.actions,
+            list[AddAction | RemoveAction](files.actions),
             mode="append",
             schema=TABLES["signals"],
             partition_by=PARTITION_BY["signals"],

@@ -1,0 +1,203 @@
+"""Process-wide caches behind :class:`emgcorpus.lake.Lake` reads.
+
+A Delta table version never changes once committed, so what is read from it can be kept
+and shared by every ``Lake`` of the process (a Dask worker opens the lake in every task):
+
+- metadata tables (``recordings``, ``channels``, ``events``, ``subjects``,
+  ``harmonized``) read once per version, sorted by a key and indexed by it, so the rows
+  of one recording are a zero-copy slice found in O(1) instead of a filter over the
+  whole corpus;
+- the ``signals`` file list with each file's min/max ``seq`` (Delta statistics);
+- Parquet footers of ``signals`` files, so reading a recording opens its file(s)
+  without re-parsing the footer.
+
+Entries are keyed by the table folder, the version and the identity (inode, size,
+mtime) of that version's log file, so a lake deleted and re-created at the same path
+is never served stale. Each cache is a bounded LRU; memory is that of the metadata rows
+(no samples), about 0.3 KiB per channel row.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+from deltalake import DeltaTable
+
+T = TypeVar("T")
+
+#: Metadata tables kept per process (a few lakes x 5 tables).
+MAX_TABLES = 20
+#: Parquet footers of ``signals`` files kept per process.
+MAX_FOOTERS = 512
+
+
+class _LRU:
+    """A small thread-safe LRU map; values are computed outside the lock."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]  # type: ignore[no-any-return]
+        value = make()
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_TABLES = _LRU(MAX_TABLES)
+_FOOTERS = _LRU(MAX_FOOTERS)
+
+
+def clear_caches() -> None:
+    """Drop every cached table and footer (tests; or to give memory back)."""
+    _TABLES.clear()
+    _FOOTERS.clear()
+
+
+def _version_stamp(table_dir: Path, version: int) -> tuple[int, int, int] | None:
+    """Identity of the log entry of ``version`` (None once the log was checkpointed away)."""
+    try:
+        st = os.stat(Path(table_dir) / "_delta_log" / f"{version:020d}.json")
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+@dataclass(frozen=True)
+class IndexedTable:
+    """A metadata table sorted by ``key`` (+ ``order``), with the row span of every key."""
+
+    frame: pl.DataFrame
+    spans: dict[Hashable, tuple[int, int]]
+
+    def rows(self, key: Hashable) -> pl.DataFrame:
+        """Rows of ``key`` (a zero-copy slice; empty if absent)."""
+        start, n = self.spans.get(key, (0, 0))
+        return self.frame.slice(start, n)
+
+
+def _read_frame(table_dir: Path, version: int) -> pl.DataFrame:
+    arrow = DeltaTable(table_dir, version=version).to_pyarrow_table()
+    frame = pl.from_arrow(arrow)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def indexed_table(
+    table_dir: Path, version: int, key: tuple[str, ...], order: tuple[str, ...] = ()
+) -> IndexedTable:
+    """The table at ``version``, sorted by ``key + order`` and indexed by ``key`` (cached).
+
+    Span keys are the value of the key column, or a tuple of values for several columns.
+    """
+    table_dir = Path(table_dir).resolve()
+
+    def make() -> IndexedTable:
+        frame = _read_frame(table_dir, version).sort([*key, *order])
+        groups = (
+            frame.select(list(key))
+            .with_row_index("_i")
+            .group_by(list(key), maintain_order=True)
+            .agg(pl.col("_i").first().alias("_start"), pl.len().alias("_n"))
+        )
+        cols = [groups[k].to_list() for k in key]
+        keys = cols[0] if len(key) == 1 else list(zip(*cols))
+        starts, ns = groups["_start"].to_list(), groups["_n"].to_list()
+        spans = {k: (int(s), int(n)) for k, s, n in zip(keys, starts, ns)}
+        return IndexedTable(frame, spans)
+
+    stamp = _version_stamp(table_dir, version)
+    return _TABLES.get(("indexed", str(table_dir), version, stamp, key, order), make)
+
+
+@dataclass(frozen=True)
+class SignalFiles:
+    """Data files of ``signals`` with their min/max ``seq`` (-1/huge where unknown)."""
+
+    paths: list[str]
+    min_seq: np.ndarray
+    max_seq: np.ndarray
+
+    def holding(self, seq: int) -> list[str]:
+        """Paths (relative to the table) whose statistics admit ``seq``, sorted."""
+        hit = np.flatnonzero((self.min_seq <= seq) & (self.max_seq >= seq))
+        return sorted(self.paths[i] for i in hit)
+
+
+def signal_files(table: DeltaTable, table_dir: Path, version: int) -> SignalFiles:
+    """Data files of ``signals`` at ``version`` (from the Delta log's add actions; cached)."""
+    table_dir = Path(table_dir).resolve()
+
+    def make() -> SignalFiles:
+        actions = pl.DataFrame(table.get_add_actions(flatten=True))
+        if actions.height == 0:
+            return SignalFiles([], np.zeros(0, np.int64), np.zeros(0, np.int64))
+        lo = actions["min.seq"] if "min.seq" in actions.columns else None
+        hi = actions["max.seq"] if "max.seq" in actions.columns else None
+        big = np.iinfo(np.int64).max
+        n = actions.height
+        min_seq = lo.cast(pl.Int64).fill_null(-1).to_numpy() if lo is not None else np.full(n, -1)
+        max_seq = hi.cast(pl.Int64).fill_null(big).to_numpy() if hi is not None else np.full(n, big)
+        return SignalFiles(
+            actions["path"].to_list(), np.asarray(min_seq, np.int64), np.asarray(max_seq, np.int64)
+        )
+
+    stamp = _version_stamp(table_dir, version)
+    return _TABLES.get(("signal-files", str(table_dir), version, stamp), make)
+
+
+@dataclass(frozen=True)
+class Footer:
+    """A Parquet footer and its row groups' min/max of one integer column."""
+
+    meta: pq.FileMetaData
+    low: np.ndarray
+    high: np.ndarray
+
+    def row_groups_holding(self, value: int) -> list[int]:
+        """Row groups whose statistics admit ``value`` (all where statistics are missing)."""
+        return np.flatnonzero((self.low <= value) & (self.high >= value)).tolist()
+
+
+def _footer(path: Path, column: str) -> Footer:
+    meta = pq.read_metadata(path)
+    n = meta.num_row_groups
+    low, high = np.full(n, np.iinfo(np.int64).min), np.full(n, np.iinfo(np.int64).max)
+    names = list(meta.schema.names)
+    if column in names:
+        idx = names.index(column)
+        for i in range(n):
+            stats = meta.row_group(i).column(idx).statistics
+            if stats is not None and stats.has_min_max:
+                low[i], high[i] = int(stats.min), int(stats.max)
+    return Footer(meta, low, high)
+
+
+def parquet_footer(path: Path, column: str = "seq") -> Footer:
+    """The Parquet footer of ``path`` with row-group statistics of ``column`` (cached by
+    path, inode, size and mtime)."""
+    st = os.stat(path)
+    key = (str(path), column, st.st_ino, st.st_size, st.st_mtime_ns)
+    return _FOOTERS.get(key, lambda: _footer(path, column))
