@@ -9,14 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from emgcorpus.cli import cli
-from tests.vocab.test_compiler import make_sim_lake
 from vocab.artifact import default_store, list_vocabularies
 from vocab.shards import read_index
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_sim_lake(tmp_path_factory.mktemp("cli") / "lake")
+def lake(sim_lake: Path) -> Path:
+    return sim_lake
 
 
 def _run(lake: Path, *args: str) -> tuple[int, str]:

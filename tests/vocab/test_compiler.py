@@ -7,34 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adapters.registry import make_adapter
 from emgcorpus.errors import ConfigError, LakeError
-from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
 from vocab.artifact import CODEBOOK_FILE, VOCAB_FILE, Vocabulary
 from vocab.compiler import VocabularyBuilder
 from vocab.special_tokens import FIRST_CODE_ID, FIRST_REST_ID
 from vocab.tokenizers import get_tokenizer
-
-SIM = {
-    "subjects": 2,
-    "gestures": 2,
-    "repetitions": 1,
-    "contraction_s": 1.0,
-    "rest_s": 1.0,
-    "devices": "myo8,bipolar4",
-}
-
-
-def make_sim_lake(path: Path, **overrides: object) -> Path:
-    """Ingest a tiny simulated corpus (4 recordings of 5 s) into ``path``."""
-    ingest(path, make_adapter("sim", "builtin", **{**SIM, **overrides}), progress=False)
-    return path
-
-
-@pytest.fixture(scope="module")
-def sim_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_sim_lake(tmp_path_factory.mktemp("vocab") / "lake")
 
 
 def _build(lake: Path, store: Path, **kw: object) -> Vocabulary:

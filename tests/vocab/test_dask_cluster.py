@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from distributed import Client
 
-from tests.vocab.test_compiler import make_sim_lake
 from vocab.artifact import CODEBOOK_FILE, VOCAB_FILE
 from vocab.compiler import VocabularyBuilder
 
@@ -71,8 +70,10 @@ def dask_scheduler(tmp_path: Path) -> Iterator[str]:
                 p.wait()
 
 
-def test_same_vocabulary_on_every_scheduler(tmp_path: Path, dask_scheduler: str) -> None:
-    lake = make_sim_lake(tmp_path / "lake")
+def test_same_vocabulary_on_every_scheduler(
+    sim_lake: Path, tmp_path: Path, dask_scheduler: str
+) -> None:
+    lake = sim_lake
     params = {"size": 10, "sample_size": 400, "partition_size": 1, "iterations": 8}
     built = {}
     for name, scheduler, workers in (

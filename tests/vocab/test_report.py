@@ -7,13 +7,12 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import numpy as np
 
-from tests.vocab.test_compiler import make_sim_lake
 from vocab.compiler import VocabularyBuilder
 from vocab.report import default_report_dir, moving_rms, write_report
 
 
-def test_report_writes_html_and_plots(tmp_path: Path) -> None:
-    lake = make_sim_lake(tmp_path / "lake")
+def test_report_writes_html_and_plots(sim_lake: Path) -> None:
+    lake = sim_lake
     vocab = VocabularyBuilder(
         lake, "nct", size=6, sample_size=200, scheduler="sync", partition_size=2
     ).build(progress=False)

@@ -13,15 +13,14 @@ import pytest
 from emgcorpus.errors import ConfigError
 from emgcorpus.lake import Lake
 from emgcorpus.topology import POSITION_DIM, position_vector
-from tests.vocab.test_compiler import make_sim_lake
 from vocab.compiler import VocabularyBuilder
 from vocab.shard_schema import SHARD_SCHEMA
 from vocab.shards import INDEX_FILE, default_shard_dir, read_index, tokenize_lake, verify_shards
 
 
 @pytest.fixture(scope="module")
-def lake_and_vocab(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    lake = make_sim_lake(tmp_path_factory.mktemp("shards") / "lake")
+def lake_and_vocab(sim_lake: Path) -> tuple[Path, str]:
+    lake = sim_lake
     vocab = VocabularyBuilder(
         lake, "nct", size=8, sample_size=200, scheduler="sync", partition_size=2
     ).build(progress=False)
