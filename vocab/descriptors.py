@@ -43,6 +43,7 @@ physical length), not by the sampling rate. Descriptors are meant to be standard
 from __future__ import annotations
 
 import numpy as np
+from scipy import fft as sfft
 
 from vocab.contractions import Contractions, SubSteps
 from vocab.envelope import TimeGrid
@@ -176,18 +177,18 @@ def _spectral_batch(
     n_fft: int,
 ) -> np.ndarray:
     j = np.arange(l_max)
-    idx = np.minimum(s0[:, None] + j[None, :], y.shape[1] - 1)
     # Hann windows, one per distinct length (zero beyond the segment's end)
     u_len, inv = np.unique(length, return_inverse=True)
     lf = np.maximum(u_len, 1)[:, None].astype(np.float32)
     wins = np.where(
         j[None, :] < u_len[:, None], 0.5 - 0.5 * np.cos(2 * np.pi * (j[None, :] + 0.5) / lf), 0.0
     ).astype(np.float32)
-    seg = y[row[:, None], idx] * wins[inv.ravel()]
-    spec = np.fft.rfft(seg, n=n_fft, axis=1)
-    p = (spec.real**2 + spec.imag**2).astype(np.float64)
+    seg = _gather(y, row, s0, l_max) * wins[inv.ravel()]
     df = fs / n_fft
-    n_f = p.shape[1]
+    # only bins up to the highest recorded band edge are ever looked at
+    n_f = min(n_fft // 2 + 1, int(np.floor(float(bands[row, 1].max()) / df + 1e-9)) + 2)
+    spec = sfft.rfft(seg, n=n_fft, axis=1, workers=1)[:, :n_f]  # float32 in: single precision
+    p = (spec.real**2 + spec.imag**2).astype(np.float64)
     f = np.arange(n_f) * df
     # cumulative power, power x f and power x f^2: band sums become two look-ups
     cp = np.zeros((p.shape[0], n_f + 1))
@@ -244,6 +245,21 @@ def _spectral_batch(
     res = np.stack([mean_f, med_f, edge_f, spread, ratio, *band_cols], axis=1)
     res[~ok, :5] = 0.0
     return res
+
+
+def _gather(y: np.ndarray, row: np.ndarray, s0: np.ndarray, l_max: int) -> np.ndarray:
+    """``y[row[i], s0[i] : s0[i] + l_max]`` for every i, (n, l_max); samples past the end of
+    the recording repeat its last sample (they are windowed to 0 anyway)."""
+    n = y.shape[1]
+    out = np.empty((row.shape[0], l_max), dtype=y.dtype)
+    inside = s0 + l_max <= n
+    if inside.any():
+        windows = np.lib.stride_tricks.sliding_window_view(y, l_max, axis=1)
+        out[inside] = windows[row[inside], s0[inside]]
+    if not inside.all():
+        idx = np.minimum(s0[~inside, None] + np.arange(l_max)[None, :], n - 1)
+        out[~inside] = y[row[~inside, None], idx]
+    return out
 
 
 def _crossing_freq(cum: np.ndarray, f: np.ndarray, q: float) -> np.ndarray:
