@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 from pathlib import Path
 
 import click
@@ -275,7 +277,8 @@ def reproduce_cmd(
         if v is not None:
             setattr(cfg, k, v)
     out = out or Path(f"emg-runs/{experiment}")
-    report = reproduce(experiment, data, out, cfg)
+    command = "emgcorpus " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    report = reproduce(experiment, data, out, cfg, command=command)
     for m, res in report["methods"].items():
         parts = ", ".join(
             f"{r} {v['window_accuracy']['mean']:.3f}"

@@ -74,8 +74,10 @@ class ExperimentConfig:
     window_vocab_size: int = 256
     vocab_iterations: int = 10
     pretrain_steps: int = 300
-    batch_size: int = 32
-    max_tokens: int = 256
+    batch_size: int = 64
+    #: tokens per pretraining sentence (a random crop): ~5 s of Myo tokens, a few times the
+    #: model's evaluation window, and cheap attention
+    max_tokens: int = 64
     d_model: int = 64
     n_layers: int = 2
     n_heads: int = 4
@@ -116,13 +118,47 @@ def _timed(times: dict[str, float], name: str, fn: Callable[[], Any]) -> Any:
     return out
 
 
+class _StepCache:
+    """Results of finished steps in ``<out>/steps.json``, keyed by what determines them.
+
+    A rerun with the same sizes skips vocabulary building and tokenizing; a vocabulary the
+    installed tokenizer can no longer load (another tokenizer version) is rebuilt.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.done: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+
+    def get(self, key: str) -> Any:
+        return self.done.get(key)
+
+    def put(self, key: str, value: Any) -> Any:
+        self.done[key] = value
+        self.path.write_text(json.dumps(self.done, indent=2, sort_keys=True))
+        return value
+
+
+def _vocab_usable(store: Path, vocab_id: str) -> bool:
+    from vocab.artifact import Vocabulary
+
+    try:
+        Vocabulary.load(store, vocab_id).tokenizer()
+    except Exception:  # missing, or built by another tokenizer version
+        return False
+    return True
+
+
 def reproduce(
     target_name: str,
     data_root: str | Path,
     out_dir: str | Path,
     config: ExperimentConfig | None = None,
+    command: str = "",
 ) -> dict[str, Any]:
     """Run one experiment end to end (module docstring); return the LOSO report dict.
+
+    Also writes ``out_dir/results.md`` (the markdown table of results_markdown, with
+    ``command`` as the command line that reproduces it).
 
     Writes ``out_dir/{pretrain-lake,target-lake,shards*,checkpoint,report}``; steps whose
     output exists are reused (ingest is idempotent; delete ``out_dir`` for a fresh run).
@@ -180,15 +216,38 @@ def reproduce(
             lake, vocab_id, out_dir=dest, store=default_store(pre_lake), n_workers=cfg.workers
         )
 
-    nct = _timed(times, "vocab nct", lambda: build("nct", cfg.vocab_size))
-    _timed(times, "tokenize pretrain", lambda: tokenize(pre_lake, nct, out / "shards-pretrain"))
-    _timed(times, "tokenize target", lambda: tokenize(tgt_lake, nct, out / "shards-target"))
+    from vocab.artifact import default_store
+
+    cache = _StepCache(out / "steps.json")
+
+    def vocab(tokenizer: str, size: int) -> str:
+        key = f"vocab {tokenizer} size={size} iterations={cfg.vocab_iterations} seed={cfg.seed}"
+        known = cache.get(key)
+        if known and _vocab_usable(default_store(pre_lake), known):
+            _log(f"{key}: reusing {known}")
+            return str(known)
+        for k in [k for k in cache.done if k.startswith(f"tokenize {tokenizer} ")]:
+            cache.done.pop(k)
+        return str(
+            cache.put(key, _timed(times, f"vocab {tokenizer}", lambda: build(tokenizer, size)))
+        )
+
+    def shards(tokenizer: str, lake: Path, vocab_id: str, dest: Path) -> Path:
+        key = f"tokenize {tokenizer} {lake.name} {vocab_id}"
+        if cache.get(key) and (dest / "index.json").exists():
+            _log(f"{key}: reusing {dest}")
+            return dest
+        path = _timed(times, key, lambda: tokenize(lake, vocab_id, dest))
+        cache.put(key, str(path))
+        return Path(path)
+
+    nct = vocab("nct", cfg.vocab_size)
+    shards("nct", pre_lake, nct, out / "shards-pretrain")
+    shards("nct", tgt_lake, nct, out / "shards-target")
     window_shards = None
     if "window" in cfg.baselines:
-        win = _timed(times, "vocab window", lambda: build("window", cfg.window_vocab_size))
-        window_shards = _timed(
-            times, "tokenize window", lambda: tokenize(tgt_lake, win, out / "shards-window")
-        )
+        win = vocab("window", cfg.window_vocab_size)
+        window_shards = shards("window", tgt_lake, win, out / "shards-window")
     ckpt = out / "checkpoint"
     pcfg = PretrainConfig(
         steps=cfg.pretrain_steps,
@@ -248,7 +307,27 @@ def reproduce(
     }
     write_report(report, out / "report")
     (out / "summary.json").write_text(json.dumps(summary_table(report), indent=2))
+    (out / "results.md").write_text(results_markdown(report, command, machine_description()))
     return report
+
+
+def machine_description() -> str:
+    """CPU model, core count, RAM and torch version, for the results table."""
+    import os
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{cpu}, {cores} cores, torch {torch.__version__}, {platform.system()}"
 
 
 def summary_table(report: dict[str, Any]) -> dict[str, Any]:

@@ -161,3 +161,20 @@ def test_session_and_device_filters(toy: tuple[Path, Path]) -> None:
         shards, ckpt, EvalConfig(dataset="toy", baselines=[], sessions=["1"]), progress=False
     )
     assert report["windows"]["n_subjects"] == 3
+
+
+def test_results_markdown_lists_every_method_and_regime(toy: tuple[Path, Path]) -> None:
+    from training.experiments import TARGETS, reproduce, results_markdown, summary_table
+
+    shards, ckpt = toy
+    cfg = EvalConfig(dataset="toy", baselines=["window"], few_shot=0.2, within_subject=False)
+    report = evaluate_loso(shards, ckpt, cfg, window_shards=shards, progress=False)
+    table = summary_table(report)
+    assert set(table) == {"model", "window"}
+    text = results_markdown(report, "emgcorpus train reproduce toy", "a machine")
+    rows = [line for line in text.splitlines() if line.startswith("| model |")]
+    assert len(rows) == 4  # three regimes + the within-subject reference
+    assert "`emgcorpus train reproduce toy`" in text and "a machine" in text
+    assert set(TARGETS) == {"ciil", "cote-allard"}
+    with pytest.raises(ConfigError, match="unknown experiment"):
+        reproduce("nope", ".", "/nonexistent")
