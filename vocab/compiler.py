@@ -2,9 +2,11 @@
 
 Stages (every task opens the lake *at the snapshot taken once at the start*):
 
-1. **map**: the recordings (sorted ids) are cut into partitions of ``partition_size``
-   recordings. A task reads its recordings (EMG channels with status ``good``, at ``fs``
-   or the native rate), runs ``tokenizer.segment`` and keeps the descriptors of the
+1. **map**: the recordings (sorted ids) are cut into partitions of whole sessions, at most
+   ``partition_size`` recordings each (:func:`session_partitions`). A task reads its
+   recordings (EMG channels with status ``good``, at ``fs`` or the native rate), runs
+   ``tokenizer.segment_session`` per session (the NCT pools one noise floor per channel
+   over the session, e.g. from its rest recording) and keeps the descriptors of the
    active segments (float32) plus per-recording bookkeeping. These mapped partitions
    are *persisted on the workers* (``cache_descriptors=True``, the default): the
    descriptors are ~``dim x 4`` bytes per segment, far smaller than the signal, and the
@@ -57,7 +59,7 @@ from vocab.stats import UsagePartial, merge_usage, summarize_usage
 from vocab.tokenizer_base import KIND_ACTIVE, Segments, Tokenizer
 
 #: Recordings per map partition (part of the artifact's parameters: it fixes sum order).
-DEFAULT_PARTITION_SIZE = 8
+DEFAULT_PARTITION_SIZE = 16
 #: Channel types that are tokenized.
 TOKENIZED_CHANNEL_TYPES = ("EMG",)
 

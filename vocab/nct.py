@@ -9,15 +9,20 @@ segments):
 2. RMS envelope over ``envelope_window_ms`` on a fixed time grid of ``grid_ms`` cells
    (vocab.envelope: rate-independent, one sum of squares per sample);
 3. noise floor per channel: the ``noise_percentile``-th percentile of the medians of
-   ``noise_block_ms`` blocks of the envelope (needs some rest somewhere, not at the start);
-   capped at ``floor_channel_spread`` x the quietest channel's floor, so that a channel
-   active for the whole recording (a gesture trial cut inside the hold) still gets a floor
-   near the device's noise level (``None`` turns the cap off);
+   ``noise_block_ms`` blocks of the envelope (needs some rest somewhere, not at the start).
+   Over a whole *session* when the recordings come through :meth:`segment_session` (the
+   compiler and tokenize_lake do this): the recordings of one (dataset, subject, session,
+   device) pool their block levels by channel name, so a trial cut inside a held gesture
+   borrows the floor of the session's rest recording; ``segment(..., noise_floor=...)``
+   takes such floors from the caller. Floors are capped at ``floor_channel_spread`` x the
+   quietest channel's floor, so that a channel active throughout still gets a floor near
+   the device's noise level (``None`` turns the cap off);
 4. contractions by hysteresis: on above ``on_ratio`` x floor, off below ``off_ratio`` x
    floor; gaps shorter than ``min_gap_ms`` merged, contractions shorter than
    ``min_duration_ms`` dropped (vocab.contractions);
 5. each contraction is cut into sub-steps of ``substep_ms`` (the last one takes the
-   remainder) -> KIND_ACTIVE segments with a descriptor (vocab.descriptors); the time
+   remainder) -> KIND_ACTIVE segments with a descriptor (vocab.descriptors: spectral
+   entries on the common 20-95 Hz band, high-band entries NaN when not recorded); the time
    between contractions (and before the first / after the last) -> KIND_REST segments
    carrying their duration. Per channel, active and rest durations add up to the
    recording's duration.
