@@ -6,11 +6,13 @@ one into a folder with these guarantees:
 - **no escape**: a member whose path is absolute, has a drive letter or a ``..`` part, a
   symbolic link whose target leaves the folder, a hard link to something outside it, and
   device or FIFO members are refused with :class:`ArchiveError` naming the archive and the
-  member; the check runs over every member *before* anything is written, and again on the
-  real (resolved) paths while writing, which catches link chains;
+  member; each member is checked before it is written, and again on the real (resolved)
+  paths while writing, which catches link chains;
 - **all or nothing**: members are written to a hidden staging folder beside the result and
   moved into place only when every member is out; on any error the staging folder is
-  removed and the target folder is as before;
+  removed and the target folder is as before. A tar archive is read in one pass (a
+  compressed tar is decompressed once), a zip archive's whole member list is checked
+  first from its central directory;
 - **idempotent**: a marker file ``.<archive name>.extracted.json`` in the target records
   the archive's size [bytes] and mtime [ns] and the top-level names it produced; a second
   call with the same archive does nothing. When the archive changed (downloaded again),
@@ -27,6 +29,7 @@ import os
 import re
 import shutil
 import stat
+import sys
 import tarfile
 import zipfile
 import zlib
@@ -36,6 +39,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
+
+from tqdm import tqdm
 
 from emgcorpus.errors import SourceError
 
@@ -141,47 +146,48 @@ def _zip_members(archive: Path, zf: zipfile.ZipFile) -> list[tuple[_Member, zipf
     return out
 
 
-def _tar_members(archive: Path, tf: tarfile.TarFile) -> list[tuple[_Member, tarfile.TarInfo]]:
-    out = []
-    for info in tf.getmembers():
+def _tar_members(archive: Path, tf: tarfile.TarFile) -> Iterator[tuple[_Member, tarfile.TarInfo]]:
+    """Checked members in archive order, read one header at a time (one pass over a tar)."""
+    for info in tf:
         path = _safe_relative(archive, info.name)
         if path is None:
             continue
         if info.issym():
             _check_link(archive, path, info.linkname, hard=False)
-            out.append((_Member(path, "symlink", link=info.linkname), info))
+            yield _Member(path, "symlink", link=info.linkname), info
         elif info.islnk():
             _check_link(archive, path, info.linkname, hard=True)
             linked = _safe_relative(archive, info.linkname)
-            out.append((_Member(path, "hardlink", link=str(linked)), info))
+            yield _Member(path, "hardlink", link=str(linked)), info
         elif info.isdir():
-            out.append((_Member(path, "dir"), info))
+            yield _Member(path, "dir"), info
         elif info.isfile():
-            out.append((_Member(path, "file", executable=bool(info.mode & 0o100)), info))
+            yield _Member(path, "file", executable=bool(info.mode & 0o100)), info
         else:
             raise ArchiveError(
                 archive,
                 f"unsafe member {info.name!r}: device, FIFO or other special file; "
                 "nothing extracted",
             )
-    return out
 
 
 Opener = Callable[[], IO[bytes]]
 
 
 @contextmanager
-def _open_members(archive: Path) -> Iterator[list[tuple[_Member, Opener]]]:
-    """The checked members of a zip or tar archive, each with a function opening its bytes."""
+def _open_members(archive: Path) -> Iterator[Iterator[tuple[_Member, Opener]]]:
+    """The checked members of a zip or tar archive, each with a function opening its bytes.
+
+    Read each member's bytes before advancing to the next (tar archives are streamed).
+    """
     name = archive.name.lower()
     try:
         if name.endswith(".zip"):
             with zipfile.ZipFile(archive) as zf:
                 zmembers = _zip_members(archive, zf)
-                yield [(m, partial(zf.open, i)) for m, i in zmembers]
+                yield iter([(m, partial(zf.open, i)) for m, i in zmembers])
         else:
             with tarfile.open(archive, "r:*") as tf:
-                tmembers = _tar_members(archive, tf)
 
                 def opener(info: tarfile.TarInfo) -> IO[bytes]:
                     fh = tf.extractfile(info)
@@ -189,7 +195,7 @@ def _open_members(archive: Path) -> Iterator[list[tuple[_Member, Opener]]]:
                         raise ArchiveError(archive, f"member {info.name!r} has no data")
                     return fh
 
-                yield [(m, partial(opener, i)) for m, i in tmembers]
+                yield ((m, partial(opener, i)) for m, i in _tar_members(archive, tf))
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as exc:
         kind = "zip" if name.endswith(".zip") else "tar"
         raise ArchiveError(archive, f"not a readable {kind} archive ({exc})") from None
@@ -285,11 +291,14 @@ def _move_into_place(
         os.replace(staging / name, target / name)
 
 
-def extract_archive(archive: Path, target: Path | None = None) -> ExtractResult:
+def extract_archive(
+    archive: Path, target: Path | None = None, *, progress: bool | None = None
+) -> ExtractResult:
     """Extract ``archive`` into ``target`` (default: the archive's folder), safely.
 
     Returns what was created; does nothing when the marker shows that this archive (same
     size and mtime) was extracted there before and its top-level names still exist.
+    ``progress``: a member-count bar on stderr (default: when stderr is a terminal).
     Raises ArchiveError naming the archive and the offending member (see module docstring).
     """
     archive = Path(archive)
@@ -309,12 +318,16 @@ def extract_archive(archive: Path, target: Path | None = None) -> ExtractResult:
     _remove(staging)
     staging.mkdir()
     try:
-        with _open_members(archive) as members:
+        count = 0
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = tqdm(desc=f"extract {archive.name}", unit=" files", disable=not show, leave=False)
+        with _open_members(archive) as members, bar:
             real_staging = Path(os.path.realpath(staging))
             for member, open_bytes in members:
                 _write_member(archive, real_staging, member, open_bytes)
+                count += 1
+                bar.update()
             _check_links(archive, real_staging)
-            count = len(members)
         top = sorted(p.name for p in staging.iterdir())
         _move_into_place(archive, staging, target, top, set(owned))
     except OSError as exc:

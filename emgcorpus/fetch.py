@@ -158,12 +158,18 @@ def ingest_command(entry: CatalogEntry, directory: Path) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _extract_listed(entry: CatalogEntry, report: FetchReport, say: Callable[[str], None]) -> None:
+def _extract_listed(
+    entry: CatalogEntry,
+    report: FetchReport,
+    say: Callable[[str], None],
+    progress: bool | None = None,
+) -> None:
     """Extract every listed archive whose check passed; fill ``report.extracted``."""
     good = {f.path for f in report.files if f.state in ("ok", "present", "downloaded")}
     for spec in entry.files:
         if spec.is_extracted and spec.path in good:
-            result = extract_archive(report.directory / spec.path, report.directory)
+            path = report.directory / spec.path
+            result = extract_archive(path, report.directory, progress=progress)
             verb = "already extracted" if result.skipped else "extracted"
             say(f"{spec.path}: {verb} ({result.members} members) into {report.directory}")
             report.extracted.append(result)
@@ -225,7 +231,7 @@ def fetch(
     if needs_manual_download(entry):
         report = verify_local(entry, directory)
         report.manual_steps = manual_steps(entry, directory)
-        _extract_listed(entry, report, say)
+        _extract_listed(entry, report, say, progress)
         report.source = source_dir(entry, directory)
         return report
     directory.mkdir(parents=True, exist_ok=True)
@@ -257,6 +263,6 @@ def fetch(
             ) from None
         report.files.append(FileStatus(spec.path, "downloaded"))
     report.manual_steps = manual_steps(entry, directory) if entry.manual_steps else None
-    _extract_listed(entry, report, say)
+    _extract_listed(entry, report, say, progress)
     report.source = source_dir(entry, directory)
     return report
