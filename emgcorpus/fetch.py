@@ -20,6 +20,7 @@ import json
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -158,6 +159,10 @@ def ingest_command(entry: CatalogEntry, directory: Path) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
+def _prefixed(say: Callable[[str], None], prefix: str, line: str) -> None:
+    say(f"{prefix}: {line}")
+
+
 def _extract_listed(
     entry: CatalogEntry,
     report: FetchReport,
@@ -254,6 +259,7 @@ def fetch(
                 size=spec.size,
                 policy=policy,
                 progress=progress,
+                on_retry=partial(_prefixed, say, spec.path),
             )
         except DownloadError as exc:
             raise DownloadError(

@@ -22,7 +22,9 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,7 +103,8 @@ def _attempt(
         raise DownloadError(url, f"HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
-        raise _Retryable(f"cannot reach host: {reason}") from None
+        host = urllib.parse.urlsplit(url).netloc
+        raise _Retryable(f"cannot reach host {host}: {reason}") from None
     with response:
         status = response.status
         if offset and status != 206:  # server ignored Range: start over
@@ -152,12 +155,15 @@ def download(
     size: int | None = None,
     policy: RetryPolicy | None = None,
     progress: bool | None = None,
+    on_retry: Callable[[str], None] | None = None,
 ) -> Path:
     """Download ``url`` to ``dest`` (via ``dest.part``) and return ``dest``.
 
-    ``size`` [bytes] and ``sha256`` are checked when given. Raises DownloadError naming the
-    URL when the host stays unreachable after the retries, answers 4xx, or sends HTML;
-    ChecksumError (the bad file removed) when the bytes differ from ``sha256``.
+    ``size`` [bytes] and ``sha256`` are checked when given. ``on_retry`` receives one line
+    per failed attempt that will be retried (what failed, the wait in seconds).
+    Raises DownloadError naming the URL when the host stays unreachable after the retries,
+    answers 4xx, or sends HTML; ChecksumError (the bad file removed) when the bytes differ
+    from ``sha256``.
     """
     policy = policy or RetryPolicy()
     dest = Path(dest)
@@ -172,7 +178,10 @@ def download(
         except _Retryable as exc:
             last = str(exc)
             if attempt < policy.retries:
-                time.sleep(policy.delay(attempt))
+                wait = policy.delay(attempt)
+                if on_retry is not None:
+                    on_retry(f"attempt {attempt + 1} failed ({last}); retrying in {wait:g} s")
+                time.sleep(wait)
     else:
         raise DownloadError(url, f"failed after {policy.retries + 1} attempts: {last}")
     got_size = part.stat().st_size
