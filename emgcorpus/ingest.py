@@ -22,16 +22,18 @@ Errors:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import sys
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -40,13 +42,17 @@ from tqdm import tqdm
 from adapters.base import Adapter, Recording, SourceUnit
 from emgcorpus.errors import ChecksumError, EmgCorpusError, SourceError, check_option
 from emgcorpus.lake import Lake
-from emgcorpus.lake_writer import LakeWriter
+from emgcorpus.lake_writer import SIGNAL_ROW_GROUP_ROWS, LakeWriter
 from emgcorpus.schema import CHUNK_BYTES, RAW_STREAM, SIGNALS, TABLES
+
+T = TypeVar("T")
 
 #: Samples per committed batch [bytes] (bounds memory and work lost to a crash).
 DEFAULT_BATCH_BYTES = 128 * 1024 * 1024
 #: Recordings per committed batch.
 DEFAULT_BATCH_RECORDINGS = 500
+#: Payloads [bytes] hashed on the background thread (smaller ones: inline, cheaper).
+_BACKGROUND_HASH_BYTES = 1 << 20
 #: Chunks per Arrow record batch handed to the Delta writer (<= 64 MiB).
 _CHUNKS_PER_ARROW_BATCH = 16
 
@@ -138,6 +144,27 @@ def validate_recording(rec: Recording, where: str | Path) -> None:
             )
 
 
+def _size(files: list[Path]) -> int:
+    """Total size of ``files`` [bytes] (missing ones count 0: the adapter reports them)."""
+    total = 0
+    for f in files:
+        with contextlib.suppress(OSError):
+            total += f.stat().st_size
+    return total
+
+
+def _run(pool: ThreadPoolExecutor, fn: Callable[[], T], nbytes: int) -> Future[T]:
+    """``fn`` on the background thread when it has ``nbytes`` worth hashing there, else now."""
+    if nbytes >= _BACKGROUND_HASH_BYTES:
+        return pool.submit(fn)
+    done: Future[T] = Future()
+    try:
+        done.set_result(fn())
+    except BaseException as exc:  # noqa: BLE001 - delivered by .result(), as the pool would
+        done.set_exception(exc)
+    return done
+
+
 def _relative(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
@@ -190,7 +217,7 @@ class _Ingestor:
         checksum mismatch wins over any read error (it explains it).
         """
         files = [Path(f) for f in unit.files]
-        hashing = self.pool.submit(lambda: [file_sha256(f) for f in files])
+        hashing = _run(self.pool, lambda: [file_sha256(f) for f in files], _size(files))
         try:
             rec = self.adapter.read(unit)
         except BaseException:
@@ -237,7 +264,7 @@ class _Ingestor:
             seq = self.next_seq
             self.next_seq += 1
             raw = little_endian(rec.samples)
-            digest = self.pool.submit(samples_sha256, raw)
+            digest = _run(self.pool, partial(samples_sha256, raw), raw.nbytes)
             yield from _chunk_batches(rid, seq, rec.dataset, RAW_STREAM, raw)
             self._collect(unit, rec, raw, seq, names, shas, digest.result())
             del rec, raw, digest
@@ -352,7 +379,10 @@ def _chunk_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Signal rows of one stream of one recording: chunks of <= CHUNK_BYTES, C-order.
 
-    The ``data`` column is a zero-copy view of ``samples`` (C-contiguous, little-endian).
+    The ``data`` column is a zero-copy view of ``samples`` (C-contiguous, little-endian),
+    except in a last batch of fewer than ``SIGNAL_ROW_GROUP_ROWS`` rows of a recording of
+    several batches: that one is copied, so that a writer holding it back does not keep
+    the whole recording alive.
     """
     samples = little_endian(samples)
     n, n_ch = samples.shape
@@ -360,28 +390,36 @@ def _chunk_batches(
     rows_per_chunk = max(1, CHUNK_BYTES // row_bytes)
     n_chunks = -(-n // rows_per_chunk)
     flat = samples.reshape(-1).view(np.uint8)
-    dtype = samples.dtype.str
+    # (pa.repeat of a string scalar and pa.array of numpy ints: tens of us cheaper per
+    # batch than Python lists, which matters for many small recordings)
+    rid_s, dataset_s, stream_s, dtype_s = (
+        pa.scalar(v, pa.string()) for v in (rid, dataset, stream, samples.dtype.str)
+    )
     for first in range(0, n_chunks, _CHUNKS_PER_ARROW_BATCH):
         idx = np.arange(first, min(first + _CHUNKS_PER_ARROW_BATCH, n_chunks), dtype=np.int64)
         starts = idx * rows_per_chunk
         counts = np.minimum(starts + rows_per_chunk, n) - starts
         k = len(idx)
         lo, hi = int(starts[0]) * row_bytes, int(starts[-1] + counts[-1]) * row_bytes
-        offsets = np.concatenate([[0], np.cumsum(counts * row_bytes)]).astype(np.int32)
+        offsets = np.zeros(k + 1, np.int32)
+        np.cumsum(counts * row_bytes, out=offsets[1:])
+        payload = flat[lo:hi]
+        if k < SIGNAL_ROW_GROUP_ROWS and hi - lo < flat.nbytes:
+            payload = payload.copy()
         data = pa.Array.from_buffers(
-            pa.binary(), k, [None, pa.py_buffer(offsets), pa.py_buffer(flat[lo:hi])]
+            pa.binary(), k, [None, pa.py_buffer(offsets), pa.py_buffer(payload)]
         )
         yield pa.RecordBatch.from_arrays(
             [
-                pa.array([rid] * k, pa.string()),
-                pa.array([seq] * k, pa.int64()),
-                pa.array([dataset] * k, pa.string()),
-                pa.array([stream] * k, pa.string()),
-                pa.array(idx, pa.int64()),
-                pa.array(starts, pa.int64()),
-                pa.array(counts, pa.int64()),
-                pa.array([n_ch] * k, pa.int64()),
-                pa.array([dtype] * k, pa.string()),
+                pa.repeat(rid_s, k),
+                pa.array(np.full(k, seq, np.int64)),
+                pa.repeat(dataset_s, k),
+                pa.repeat(stream_s, k),
+                pa.array(idx),
+                pa.array(starts),
+                pa.array(counts),
+                pa.array(np.full(k, n_ch, np.int64)),
+                pa.repeat(dtype_s, k),
                 data,
             ],
             schema=SIGNALS,

@@ -63,6 +63,8 @@ _INDEX: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "harmonized": (("recording_id",), ("fs",)),
 }
 _CHUNK_COLUMNS = ["chunk_index", "start_sample", "n_samples", "n_channels", "dtype", "data"]
+_KEY_COLUMNS = ["seq", "recording_id", "stream", "chunk_index"]
+_CHUNK_SCHEMA = pa.schema([TABLES["signals"].field(c) for c in _CHUNK_COLUMNS])
 
 
 class Lake:
@@ -186,36 +188,129 @@ class Lake:
         seq = int(self.recording_row(recording_id)["seq"])
         return self._signal_files.holding(seq)
 
+    def _row_groups(self, recording_id: str) -> list[tuple[pq.ParquetFile, int]]:
+        """(file, row group) pairs that may hold the recording (by their ``seq``
+        statistics), in the order of their first chunk index."""
+        seq = int(self.recording_row(recording_id)["seq"])
+        found: list[tuple[int, str, int, pq.ParquetFile]] = []
+        for rel in self.signal_files(recording_id):
+            path = self.path / "signals" / rel
+            footer = parquet_footer(path)
+            groups = footer.row_groups_holding(seq)
+            if groups:
+                pf = pq.ParquetFile(path, metadata=footer.meta, pre_buffer=False)
+                found.extend((int(footer.first_chunk[g]), rel, g, pf) for g in groups)
+        found.sort(key=lambda t: t[:3])
+        return [(pf, g) for _, _, g, pf in found]
+
+    def iter_chunks(self, recording_id: str, stream: str = RAW_STREAM) -> Iterator[pa.Table]:
+        """The ``signals`` rows of one recording and stream in chunk order, a row group at
+        a time (columns as :meth:`read_chunks`).
+
+        Rows are passed on as soon as every earlier chunk was, so memory holds one row
+        group when the files are in chunk order (as this lake writes them) and stays
+        correct whatever order another writer chose. Missing chunks end the stream with
+        what is left, in order (callers check contiguity).
+        """
+        seq = int(self.recording_row(recording_id)["seq"])
+        pending: dict[int, pa.Table] = {}
+        expected = 0
+        columns = _KEY_COLUMNS + _CHUNK_COLUMNS[1:]
+        for pf, g in self._row_groups(recording_id):
+            table = _cast(pf.read_row_group(g, columns=columns))
+            table = table.filter(_match(table, seq, recording_id, stream)).select(_CHUNK_COLUMNS)
+            for i, ci in enumerate(table["chunk_index"].to_pylist()):
+                pending[int(ci)] = table.slice(i, 1)
+            ready = []
+            while expected in pending:
+                ready.append(pending.pop(expected))
+                expected += 1
+            if ready:
+                yield pa.concat_tables(ready)
+        if pending:
+            yield pa.concat_tables([pending[k] for k in sorted(pending)])
+
     def read_chunks(self, recording_id: str, stream: str = RAW_STREAM) -> pa.Table:
         """The ``signals`` rows of one recording and stream, sorted by chunk_index.
 
         Columns: chunk_index, start_sample, n_samples, n_channels, dtype, data. Only the
         row groups whose ``seq`` statistics admit the recording are read.
         """
-        seq = int(self.recording_row(recording_id)["seq"])
-        target = pa.schema([TABLES["signals"].field(c) for c in _CHUNK_COLUMNS])
-        parts = []
-        for rel in self.signal_files(recording_id):
-            path = self.path / "signals" / rel
-            footer = parquet_footer(path)
-            groups = footer.row_groups_holding(seq)
-            if not groups:
-                continue
-            # files written by other writers may use string_view/large_binary layouts:
-            # the cast below reads them the same way.
-            columns = ["seq", "recording_id", "stream", *_CHUNK_COLUMNS]
-            table = pq.ParquetFile(path, metadata=footer.meta, pre_buffer=False).read_row_groups(
-                groups, columns=columns
-            )
-            table = table.cast(pa.schema([TABLES["signals"].field(c) for c in columns]))
-            keep = pc.and_(
-                pc.and_(pc.equal(table["seq"], seq), pc.equal(table["recording_id"], recording_id)),
-                pc.equal(table["stream"], stream),
-            )
-            parts.append(table.filter(keep).select(_CHUNK_COLUMNS))
+        parts = list(self.iter_chunks(recording_id, stream))
         if not parts:
-            return target.empty_table()
+            return _CHUNK_SCHEMA.empty_table()
         return pa.concat_tables(parts).sort_by("chunk_index")
+
+    def _stream_of(self, recording_id: str, fs: float | None) -> tuple[str, int]:
+        """(stream name, sample count) of the recording at ``fs`` (None: raw)."""
+        if fs is None:
+            return RAW_STREAM, int(self.recording_row(recording_id)["n_samples"])
+        h = self._index("harmonized").rows(recording_id).filter(pl.col("fs") == float(fs))
+        if h.height == 0:
+            self.recording_row(recording_id)  # LakeError if the recording is unknown
+            raise LakeError(
+                f"recording {recording_id} has no samples at {fs:g} Hz in this snapshot: "
+                f"run `emgcorpus harmonize --fs {fs:g}` first"
+            )
+        return str(h["stream"][0]), int(h["n_samples"][0])
+
+    def iter_samples(
+        self,
+        recording_id: str,
+        fs: float | None = None,
+        channels: list[int] | None = None,
+        physical: bool = True,
+    ) -> Iterator[np.ndarray]:
+        """Samples of one recording as consecutive blocks (one stored chunk each, <= 4 MiB),
+        with the meaning of :meth:`read_samples`; memory holds one row group of chunks.
+
+        LakeError if the stored chunks are not contiguous or do not add up.
+        """
+        row = self.recording_row(recording_id)
+        n_channels = int(row["n_channels"])
+        if channels is not None:
+            bad = [c for c in channels if not 0 <= c < n_channels]
+            if bad:
+                raise LakeError(
+                    f"recording {recording_id}: channel indices {bad} "
+                    f"out of range 0..{n_channels - 1}"
+                )
+        stream, n_total = self._stream_of(recording_id, fs)
+        convert = fs is None and physical
+        cols = list(range(n_channels)) if channels is None else list(channels)
+        gain = np.ones(len(cols), np.float64)
+        offset = np.zeros(len(cols), np.float64)
+        if convert:
+            infos = self.channel_infos(recording_id)
+            gain[:] = [infos[c].gain for c in cols]
+            offset[:] = [infos[c].offset for c in cols]
+        pos = 0
+        for table in self.iter_chunks(recording_id, stream):
+            starts = table["start_sample"].to_pylist()
+            counts = table["n_samples"].to_pylist()
+            dtypes = table["dtype"].to_pylist()
+            data = table["data"]
+            for i, (start, n) in enumerate(zip(starts, counts)):
+                if start != pos or pos + n > n_total:
+                    raise LakeError(
+                        f"recording {recording_id} stream {stream}: chunk "
+                        f"{table['chunk_index'][i].as_py()} starts at {start}, expected {pos} "
+                        "(run `emgcorpus verify`)"
+                    )
+                # a zero-copy view of the stored bytes
+                block = np.frombuffer(data[i].as_buffer(), dtype=np.dtype(dtypes[i]))
+                block = block.reshape(n, n_channels)
+                if channels is not None:
+                    block = block[:, cols]
+                if convert:
+                    block = ((block.astype(np.float64) - offset) * gain).astype(np.float32)
+                pos += n
+                yield block
+        if pos != n_total:
+            raise LakeError(
+                f"recording {recording_id} stream {stream}: {pos} samples stored, "
+                f"{n_total} expected (run `emgcorpus verify`)"
+            )
 
     def read_samples(
         self,
@@ -234,62 +329,19 @@ class Lake:
         ``channels`` selects channel indices (0-based), in the given order.
         """
         row = self.recording_row(recording_id)
-        n_channels = int(row["n_channels"])
-        if channels is not None:
-            bad = [c for c in channels if not 0 <= c < n_channels]
-            if bad:
-                raise LakeError(
-                    f"recording {recording_id}: channel indices {bad} "
-                    f"out of range 0..{n_channels - 1}"
-                )
-        if fs is None:
-            stream, n_total = RAW_STREAM, int(row["n_samples"])
+        _, n_total = self._stream_of(recording_id, fs)
+        n_cols = int(row["n_channels"]) if channels is None else len(channels)
+        if fs is not None:
+            dtype = np.dtype("<f4")
+        elif physical:
+            dtype = np.dtype(np.float32)
         else:
-            h = self._index("harmonized").rows(recording_id).filter(pl.col("fs") == float(fs))
-            if h.height == 0:
-                raise LakeError(
-                    f"recording {recording_id} has no samples at {fs:g} Hz in this snapshot: "
-                    f"run `emgcorpus harmonize --fs {fs:g}` first"
-                )
-            stream, n_total = str(h["stream"][0]), int(h["n_samples"][0])
-        table = self.read_chunks(recording_id, stream)
-        stored = np.dtype(str(row["sample_dtype"])) if fs is None else np.dtype("<f4")
-        convert = fs is None and physical
-        cols = list(range(n_channels)) if channels is None else list(channels)
-        gain = np.ones(len(cols), np.float64)
-        offset = np.zeros(len(cols), np.float64)
-        if convert:
-            infos = self.channel_infos(recording_id)
-            gain[:] = [infos[c].gain for c in cols]
-            offset[:] = [infos[c].offset for c in cols]
-        out = np.empty((n_total, len(cols)), dtype=np.float32 if convert else stored)
+            dtype = np.dtype(str(row["sample_dtype"]))
+        out = np.empty((n_total, n_cols), dtype=dtype)
         pos = 0
-        starts = table["start_sample"].to_pylist()
-        counts = table["n_samples"].to_pylist()
-        dtypes = table["dtype"].to_pylist()
-        data = table["data"]
-        for i, (start, n) in enumerate(zip(starts, counts)):
-            if start != pos or pos + n > n_total:
-                raise LakeError(
-                    f"recording {recording_id} stream {stream}: chunk "
-                    f"{table['chunk_index'][i].as_py()} starts at {start}, expected {pos} "
-                    "(run `emgcorpus verify`)"
-                )
-            # zero-copy view of the stored bytes; one chunk converted at a time
-            block = np.frombuffer(data[i].as_buffer(), dtype=np.dtype(dtypes[i]))
-            block = block.reshape(n, n_channels)
-            if channels is not None:
-                block = block[:, cols]
-            if convert:
-                out[pos : pos + n] = (block.astype(np.float64) - offset) * gain
-            else:
-                out[pos : pos + n] = block
-            pos += n
-        if pos != n_total:
-            raise LakeError(
-                f"recording {recording_id} stream {stream}: {pos} samples stored, "
-                f"{n_total} expected (run `emgcorpus verify`)"
-            )
+        for block in self.iter_samples(recording_id, fs, channels, physical):
+            out[pos : pos + block.shape[0]] = block
+            pos += block.shape[0]
         return out
 
     def read_recording(self, recording_id: str, fs: float | None = None) -> Recording:
@@ -367,6 +419,18 @@ class Lake:
     def stream_for(self, fs: float) -> str:
         """Stream name of the harmonized samples at ``fs`` [Hz]."""
         return stream_name(fs)
+
+
+def _cast(table: pa.Table) -> pa.Table:
+    """``signals`` columns in the lake's types (files written by other writers may use
+    string_view/large_binary layouts: they read the same way)."""
+    return table.cast(pa.schema([TABLES["signals"].field(c) for c in table.column_names]))
+
+
+def _match(table: pa.Table, seq: int, recording_id: str, stream: str) -> pa.ChunkedArray:
+    """Rows of ``table`` that belong to one recording's stream."""
+    same = pc.and_(pc.equal(table["seq"], seq), pc.equal(table["recording_id"], recording_id))
+    return pc.and_(same, pc.equal(table["stream"], stream))
 
 
 def _channel_info(r: dict[str, Any]) -> ChannelInfo:

@@ -170,19 +170,20 @@ def signal_files(table: DeltaTable, table_dir: Path, version: int) -> SignalFile
 
 @dataclass(frozen=True)
 class Footer:
-    """A Parquet footer and its row groups' min/max of one integer column."""
+    """A Parquet footer with its row groups' min/max ``seq`` and min ``chunk_index``."""
 
     meta: pq.FileMetaData
     low: np.ndarray
     high: np.ndarray
+    first_chunk: np.ndarray
 
     def row_groups_holding(self, value: int) -> list[int]:
-        """Row groups whose statistics admit ``value`` (all where statistics are missing)."""
+        """Row groups whose ``seq`` statistics admit ``value`` (all where they are missing)."""
         return np.flatnonzero((self.low <= value) & (self.high >= value)).tolist()
 
 
-def _footer(path: Path, column: str) -> Footer:
-    meta = pq.read_metadata(path)
+def _min_max(meta: pq.FileMetaData, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per row group min/max of integer ``column`` (int64 extremes where unknown)."""
     n = meta.num_row_groups
     low, high = np.full(n, np.iinfo(np.int64).min), np.full(n, np.iinfo(np.int64).max)
     names = list(meta.schema.names)
@@ -192,12 +193,19 @@ def _footer(path: Path, column: str) -> Footer:
             stats = meta.row_group(i).column(idx).statistics
             if stats is not None and stats.has_min_max:
                 low[i], high[i] = int(stats.min), int(stats.max)
-    return Footer(meta, low, high)
+    return low, high
 
 
-def parquet_footer(path: Path, column: str = "seq") -> Footer:
-    """The Parquet footer of ``path`` with row-group statistics of ``column`` (cached by
+def _footer(path: Path) -> Footer:
+    meta = pq.read_metadata(path)
+    low, high = _min_max(meta, "seq")
+    first_chunk, _ = _min_max(meta, "chunk_index")
+    return Footer(meta, low, high, first_chunk)
+
+
+def parquet_footer(path: Path) -> Footer:
+    """The Parquet footer of a ``signals`` file with its row-group statistics (cached by
     path, inode, size and mtime)."""
     st = os.stat(path)
-    key = (str(path), column, st.st_ino, st.st_size, st.st_mtime_ns)
-    return _FOOTERS.get(key, lambda: _footer(path, column))
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    return _FOOTERS.get(key, lambda: _footer(path))

@@ -20,12 +20,14 @@ kernel drops the lock when the holder dies, so a crashed run never blocks the ne
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import time
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -261,6 +263,11 @@ class LakeWriter:
         return versions
 
 
+#: A writer passes rows on to Parquet once it holds this many rows or bytes.
+_FLUSH_ROWS = 16 * SIGNAL_ROW_GROUP_ROWS
+_FLUSH_BYTES = 16 * 1024 * 1024
+
+
 class _FileStats:
     """Delta statistics (row count, min/max/null count of SIGNAL_STAT_COLUMNS) of one file."""
 
@@ -292,8 +299,12 @@ class SignalFileWriter:
     """Writes ``signals`` rows to Parquet files of one table folder, partitioned by dataset.
 
     Rows go out in row groups of ``SIGNAL_ROW_GROUP_ROWS`` (the last of a file may be
-    smaller); a file is closed once it reaches ``TARGET_FILE_BYTES``. Rows held back for an
-    incomplete row group are copied, so the caller's sample buffers are not kept alive.
+    smaller); a file is closed once it reaches ``TARGET_FILE_BYTES``. A batch is held
+    (referenced, not copied) until ``_FLUSH_ROWS`` rows or ``_FLUSH_BYTES`` have come, so
+    a batch of fewer than ``SIGNAL_ROW_GROUP_ROWS`` rows must not be a view of a larger
+    buffer (its whole buffer would stay alive); rows held back after a flush are copied.
+    Parquet encoding and compression run on a
+    background thread, one write at a time, while the caller reads the next recording.
     ``actions`` lists the finished files as Delta AddActions (nothing is committed here).
     """
 
@@ -308,16 +319,23 @@ class SignalFileWriter:
         self._writer: pq.ParquetWriter | None = None
         self._rel = ""
         self._stats = _FileStats()
-        self._pending: pa.Table | None = None
+        self._pending: list[pa.RecordBatch] = []  # rows of an incomplete row group
+        self._pending_rows = 0
+        self._pending_bytes = 0
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="signals-writer")
+        self._inflight: Future[None] | None = None
 
     def __enter__(self) -> SignalFileWriter:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self._abandon()
+        try:
+            if exc_type is None:
+                self.close()
+            else:
+                self._abandon()
+        finally:
+            self._pool.shutdown(wait=True)
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Add rows of one dataset (a ``signals`` record batch)."""
@@ -327,18 +345,25 @@ class SignalFileWriter:
         if datasets[0] != self._dataset:
             self._finish_file()
             self._dataset = str(datasets[0])
-        table = pa.Table.from_batches([batch]).drop_columns(["dataset"])
-        if self._pending is not None:
-            table = pa.concat_tables([self._pending, table])
-        rows, n = SIGNAL_ROW_GROUP_ROWS, table.num_rows
-        full = n - n % rows
-        if full:
-            self._write_rows(table.slice(0, full))
-        rest = table.slice(full)
-        # copy the remainder: a slice would keep the caller's whole sample buffer alive
-        self._pending = rest.take(pa.array(range(rest.num_rows))) if rest.num_rows else None
+        rows = SIGNAL_ROW_GROUP_ROWS
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        self._pending_bytes += batch.get_total_buffer_size()
+        # many small rows go out together (one write call costs ~ms); big ones at once
+        if self._pending_rows < rows or (
+            self._pending_rows < _FLUSH_ROWS and self._pending_bytes < _FLUSH_BYTES
+        ):
+            return
+        table = pa.Table.from_batches(self._pending)
+        full = table.num_rows - table.num_rows % rows
+        self._write_rows(table.slice(0, full))
+        # held back as a copy: a slice would keep the caller's whole sample buffer alive
+        rest = table.slice(full).take(pa.array(range(table.num_rows - full), pa.int64()))
+        self._pending = rest.to_batches()
+        self._pending_rows = rest.num_rows
+        self._pending_bytes = rest.get_total_buffer_size()
         if self._sink is not None and self._sink.tell() >= self.target_bytes:
-            self._finish_file()
+            self._finish_file()  # (the size lags by the write in flight)
 
     def close(self) -> None:
         """Write held-back rows and close the open file."""
@@ -361,13 +386,27 @@ class SignalFileWriter:
                 write_statistics=[c for c in self.file_schema.names if c != "data"],
             )
             self._stats = _FileStats()
-        self._writer.write_table(table.cast(self.file_schema), row_group_size=SIGNAL_ROW_GROUP_ROWS)
-        self._stats.add(table)
+        table = table.drop_columns(["dataset"]).cast(self.file_schema)
+        self._wait()
+        self._inflight = self._pool.submit(self._encode, self._writer, self._stats, table)
+
+    @staticmethod
+    def _encode(writer: pq.ParquetWriter, stats: _FileStats, table: pa.Table) -> None:
+        writer.write_table(table, row_group_size=SIGNAL_ROW_GROUP_ROWS)
+        stats.add(table)
+
+    def _wait(self) -> None:
+        """Wait for the write in flight (re-raising its error)."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            inflight.result()
 
     def _finish_file(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
+        if self._pending_rows:
+            pending = pa.Table.from_batches(self._pending)
+            self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
             self._write_rows(pending)
+        self._wait()
         if self._writer is None or self._sink is None:
             return
         self._writer.close()
@@ -387,6 +426,8 @@ class SignalFileWriter:
 
     def _abandon(self) -> None:
         """Close and delete files that will not be committed."""
+        with contextlib.suppress(Exception):
+            self._wait()
         if self._writer is not None:
             self._writer.close()
         if self._sink is not None:
@@ -394,5 +435,5 @@ class SignalFileWriter:
         for rel in [a.path for a in self.actions] + ([self._rel] if self._writer else []):
             (self.table_dir / rel).unlink(missing_ok=True)
         self._writer = self._sink = None
-        self._pending = None
+        self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
         self.actions = []
