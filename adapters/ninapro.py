@@ -12,7 +12,8 @@ variables, rows = samples:
   ``gyro``, ``mag``, ``inclin``, ``force`` (and ``forcecal``, a 2 x 6 calibration table,
   kept in ``meta``).
 
-File names: DB1 and DB3 ``S<subj>_A1_E<ex>.mat``; DB2, DB4, DB5, DB7 ``S<subj>_E<ex>_A1.mat``;
+File names: DB1 ``S<subj>_A1_E<ex>.mat``; DB2, DB3, DB4, DB5, DB7 ``S<subj>_E<ex>_A1.mat``
+(DB3 as ``DB3_s<subj>/S<subj>_E<ex>_A1.mat`` in public loaders' documented layouts);
 DB6 ``S<subj>_D<day>_T<time>.mat`` (5 days x morning/afternoon); DB8
 ``S<subj>_E1_A<acquisition>.mat`` (3 acquisitions). The database is the ``database`` option
 (1..8), or inferred from the first file name and the EMG channel count.
@@ -188,7 +189,7 @@ DATABASES: dict[int, NinaProDb] = {
         2000.0,
         "Delsys Trigno Wireless",
         12,
-        "A_E",
+        "E_A",
         (17, 23, 9),
         **_DELSYS,
         note="transradial amputees; subjects 6 and 7 have 10 electrodes",
@@ -256,8 +257,8 @@ def parse_name(path: Path) -> tuple[str, int, int, int]:
             return style, int(m.group(1)), int(m.group(2)), int(m.group(3))
     raise SourceError(
         path,
-        "not a NinaPro file name: expected S<subject>_A1_E<exercise>.mat (DB1, DB3), "
-        "S<subject>_E<exercise>_A<n>.mat (DB2, DB4, DB5, DB7, DB8) or "
+        "not a NinaPro file name: expected S<subject>_A1_E<exercise>.mat (DB1), "
+        "S<subject>_E<exercise>_A<n>.mat (DB2, DB3, DB4, DB5, DB7, DB8) or "
         "S<subject>_D<day>_T<time>.mat (DB6)",
     )
 

@@ -58,6 +58,10 @@ class ArchiveError(SourceError):
     """An archive is unreadable or holds a member that would land outside its folder."""
 
 
+class ArchiveClashError(ArchiveError):
+    """Extracting would overwrite names in the target that did not come from the archive."""
+
+
 @dataclass(frozen=True)
 class _Member:
     """One archive member, already checked: ``path`` is relative and normalised."""
@@ -281,7 +285,7 @@ def _move_into_place(
         n for n in top if n not in owned and ((target / n).exists() or (target / n).is_symlink())
     ]
     if clash:
-        raise ArchiveError(
+        raise ArchiveClashError(
             archive,
             f"cannot extract into {target}: {', '.join(clash)} already exist(s) and did not "
             "come from this archive; move them away and run again",

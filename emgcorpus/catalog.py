@@ -56,7 +56,9 @@ class CatalogEntry:
     ``fs_hz`` is the native sampling rate [Hz]; ``channels`` counts the EMG channels;
     ``size`` is a human-readable approximate download size (e.g. ``"2.3 GB"``).
     ``expect_glob`` is a glob (relative to the dataset folder) of the files a user must
-    place by hand when the file names are not listed (``login`` datasets).
+    place by hand when the file names are not listed (``login`` datasets);
+    ``extract_glob`` a glob of archives a user placed by hand that ``fetch`` extracts
+    (e.g. NinaPro's per-subject zip files).
 
     ``dataset`` is the name the recordings get in the lake (the ``dataset`` column), which
     links the entry to what was ingested; default: the ``dataset`` adapter option, else
@@ -87,6 +89,7 @@ class CatalogEntry:
     files: list[CatalogFile] = field(default_factory=list)
     manual_steps: str | None = None
     expect_glob: str | None = None
+    extract_glob: str | None = None
     notes: str | None = None
     dataset: str | None = None
     source: str | None = None
@@ -129,6 +132,7 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "files": ((list,), False),
     "manual_steps": ((str, type(None)), False),
     "expect_glob": ((str, type(None)), False),
+    "extract_glob": ((str, type(None)), False),
     "notes": ((str, type(None)), False),
     "dataset": ((str, type(None)), False),
     "source": ((str, type(None)), False),

@@ -3,9 +3,9 @@
 Open datasets are downloaded from the URLs in ``catalog.yaml`` (see
 :mod:`emgcorpus.http_download` for resume, retries, checksum and HTML detection). For
 datasets a user must download by hand (``access: login`` such as NinaPro, or hosts that
-need a browser), :func:`fetch` returns the exact manual steps and verifies whatever the
-user already placed in the folder: listed files by size and sha256 where known, else the
-entry's ``expect_glob``.
+need a browser), :func:`fetch` returns the exact manual steps, extracts the archives the
+user placed that match the entry's ``extract_glob``, and verifies what is in the folder:
+listed files by size and sha256 where known, else the entry's ``expect_glob``.
 
 Listed archives (zip, tar.*; see :mod:`emgcorpus.archive`) are extracted safely into
 the dataset folder once their checks pass, idempotently. :func:`source_dir` tells which
@@ -26,7 +26,13 @@ from typing import Any, Literal
 
 import yaml
 
-from emgcorpus.archive import ExtractResult, extract_archive, marker_path
+from emgcorpus.archive import (
+    ArchiveClashError,
+    ExtractResult,
+    extract_archive,
+    is_archive,
+    marker_path,
+)
 from emgcorpus.catalog import CatalogEntry, CatalogFile, get_entry
 from emgcorpus.http_download import DownloadError, RetryPolicy, download, sha256_file
 
@@ -180,6 +186,26 @@ def _extract_listed(
             report.extracted.append(result)
 
 
+def _extract_placed(
+    entry: CatalogEntry, report: FetchReport, say: Callable[[str], None], progress: bool | None
+) -> None:
+    """Extract the archives a user placed that match ``entry.extract_glob`` (sorted)."""
+    if not entry.extract_glob or not report.directory.is_dir():
+        return
+    listed = {f.path for f in entry.files}
+    for path in sorted(report.directory.glob(entry.extract_glob)):
+        rel = path.relative_to(report.directory).as_posix()
+        if path.is_file() and is_archive(path.name) and rel not in listed:
+            try:
+                result = extract_archive(path, path.parent, progress=progress)
+            except ArchiveClashError as exc:  # unpacked by hand already: keep the user's copy
+                say(f"{rel}: not extracted: {exc.problem}")
+                continue
+            verb = "already extracted" if result.skipped else "extracted"
+            say(f"{rel}: {verb} ({result.members} members) into {path.parent}")
+            report.extracted.append(result)
+
+
 def verify_local(entry: CatalogEntry, directory: Path, *, hash_files: bool = True) -> FetchReport:
     """Check a dataset folder without any network access.
 
@@ -234,7 +260,10 @@ def fetch(
     directory = Path(to) if to is not None else default_dir(entry.name)
     say = echo or (lambda _line: None)
     if needs_manual_download(entry):
+        placed = FetchReport(entry.name, directory)
+        _extract_placed(entry, placed, say, progress)
         report = verify_local(entry, directory)
+        report.extracted = placed.extracted
         report.manual_steps = manual_steps(entry, directory)
         _extract_listed(entry, report, say, progress)
         report.source = source_dir(entry, directory)

@@ -176,3 +176,13 @@ def test_dataset_name_follows_the_database_option(tmp_path: Path) -> None:
     assert NinaProAdapter(tmp_path, database=2, dataset="mine").dataset == "mine"
     path = write_v5(tmp_path / "S1_E1_A1.mat", ninapro_variables())
     assert _read_one(path, database="2").dataset == "ninapro-db2"
+
+
+def test_db3_release_naming_is_exercise_then_acquisition(tmp_path: Path) -> None:
+    path = write_v5(tmp_path / "DB3_s1" / "S1_E3_A1.mat", ninapro_variables(codes=(1,)))
+    rec = _read_one(path, database="3")
+    assert (rec.dataset, rec.meta["database"], rec.trial) == ("ninapro-db3", "DB3", "E3")
+    # DB3 exercise 3 = exercise D (global ids 41..49)
+    assert {e.label for e in rec.events if e.kind == "gesture"} == {"Flexion of the little finger"}
+    with pytest.raises(SourceError, match="does not match DB3"):
+        _read_one(write_v5(tmp_path / "S1_A1_E1.mat", ninapro_variables()), database="3")

@@ -186,3 +186,44 @@ def test_glob_only_manual_dataset_counts_matching_files(tmp_path: Path) -> None:
     report = verify_local(e, tmp_path / "g")
     assert report.complete and report.glob_matches == 1
     assert fetched_state(e, tmp_path / "g") == "yes"
+
+
+def test_login_dataset_unzips_archives_the_user_placed(tmp_path: Path) -> None:
+    import zipfile
+
+    from emgcorpus.archive import ArchiveError
+
+    cat = write_catalog(
+        tmp_path / "catalog.yaml",
+        [
+            entry(
+                "hand",
+                access="login",
+                manual_steps="Log in; put the zips in {dir}.",
+                expect_glob="**/S*_E*_A1.mat",
+                extract_glob="*.zip",
+            )
+        ],
+    )
+    out = tmp_path / "hand"
+    out.mkdir()
+    with zipfile.ZipFile(out / "s1.zip", "w") as zf:
+        zf.writestr("s1/S1_E1_A1.mat", b"mat bytes")
+    with zipfile.ZipFile(out / "s2.zip", "w") as zf:
+        zf.writestr("s2/S2_E1_A1.mat", b"mat bytes")
+    (out / "s2").mkdir()  # the user unzipped s2 by hand already: kept, not an error
+    (out / "s2" / "S2_E1_A1.mat").write_bytes(b"user copy")
+    lines: list[str] = []
+    report = fetch("hand", out, catalog_path=cat, echo=lines.append)
+    assert report.complete and report.glob_matches == 2
+    assert [r.archive.name for r in report.extracted] == ["s1.zip"]
+    assert (out / "s1" / "S1_E1_A1.mat").read_bytes() == b"mat bytes"
+    assert (out / "s2" / "S2_E1_A1.mat").read_bytes() == b"user copy"
+    assert any(line.startswith("s2.zip: not extracted:") for line in lines)
+    again = fetch("hand", out, catalog_path=cat)
+    assert [r.skipped for r in again.extracted] == [True]
+    with zipfile.ZipFile(out / "s3.zip", "w") as zf:
+        zf.writestr("../../S3_E1_A1.mat", b"escape")
+    with pytest.raises(ArchiveError, match="s3.zip.*leaves the target folder"):
+        fetch("hand", out, catalog_path=cat)
+    assert not list(tmp_path.rglob("S3_E1_A1.mat"))
