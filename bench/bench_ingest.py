@@ -11,10 +11,12 @@ deterministically with numpy; ``--size-gb``, default 2), it runs in a fresh subp
 
 and reports MB/s of source samples, hours of EMG per second, the ratio ingest/floor
 (target >= 0.5) and the child's peak RSS (target < 1 GiB whatever the size). It then
-measures reading one recording from a lake of ``--read-recordings`` recordings (files
-touched and time) against a full scan of the signals table.
+measures reading recordings the way a vocabulary task does (metadata + samples, a fresh
+``Lake.open`` every 10 reads) from lakes of N and 10 N recordings (``--read-recordings``)
+in a fresh process each: time per recording and reader RSS should not grow with the
+lake (``--figure PATH`` draws them).
 
-    python bench/bench_ingest.py --size-gb 0.3
+    python bench/bench_ingest.py --size-gb 0.3 --figure read.png
 """
 
 from __future__ import annotations
@@ -90,14 +92,14 @@ def make_sim_source(folder: Path, size_gb: float) -> Path:
 
 def child(mode: str, adapter_name: str, source: str, lake: str) -> dict[str, Any]:
     """Run one measurement in this (fresh) process; return its figures."""
-    from adapters.registry import make_adapter
     from emgcorpus.ingest import ingest
 
-    adapter = (
-        RawInt16Adapter(source)
-        if adapter_name == "bench-raw"
-        else make_adapter(adapter_name, source)
-    )
+    if adapter_name == "bench-raw":  # (the registry imports every adapter's readers)
+        adapter: Adapter = RawInt16Adapter(source)
+    else:
+        from adapters.registry import make_adapter
+
+        adapter = make_adapter(adapter_name, source)
     start = time.perf_counter()
     if mode == "ingest":
         report = ingest(lake, adapter, progress=False)
@@ -168,53 +170,121 @@ def report_line(name: str, ing: dict[str, Any], flo: dict[str, Any]) -> str:
     )
 
 
-def bench_read(work: Path, n_recordings: int) -> str:
-    """Time reading one recording from a lake of ``n_recordings`` against a full scan."""
-    from adapters.base import SourceUnit as Unit
-    from emgcorpus.ingest import ingest
+class TinyAdapter(Adapter):
+    """``options["n"]`` small recordings (4000 x 8 int16 at 2000 Hz, 50 subjects)."""
+
+    name = "bench-tiny"
+
+    def discover(self) -> list[SourceUnit]:
+        return [SourceUnit(f"r{i:06d}", ()) for i in range(int(self.options["n"]))]
+
+    def read(self, unit: SourceUnit) -> Recording:
+        i = int(unit.key[1:])
+        x = np.random.default_rng(i).integers(-500, 500, (4000, 8), "<i2")
+        return Recording(
+            "bench-tiny",
+            f"s{i % 50:03d}",
+            "1",
+            unit.key,
+            "sim",
+            2000.0,
+            [ChannelInfo(f"c{k}", gain=0.5) for k in range(8)],
+            x,
+        )
+
+
+def read_child(lake_path: str, n_reads: int) -> dict[str, Any]:
+    """Read ``n_reads`` recordings spread over the lake the way a vocabulary task does
+    (a fresh ``Lake.open`` every 10 recordings; channel_infos, events, physical samples);
+    figures of this process only."""
+    import psutil
+
     from emgcorpus.lake import Lake
 
-    class Tiny(Adapter):
-        name = "bench-tiny"
+    proc = psutil.Process()
+    lake = Lake.open(lake_path)
+    ids = lake.recordings()["recording_id"].to_list()
+    picked = ids[:: max(1, len(ids) // n_reads)][:n_reads]
+    rss_start = proc.memory_info().rss
+    meta_s = samples_s = 0.0
+    files = set()
+    for i, rid in enumerate(picked):
+        if i % 10 == 0:
+            lake = Lake.open(lake_path)
+        t0 = time.perf_counter()
+        infos = lake.channel_infos(rid)
+        lake.events(rid)
+        t1 = time.perf_counter()
+        lake.read_samples(rid, channels=list(range(len(infos))))
+        t2 = time.perf_counter()
+        meta_s, samples_s = meta_s + t1 - t0, samples_s + t2 - t1
+        files.update(lake.signal_files(rid))
+    return {
+        "recordings": len(ids),
+        "reads": len(picked),
+        "meta_ms": meta_s / len(picked) * 1e3,
+        "samples_ms": samples_s / len(picked) * 1e3,
+        "rss_start_mib": rss_start / 2**20,
+        "rss_end_mib": proc.memory_info().rss / 2**20,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "signal_files": len(lake.table("signals").file_uris()),
+    }
 
-        def discover(self) -> list[Unit]:
-            return [Unit(f"r{i:05d}", ()) for i in range(n_recordings)]
 
-        def read(self, unit: Unit) -> Recording:
-            x = np.random.default_rng(int(unit.key[1:])).integers(-500, 500, (4000, 8), "<i2")
-            return Recording(
-                "bench-tiny",
-                unit.key[:3],
-                "1",
-                unit.key,
-                "sim",
-                2000.0,
-                [ChannelInfo(f"c{i}") for i in range(8)],
-                x,
-            )
+def bench_read(work: Path, n_recordings: int, figure: Path | None = None) -> str:
+    """Per-recording read cost and reader RSS in lakes of N and 10 N recordings."""
+    from emgcorpus.ingest import ingest
 
-    path = work / "read-lake"
-    shutil.rmtree(path, ignore_errors=True)
-    t0 = time.perf_counter()
-    ingest(path, Tiny(path), progress=False, batch_recordings=max(1, n_recordings // 20))
-    t_ingest = time.perf_counter() - t0
-    lake = Lake.open(path)
-    rid = lake.recordings()["recording_id"][n_recordings // 2]
-    t0 = time.perf_counter()
-    x = lake.read_samples(rid, physical=False)
-    t_one = time.perf_counter() - t0
-    touched = len(lake.signal_files(rid))
-    n_files = len(lake.table("signals").file_uris())
-    t0 = time.perf_counter()
-    full = lake.table("signals").to_pyarrow_table(columns=["recording_id", "data"])
-    t_scan = time.perf_counter() - t0
-    shutil.rmtree(path, ignore_errors=True)
-    return (
-        f"read one recording ({x.shape[0]}x{x.shape[1]}) from a lake of {n_recordings} "
-        f"recordings ({n_files} signal files, ingest {t_ingest:.1f} s): {t_one * 1e3:.1f} ms, "
-        f"{touched} file(s) touched; full scan of signals ({full.num_rows} rows): "
-        f"{t_scan * 1e3:.0f} ms"
-    )
+    rows = []
+    for n in (n_recordings, 10 * n_recordings):
+        path = work / f"read-lake-{n}"
+        shutil.rmtree(path, ignore_errors=True)
+        t0 = time.perf_counter()
+        ingest(path, TinyAdapter(path, n=n), progress=False, batch_recordings=max(1, n // 10))
+        t_ingest = time.perf_counter() - t0
+        cmd = [sys.executable, __file__, "--read-child", str(path), "200"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+        if proc.returncode != 0:
+            raise RuntimeError(f"read child failed:\n{proc.stderr[-2000:]}")
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        r["ingest_s"] = t_ingest
+        rows.append(r)
+        shutil.rmtree(path, ignore_errors=True)
+    lines = ["read one recording (4000 x 8 int16) as a vocabulary task does:"]
+    for r in rows:
+        lines.append(
+            f"  lake of {r['recordings']:>6} recordings ({r['signal_files']:>3} signal files, "
+            f"ingest {r['ingest_s']:5.1f} s): metadata {r['meta_ms']:6.2f} ms + samples "
+            f"{r['samples_ms']:6.2f} ms per recording; reader RSS {r['rss_start_mib']:4.0f} -> "
+            f"{r['rss_end_mib']:4.0f} MiB (peak {r['peak_rss_mib']:4.0f})"
+        )
+    if figure is not None:
+        plot_read(rows, figure)
+        lines.append(f"  figure: {figure}")
+    return "\n".join(lines)
+
+
+def plot_read(rows: list[dict[str, Any]], figure: Path) -> None:
+    """Bar charts: time per recording read (metadata, samples) and reader RSS per lake size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['recordings']} recs" for r in rows]
+    x = np.arange(len(rows))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.2))
+    meta = [r["meta_ms"] for r in rows]
+    ax1.bar(x, meta, label="metadata")
+    ax1.bar(x, [r["samples_ms"] for r in rows], bottom=meta, label="samples")
+    ax1.set(xticks=x, xticklabels=labels, ylabel="ms per recording", title="read time")
+    ax1.legend()
+    ax2.bar(x, [r["peak_rss_mib"] for r in rows])
+    ax2.set(xticks=x, xticklabels=labels, ylabel="MiB", title="reader peak RSS")
+    fig.tight_layout()
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(figure, dpi=100)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -226,14 +296,19 @@ def main() -> None:
         "--read-recordings",
         type=int,
         default=1000,
-        help="recordings in the lake of the read measurement (0: skip)",
+        help="recordings N of the read measurement: lakes of N and 10 N (0: skip)",
     )
+    ap.add_argument("--figure", type=Path, default=None, help="PNG of the read measurement")
+    ap.add_argument("--read-child", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument(
         "--child", nargs=4, metavar=("MODE", "ADAPTER", "SOURCE", "OUT"), help=argparse.SUPPRESS
     )
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(*args.child)))
+        return
+    if args.read_child:
+        print(json.dumps(read_child(args.read_child[0], int(args.read_child[1]))))
         return
     work = args.work or Path(tempfile.mkdtemp(prefix="emg-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -267,7 +342,7 @@ def main() -> None:
     flo = run_child("floor", "bench-raw", sim, work)
     print(report_line(f"sim {args.size_gb:g} GB", ing, flo))
     if args.read_recordings:
-        print(bench_read(work, args.read_recordings))
+        print(bench_read(work, args.read_recordings, args.figure))
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 
