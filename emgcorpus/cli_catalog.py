@@ -109,6 +109,8 @@ def _format_entry(entry: CatalogEntry, data_root: Path = DEFAULT_DATA_ROOT) -> s
         lines.append(f"    {f.path}  <- {f.url}  ({size}, {sha})")
     if entry.expect_glob:
         lines.append(f"  expect_glob: {entry.expect_glob}")
+    if entry.extract_glob:
+        lines.append(f"  extract_glob (archives fetch unzips): {entry.extract_glob}")
     if entry.manual_steps:
         lines.append("  manual steps:")
         lines += [f"    {line}" for line in entry.manual_steps.rstrip().splitlines()]
