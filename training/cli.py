@@ -289,6 +289,25 @@ def reproduce_cmd(
     click.echo(f"report: {out / 'report' / 'report.html'}")
 
 
+@train.command("ablate")
+@click.argument("experiment", type=click.Choice(["ciil", "cote-allard"]))
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Run folder.")
+def ablate_cmd(experiment: str, out: Path | None) -> None:
+    """Model-only variants (window length, pooling, fine-tuning) on a reproduce run."""
+    from training.experiments import ablate
+
+    out = out or Path(f"emg-runs/{experiment}")
+    for name, table in ablate(experiment, out).items():
+        parts = ", ".join(
+            f"{m}/{r} {v['window']['mean']:.3f}"
+            for m, res in table.items()
+            for r, v in res.items()
+            if v["window"]["mean"] is not None
+        )
+        click.echo(f"{name}: {parts}")
+    click.echo(f"written: {out / 'ablations.json'}")
+
+
 def register(cli: click.Group) -> None:
     """Add the ``train`` group to the top-level CLI."""
     cli.add_command(train)

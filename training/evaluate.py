@@ -22,7 +22,12 @@ may see of the target subject:
 
 A ``within_subject`` reference (first half of the target's repetitions trains, the second
 half tests, calibrated) gives the "full-data" accuracy; few-shot is also reported as a
-share of it. The model's backbone stays frozen; only the probe is fit.
+share of it. For the ``model`` method the backbone stays frozen and only the probe is
+fit, on pooled features: CLS, mean of the token outputs and, where the dataset has at most
+MAX_POOL_POSITIONS electrode positions, the mean output of each position and each
+position's share of the tokens (the spatial pattern). With ``finetune_steps`` > 0 a
+``model-finetune`` method is added, few-shot only: the backbone's last layers and a head
+are fine-tuned per fold (training.finetune).
 
 Accuracy is reported per window and per trial (majority vote over the windows of one
 repetition), as the mean over subjects with std/min/max and every subject's value.

@@ -49,6 +49,8 @@ class Target:
     dataset: str  # dataset name in the lake (also the name left out of pretraining)
     sessions: tuple[str, ...] | None  # evaluate only these sessions (None: all)
     reference_td_lda: float  # TD+LDA per-window accuracy measured once on these files
+    #: the release's no-motion class (stored as ``rest`` events) is one of its classes
+    include_rest: bool = True
 
 
 TARGETS: dict[str, Target] = {
@@ -263,22 +265,30 @@ def reproduce(
         "n_heads": cfg.n_heads,
         "d_ff": 4 * cfg.d_model,
     }
-    _timed(
-        times,
-        "pretrain",
-        lambda: pretrain(
-            out / "shards-pretrain",
-            ckpt,
-            model_config=model_config,
-            config=pcfg,
-            progress=False,
-        ),
+    pre_key = "pretrain " + json.dumps(
+        {"vocab": nct, "model": model_config, "train": pcfg.to_dict()}, sort_keys=True
     )
+    if cache.get(pre_key) and (ckpt / "model.pt").exists():
+        _log(f"pretrain: reusing {ckpt}")
+    else:
+        cache.done.pop(pre_key, None)
+        _timed(
+            times,
+            "pretrain",
+            lambda: pretrain(
+                out / "shards-pretrain",
+                ckpt,
+                model_config=model_config,
+                config=pcfg,
+                progress=False,
+            ),
+        )
+        cache.put(pre_key, str(ckpt))
     ecfg = EvalConfig(
         dataset=tgt.dataset,
         few_shot=cfg.few_shot,
         baselines=list(cfg.baselines),
-        spec=WindowSpec(),
+        spec=WindowSpec(include_rest=tgt.include_rest),
         model_window_s=cfg.model_window_s,
         device=cfg.device,
         seed=cfg.seed,
@@ -376,3 +386,69 @@ def results_markdown(report: dict[str, Any], command: str, machine: str) -> str:
             t, tr = fmt(r["trial"])
             lines.append(f"| {method} | {regime} | {w} | {wr} | {t} | {tr} |")
     return "\n".join(lines) + "\n"
+
+
+#: Model-only variants measured by :func:`ablate` (EvalConfig overrides).
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "250ms-window cls-mean": {"model_window_s": None, "pooling": "cls-mean"},
+    "250ms-window per-position": {"model_window_s": None, "pooling": "channels"},
+    "1s-window cls-mean": {"model_window_s": 1.0, "pooling": "cls-mean"},
+    "1s-window per-position": {"model_window_s": 1.0, "pooling": "channels"},
+    "2s-window per-position": {"model_window_s": 2.0, "pooling": "channels"},
+    "1s-window per-position + fine-tune 1 layer": {
+        "model_window_s": 1.0,
+        "pooling": "channels",
+        "finetune_steps": 150,
+        "finetune_layers": 1,
+    },
+}
+
+
+def ablate(
+    target_name: str,
+    out_dir: str | Path,
+    variants: dict[str, dict[str, Any]] | None = None,
+    config: ExperimentConfig | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Evaluate model-only variants on a finished :func:`reproduce` run folder.
+
+    Reuses its target shards, lake and checkpoint; no baselines, no within-subject
+    reference. Returns variant -> method -> regime -> window/trial accuracy spread, and
+    writes it to ``out_dir/ablations.json``.
+    """
+    from training.evaluate import EvalConfig, evaluate_loso
+    from training.windows import WindowSpec
+
+    if target_name not in TARGETS:
+        raise ConfigError(f"unknown experiment {target_name!r}: expected one of {sorted(TARGETS)}")
+    tgt = TARGETS[target_name]
+    cfg = config or ExperimentConfig()
+    out = Path(out_dir)
+    if not (out / "checkpoint" / "model.pt").exists():
+        raise SourceError(out, "no checkpoint: run `emgcorpus train reproduce` first")
+    results: dict[str, dict[str, Any]] = {}
+    for name, overrides in (variants or ABLATIONS).items():
+        ecfg = EvalConfig(
+            dataset=tgt.dataset,
+            few_shot=cfg.few_shot,
+            baselines=[],
+            spec=WindowSpec(include_rest=tgt.include_rest),
+            device=cfg.device,
+            seed=cfg.seed,
+            sessions=list(tgt.sessions) if tgt.sessions else None,
+            within_subject=False,
+        )
+        for k, v in overrides.items():
+            setattr(ecfg, k, v)
+        t0 = time.perf_counter()
+        report = evaluate_loso(
+            out / "shards-target",
+            out / "checkpoint",
+            ecfg,
+            lake_path=out / "target-lake",
+            progress=False,
+        )
+        results[name] = summary_table(report)
+        _log(f"{name}: {time.perf_counter() - t0:.0f} s {json.dumps(results[name])}")
+        (out / "ablations.json").write_text(json.dumps(results, indent=2))
+    return results
