@@ -1,7 +1,9 @@
 """Harmonize: derive float32 physical-unit copies of recordings at one rate.
 
 Copies are computed from the raw samples stored in the lake (never from the source
-files), resampled with :func:`emgcorpus.resample.resample_to`, stored in ``signals`` as
+files), streamed chunk by chunk through :func:`emgcorpus.resample.resample_blocks`
+(memory: a few chunks, whatever the recording's length; the same samples as
+:func:`emgcorpus.resample.resample_to` on the whole recording), stored in ``signals`` as
 stream ``fs<rate>`` and described by one ``harmonized`` row each (method, parameters,
 sample count, band). Resampling never adds bandwidth: the recorded ``high_cutoff`` is
 ``min(channel high_cutoff, or native Nyquist where unknown; fs/2)`` over the channels, so
@@ -24,10 +26,10 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from emgcorpus.errors import check_option, check_positive
-from emgcorpus.ingest import DEFAULT_BATCH_BYTES, _chunk_batches, write_batch_stream
+from emgcorpus.ingest import DEFAULT_BATCH_BYTES, stream_batches, write_batch_stream
 from emgcorpus.lake import Lake
 from emgcorpus.lake_writer import LakeWriter
-from emgcorpus.resample import METHODS, resample_to
+from emgcorpus.resample import METHODS, resample_blocks, resample_info
 from emgcorpus.schema import HARMONIZED, stream_name
 
 
@@ -77,11 +79,10 @@ def harmonize(
             size = 0
             for r in pending:
                 bar.update(1)
-                rid = r["recording_id"]
-                x = lake.read_samples(rid, physical=True)
-                y, info = resample_to(x, float(r["native_fs"]), fs, method=method)
-                del x
-                yield from _chunk_batches(rid, int(r["seq"]), r["dataset"], stream, y)
+                rid, n_ch = r["recording_id"], int(r["n_channels"])
+                info = resample_info(float(r["native_fs"]), fs, int(r["n_samples"]), method)
+                blocks = resample_blocks(lake.iter_samples(rid, physical=True), info, n_ch)
+                yield from stream_batches(rid, int(r["seq"]), r["dataset"], stream, blocks, n_ch)
                 high, low = band_of(lake, rid, fs)
                 rows.append(
                     {
@@ -96,7 +97,7 @@ def harmonize(
                         "low_cutoff": low,
                     }
                 )
-                size += y.nbytes
+                size += info.n_out * n_ch * 4
                 if size >= batch_bytes:
                     return
 

@@ -374,10 +374,23 @@ class _Ingestor:
             )
 
 
+def rows_per_chunk(n_channels: int, dtype: np.dtype[Any]) -> int:
+    """Samples per stored chunk of ``n_channels`` columns of ``dtype`` (<= CHUNK_BYTES)."""
+    return max(1, CHUNK_BYTES // max(1, n_channels * dtype.itemsize))
+
+
 def _chunk_batches(
-    rid: str, seq: int, dataset: str, stream: str, samples: np.ndarray
+    rid: str,
+    seq: int,
+    dataset: str,
+    stream: str,
+    samples: np.ndarray,
+    first_chunk: int = 0,
 ) -> Iterator[pa.RecordBatch]:
     """Signal rows of one stream of one recording: chunks of <= CHUNK_BYTES, C-order.
+
+    ``samples`` start at chunk ``first_chunk`` (a part of a longer stream, see
+    :func:`stream_batches`).
 
     The ``data`` column is a zero-copy view of ``samples`` (C-contiguous, little-endian),
     except in a last batch of fewer than ``SIGNAL_ROW_GROUP_ROWS`` rows of a recording of
@@ -387,8 +400,8 @@ def _chunk_batches(
     samples = little_endian(samples)
     n, n_ch = samples.shape
     row_bytes = max(1, n_ch * samples.dtype.itemsize)
-    rows_per_chunk = max(1, CHUNK_BYTES // row_bytes)
-    n_chunks = -(-n // rows_per_chunk)
+    per_chunk = rows_per_chunk(n_ch, samples.dtype)
+    n_chunks = -(-n // per_chunk)
     flat = samples.reshape(-1).view(np.uint8)
     # (pa.repeat of a string scalar and pa.array of numpy ints: tens of us cheaper per
     # batch than Python lists, which matters for many small recordings)
@@ -397,8 +410,8 @@ def _chunk_batches(
     )
     for first in range(0, n_chunks, _CHUNKS_PER_ARROW_BATCH):
         idx = np.arange(first, min(first + _CHUNKS_PER_ARROW_BATCH, n_chunks), dtype=np.int64)
-        starts = idx * rows_per_chunk
-        counts = np.minimum(starts + rows_per_chunk, n) - starts
+        starts = idx * per_chunk
+        counts = np.minimum(starts + per_chunk, n) - starts
         k = len(idx)
         lo, hi = int(starts[0]) * row_bytes, int(starts[-1] + counts[-1]) * row_bytes
         offsets = np.zeros(k + 1, np.int32)
@@ -415,8 +428,8 @@ def _chunk_batches(
                 pa.array(np.full(k, seq, np.int64)),
                 pa.repeat(dataset_s, k),
                 pa.repeat(stream_s, k),
-                pa.array(idx),
-                pa.array(starts),
+                pa.array(idx + first_chunk),
+                pa.array(starts + first_chunk * per_chunk),
                 pa.array(counts),
                 pa.array(np.full(k, n_ch, np.int64)),
                 pa.repeat(dtype_s, k),
@@ -424,6 +437,35 @@ def _chunk_batches(
             ],
             schema=SIGNALS,
         )
+
+
+def stream_batches(
+    rid: str,
+    seq: int,
+    dataset: str,
+    stream: str,
+    blocks: Iterator[np.ndarray],
+    n_channels: int,
+    dtype: str = "<f4",
+    chunks_per_group: int = 4,
+) -> Iterator[pa.RecordBatch]:
+    """Signal rows of a stream given as consecutive blocks of any length: the same
+    chunks as :func:`_chunk_batches` over the concatenation, built ``chunks_per_group``
+    chunks at a time (memory: one group, e.g. 16 MiB)."""
+    dt = np.dtype(dtype)
+    group_rows = rows_per_chunk(n_channels, dt) * chunks_per_group
+    buf, fill, chunk = np.empty((group_rows, n_channels), dt), 0, 0
+    for block in blocks:
+        pos = 0
+        while pos < block.shape[0]:
+            take = min(group_rows - fill, block.shape[0] - pos)
+            buf[fill : fill + take] = block[pos : pos + take]
+            fill, pos = fill + take, pos + take
+            if fill == group_rows:  # a fresh buffer each time: the writer may hold views
+                yield from _chunk_batches(rid, seq, dataset, stream, buf, chunk)
+                buf, fill, chunk = np.empty_like(buf), 0, chunk + chunks_per_group
+    if fill:
+        yield from _chunk_batches(rid, seq, dataset, stream, buf[:fill], chunk)
 
 
 def write_batch_stream(writer: LakeWriter, batches: Iterator[pa.RecordBatch]) -> bool:

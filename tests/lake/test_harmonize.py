@@ -14,7 +14,7 @@ from emgcorpus.errors import ConfigError, LakeError
 from emgcorpus.harmonize import harmonize
 from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
-from emgcorpus.resample import output_length, resample_to
+from emgcorpus.resample import output_length, resample_blocks, resample_info, resample_to
 from emgcorpus.schema import TABLES
 from tests.lake.fakes import SpecAdapter, build_recording, spec
 
@@ -111,3 +111,63 @@ def test_harmonize_one_dataset_and_missing_rate_error(lake: Path) -> None:
     with pytest.raises(LakeError, match="emgcorpus harmonize --fs 500"):
         view.read_samples(myo, fs=500.0)
     assert view.harmonized()["dataset"].to_list() == ["hd"]
+
+
+def _blocks(x: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    """``x`` cut into consecutive blocks of the given sizes (cycled), the last one shorter."""
+    out, pos, i = [], 0, 0
+    while pos < x.shape[0]:
+        out.append(x[pos : pos + sizes[i % len(sizes)]])
+        pos += sizes[i % len(sizes)]
+        i += 1
+    return out
+
+
+@pytest.mark.parametrize("method", ["soxr", "scipy"])
+@pytest.mark.parametrize(
+    ("n_in", "fs_in", "fs_out"),
+    [
+        (20_011, 2000.0, 1000.0),
+        (5003, 200.0, 1000.0),
+        (9999, 2048.0, 2000.0),
+        (301, 1000.0, 1000.0),
+    ],
+)
+def test_streamed_resampling_equals_one_shot(
+    method: str, n_in: int, fs_in: float, fs_out: float
+) -> None:
+    x = np.random.default_rng(n_in).standard_normal((n_in, 3)).astype(np.float32)
+    one_shot, info = resample_to(x, fs_in, fs_out, method=method)
+    streamed_info = resample_info(fs_in, fs_out, n_in, method)
+    assert streamed_info == info
+    blocks = list(resample_blocks(_blocks(x, [1, 4096, 37, 1000]), streamed_info, 3))
+    y = np.concatenate(blocks)
+    assert y.shape == (output_length(n_in, info.up, info.down), 3) == one_shot.shape
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, one_shot, rtol=1e-6, atol=1e-6)
+
+
+def test_streamed_resampling_refuses_a_wrong_sample_count() -> None:
+    info = resample_info(2000.0, 1000.0, 100, "soxr")
+    with pytest.raises(ConfigError, match="expected 100"):
+        list(resample_blocks([np.zeros((90, 2), np.float32)], info, 2))
+    with pytest.raises(ConfigError, match="expected \\(n, 2\\)"):
+        list(resample_blocks([np.zeros((100, 3), np.float32)], info, 2))
+
+
+def test_harmonize_streams_a_recording_of_many_chunks(tmp_path: Path) -> None:
+    """A recording of 5 stored chunks is harmonized chunk by chunk into several chunks,
+    with the samples of a one-shot resampling of the whole recording."""
+    path = tmp_path / "lake"
+    specs = {"long": spec(n=3_000_000, n_ch=3, fs=2048.0, dtype="<i2", subject="z")}
+    ingest(path, SpecAdapter(path, specs=specs), progress=False)
+    harmonize(path, 1000.0, progress=False)
+    lake = Lake.open(path)
+    rid = build_recording("long", specs["long"]).recording_id
+    assert lake.read_chunks(rid).num_rows == 5  # 18 MB of int16 in 4 MiB chunks
+    stored = lake.read_chunks(rid, "fs1000")
+    y = lake.read_samples(rid, fs=1000.0)
+    expected, _ = resample_to(lake.read_samples(rid), 2048.0, 1000.0)
+    assert stored.num_rows == 5 and y.shape == expected.shape == (1_464_844, 3)
+    assert stored["start_sample"].to_pylist() == [i * 349_525 for i in range(5)]
+    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)
