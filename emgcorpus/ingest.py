@@ -7,6 +7,10 @@ buffer, whatever the dataset size. A batch ends after ``batch_bytes`` of samples
 ``on_error="skip"``, the lake snapshot is published, so a crashed run keeps every
 finished batch and a re-run resumes.
 
+Subjects: a subject's demographics are merged over its recordings (this ingest's and
+those already in the lake): each field keeps the first value stated and is filled from a
+later recording where it was unknown (:func:`merge_subject_rows`).
+
 Idempotent: units whose (dataset, unit key) or recording id the lake already holds are
 skipped (reported in ``IngestReport.skipped``) and nothing new is committed.
 
@@ -195,10 +199,11 @@ class _Ingestor:
             (d, k): r for d, k, r in recs.select("dataset", "unit_key", "recording_id").iter_rows()
         }
         self.next_seq = int(recs["seq"].max()) + 1 if recs.height else 0  # type: ignore[arg-type]
-        subj = lake.subjects()
-        self.known_subjects: set[tuple[str, str]] = set(
-            subj.select("dataset", "subject").iter_rows()
-        )
+        #: (dataset, subject) -> subjects row, as merged so far; keys the lake holds
+        self.subject_rows: dict[tuple[str, str], dict[str, Any]] = {
+            (r["dataset"], r["subject"]): r for r in lake.subjects().iter_rows(named=True)
+        }
+        self.lake_subjects: set[tuple[str, str]] = set(self.subject_rows)
         self.error: EmgCorpusError | None = None
         self.reset_batch()
 
@@ -206,6 +211,7 @@ class _Ingestor:
         self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
         self.batch_bytes = 0
         self.batch_ids: list[str] = []
+        self.batch_subjects: set[tuple[str, str]] = set()
 
     def already_known(self, unit: SourceUnit) -> str | None:
         return self.known_units.get((self.adapter.dataset, unit.key))
@@ -357,21 +363,49 @@ class _Ingestor:
                 }
             )
         key = (rec.dataset, rec.subject)
-        if key not in self.known_subjects:
-            self.known_subjects.add(key)
-            s = rec.subject_info
-            self.rows["subjects"].append(
-                {
-                    "dataset": rec.dataset,
-                    "subject": rec.subject,
-                    "age": s.age if s else None,
-                    "sex": s.sex if s else None,
-                    "handedness": s.handedness if s else None,
-                    "height_cm": s.height_cm if s else None,
-                    "weight_kg": s.weight_kg if s else None,
-                    "extra_json": json.dumps(s.extra if s else {}, sort_keys=True),
-                }
-            )
+        row = subject_row(rec)
+        old = self.subject_rows.get(key)
+        merged = row if old is None else merge_subject_rows(old, row)
+        if merged != old:
+            self.subject_rows[key] = merged
+            self.batch_subjects.add(key)
+
+    def commit_subjects(self, writer: LakeWriter) -> None:
+        """Commit the batch's new and enriched subjects rows (an upsert when the lake
+        already holds some of them, else a plain append)."""
+        rows = [self.subject_rows[k] for k in sorted(self.batch_subjects)]
+        table = pa.Table.from_pylist(rows, TABLES["subjects"])
+        if self.batch_subjects & self.lake_subjects:
+            writer.upsert("subjects", table, keys=("dataset", "subject"))
+        else:
+            writer.append("subjects", table)
+        self.lake_subjects |= self.batch_subjects
+
+
+_SUBJECT_FIELDS = ("age", "sex", "handedness", "height_cm", "weight_kg")
+
+
+def subject_row(rec: Recording) -> dict[str, Any]:
+    """The subjects row one recording states (None where it says nothing)."""
+    s = rec.subject_info
+    row: dict[str, Any] = {"dataset": rec.dataset, "subject": rec.subject}
+    for name in _SUBJECT_FIELDS:
+        row[name] = getattr(s, name) if s else None
+    row["extra_json"] = json.dumps(s.extra if s else {}, sort_keys=True)
+    return row
+
+
+def merge_subject_rows(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Demographics of one subject from several recordings: each field keeps the first
+    value stated and takes a later recording's value where it was unknown; ``extra``
+    keys likewise (first value of a key wins)."""
+    merged = dict(old)
+    for name in _SUBJECT_FIELDS:
+        if merged.get(name) is None and new.get(name) is not None:
+            merged[name] = new[name]
+    extra = {**json.loads(new.get("extra_json") or "{}"), **json.loads(old["extra_json"] or "{}")}
+    merged["extra_json"] = json.dumps(extra, sort_keys=True)
+    return merged
 
 
 def rows_per_chunk(n_channels: int, dtype: np.dtype[Any]) -> int:
@@ -515,8 +549,9 @@ def ingest(
                     raise state.error  # the writer's exit restores every table
                 if not wrote:
                     break
-                for table in ("recordings", "channels", "events", "subjects"):
+                for table in ("recordings", "channels", "events"):
                     writer.append(table, pa.Table.from_pylist(state.rows[table], TABLES[table]))
+                state.commit_subjects(writer)
                 report.added.extend(state.batch_ids)
                 if on_error == "skip":
                     report.snapshot = writer.publish()

@@ -231,6 +231,30 @@ class LakeWriter:
         )
         self._dirty.add(table)
 
+    def upsert(self, table: str, data: pa.Table, keys: tuple[str, ...]) -> None:
+        """Commit ``data`` to ``table``, unpublished: rows whose ``keys`` match an existing
+        row replace it, the others are inserted (one Delta MERGE commit)."""
+        if self._lock_fd is None:
+            raise LakeError("LakeWriter.upsert outside its `with` block")
+        if data.num_rows == 0:
+            return
+        data = data.select(TABLES[table].names).cast(TABLES[table])
+        predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        (
+            DeltaTable(self.lake / table)
+            .merge(
+                data,
+                predicate,
+                source_alias="s",
+                target_alias="t",
+                writer_properties=writer_properties(table),
+            )
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        self._dirty.add(table)
+
     def append_signals(self, batches: Iterable[pa.RecordBatch]) -> bool:
         """Stream ``signals`` rows into new Parquet files and commit them, unpublished.
 
