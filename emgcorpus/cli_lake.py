@@ -161,19 +161,21 @@ def harmonize_cmd(
 
 @click.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Print problems as JSON.")
+@click.option("--no-shards", is_flag=True, help="Skip the token shards under <lake>/_shards.")
 @click.pass_context
-def verify_cmd(ctx: click.Context, as_json: bool) -> None:
-    """Check every table and every stored sample; exit 1 on problems."""
-    from emgcorpus.verify import verify_lake
+def verify_cmd(ctx: click.Context, as_json: bool, no_shards: bool) -> None:
+    """Check every table, every stored sample and the token shards; exit 1 on problems."""
+    from emgcorpus.verify import shard_folders, verify_lake
 
-    problems = verify_lake(ctx.obj["lake"])
+    problems = verify_lake(ctx.obj["lake"], shards=not no_shards)
+    n_shards = 0 if no_shards else len(shard_folders(ctx.obj["lake"]))
     if as_json:
         _echo_json({"ok": not problems, "problems": problems})
     elif problems:
         for p in problems:
             click.echo(p)
     else:
-        click.echo("lake OK")
+        click.echo(f"lake OK ({n_shards} token shard folders checked)")
     if problems:
         sys.exit(1)
 

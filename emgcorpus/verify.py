@@ -8,7 +8,9 @@ Checks, at the published snapshot, one recording at a time (memory: one recordin
   ``n_channels``/``dtype``/byte sizes match, and the sha256 of the concatenated payload
   equals ``samples_sha256`` (a changed byte anywhere is found);
 - every ``harmonized`` row has a stream whose chunks add up to its ``n_samples``, and
-  every harmonized stream has its row.
+  every harmonized stream has its row;
+- token shards stored under the lake (``<lake>/_shards/*/index.json``) agree with their
+  index (:func:`vocab.shards.verify_shards`: files present, sha256, row counts, schema).
 """
 
 from __future__ import annotations
@@ -52,10 +54,34 @@ def _check_chunks(
     return problems, h.hexdigest()
 
 
-def verify_lake(lake_path: str | Path) -> list[str]:
-    """Problems found in the lake at ``lake_path`` (empty list = consistent)."""
-    lake = Lake.open(lake_path)
+#: Folder of token shards under a lake (``vocab.shards.SHARDS_DIRNAME``; kept here so
+#: that importing emgcorpus does not import vocab).
+SHARDS_DIRNAME = "_shards"
+
+
+def shard_folders(lake_path: str | Path) -> list[Path]:
+    """Token shard folders stored under the lake (those with an ``index.json``), sorted."""
+    return sorted(p.parent for p in (Path(lake_path) / SHARDS_DIRNAME).glob("*/index.json"))
+
+
+def verify_token_shards(lake_path: str | Path) -> list[str]:
+    """Problems of every token shard folder under the lake, each naming its folder."""
+    folders = shard_folders(lake_path)
+    if not folders:
+        return []
+    from vocab.shards import verify_shards  # vocab builds on emgcorpus: imported on use
+
     problems: list[str] = []
+    for folder in folders:
+        problems.extend(f"token shards {folder.name}: {p}" for p in verify_shards(folder))
+    return problems
+
+
+def verify_lake(lake_path: str | Path, shards: bool = True) -> list[str]:
+    """Problems found in the lake at ``lake_path`` (empty list = consistent), and in its
+    token shards unless ``shards=False``."""
+    lake = Lake.open(lake_path)
+    problems: list[str] = verify_token_shards(lake_path) if shards else []
     recs = lake.recordings()
     ids = recs["recording_id"].to_list()
     known = set(ids)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
+from emgcorpus import verify
 from emgcorpus.harmonize import harmonize
 from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
@@ -65,3 +66,36 @@ def test_a_corrupted_file_is_reported_not_raised(tmp_path: Path) -> None:
         target.write_bytes(bytes(blob))
     problems = verify_lake(path)
     assert problems and any(rid in p or "unreadable" in p for p in problems)
+
+
+def test_token_shards_under_the_lake_are_verified(tmp_path: Path) -> None:
+    """Shards written by `tokenize` under <lake>/_shards are checked; a changed byte in a
+    shard file is reported with its folder, and the CLI exits 1."""
+    from click.testing import CliRunner
+
+    from adapters.registry import make_adapter
+    from emgcorpus.cli import cli
+    from vocab.compiler import VocabularyBuilder
+    from vocab.shards import SHARDS_DIRNAME, read_index, tokenize_lake
+
+    path = tmp_path / "lake"
+    sim = {"subjects": 1, "gestures": 2, "repetitions": 1, "contraction_s": 1.0, "rest_s": 1.0}
+    ingest(path, make_adapter("sim", "builtin", devices="myo8", **sim), progress=False)
+    vocab = VocabularyBuilder(path, "nct", size=4, sample_size=50, scheduler="sync").build(
+        progress=False
+    )
+    out = tokenize_lake(path, vocab.id, scheduler="sync", progress=False)
+    assert out.parent == path.resolve() / SHARDS_DIRNAME == (path / verify.SHARDS_DIRNAME).resolve()
+    assert verify_lake(path) == []
+    shard = out / read_index(out)["shards"][0]["file"]
+    blob = bytearray(shard.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    shard.write_bytes(bytes(blob))
+    problems = verify_lake(path)
+    assert problems and all(p.startswith(f"token shards {out.name}:") for p in problems)
+    assert any("sha256" in p and shard.name in p for p in problems)
+    assert verify_lake(path, shards=False) == []
+    result = CliRunner().invoke(cli, ["--lake", str(path), "verify"])
+    assert result.exit_code == 1 and "sha256" in result.output
+    ok = CliRunner().invoke(cli, ["--lake", str(path), "verify", "--no-shards"])
+    assert ok.exit_code == 0 and "lake OK" in ok.output
