@@ -62,6 +62,22 @@ def vocab_group() -> None:
 @click.option("--iterations", type=int, default=20, show_default=True, help="Max Lloyd steps.")
 @click.option("--sample-size", type=int, default=20000, show_default=True)
 @click.option("--param", "param_pairs", multiple=True, help="Tokenizer parameter key=value.")
+@click.option(
+    "--descriptors",
+    type=click.Choice(["spill", "memory", "recompute"]),
+    default="spill",
+    show_default=True,
+    help="Between passes: spill descriptors to scratch files (bounded memory), keep them in "
+    "worker memory, or recompute them every pass. Same vocabulary either way.",
+)
+@click.option(
+    "--scratch",
+    "scratch_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for spilled descriptors, visible to every worker [default: <lake>/_scratch]; "
+    "deleted after the build.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def build_cmd(
@@ -76,6 +92,8 @@ def build_cmd(
     iterations: int,
     sample_size: int,
     param_pairs: tuple[str, ...],
+    descriptors: str,
+    scratch_dir: Path | None,
     as_json: bool,
 ) -> None:
     """Compile a vocabulary from the lake with Dask."""
@@ -93,6 +111,8 @@ def build_cmd(
         sample_size=sample_size,
         scheduler=scheduler,
         n_workers=workers,
+        descriptors=descriptors,
+        scratch_dir=scratch_dir,
     ).build(progress=True)
     stats = vocab.statistics
     summary = {

@@ -18,7 +18,7 @@ Descriptors are standardised (``(x - mean) / std``) before any distance is taken
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -231,6 +231,49 @@ class LloydPartial:
         return LloydPartial(
             self.sums + other.sums, self.counts + other.counts, self.inertia + other.inertia
         )
+
+
+def lloyd_partial_blocks(
+    blocks: Iterable[np.ndarray],
+    rows: int,
+    mean: np.ndarray,
+    std: np.ndarray,
+    centroids: np.ndarray,
+) -> LloydPartial:
+    """:meth:`LloydPartial.of` on ``standardize(x, mean, std)`` with the raw rows of ``x``
+    (``rows`` of them) arriving in consecutive blocks, bit for bit.
+
+    Every block but the last must hold a multiple of DISTANCE_BLOCK_ROWS rows, so the
+    distances are taken on the same row blocks; sums are accumulated row by row in row
+    order (as ``np.bincount`` does) and the inertia is summed over all rows at the end.
+    Memory: one standardised block plus 8 bytes per row (the squared distances).
+    """
+    k, dim = centroids.shape
+    if rows == 0:
+        return LloydPartial.empty(k, dim)
+    sums_t = np.zeros((dim, k), np.float64)  # per column: np.add.at's fast 1-d path
+    counts = np.zeros(k, np.int64)
+    dist2 = np.empty(rows, np.float64)
+    start = 0
+    for block in blocks:
+        n = int(block.shape[0])
+        if n == 0:
+            continue
+        if start + n < rows and n % DISTANCE_BLOCK_ROWS:
+            raise ConfigError(
+                f"a block of {n} rows before the last is not a multiple of "
+                f"{DISTANCE_BLOCK_ROWS}: the result would depend on the blocking"
+            )
+        z = standardize(block, mean, std)
+        labels, d2 = nearest_centroid(z, centroids)
+        for j in range(dim):
+            np.add.at(sums_t[j], labels, z[:, j])
+        counts += np.bincount(labels, minlength=k)
+        dist2[start : start + n] = d2
+        start += n
+    if start != rows:
+        raise ConfigError(f"expected {rows} rows in blocks, got {start}")
+    return LloydPartial(np.ascontiguousarray(sums_t.T), counts, float(dist2.sum()))
 
 
 def merge_partials(parts: Sequence[LloydPartial], k: int, dim: int) -> LloydPartial:

@@ -7,14 +7,21 @@ Stages (every task opens the lake *at the snapshot taken once at the start*):
    recordings (EMG channels with status ``good``, at ``fs`` or the native rate), runs
    ``tokenizer.segment_session`` per session (the NCT pools one noise floor per channel
    over the session, e.g. from its rest recording) and keeps the descriptors of the
-   active segments (float32) plus per-recording bookkeeping. These mapped partitions
-   are *persisted on the workers* (``cache_descriptors=True``, the default): the
-   descriptors are ~``dim x 4`` bytes per segment, far smaller than the signal, and the
-   tokenizer (the expensive part) then runs once. With ``cache_descriptors=False`` each
-   pass recomputes them, so a worker never holds more than one partition's descriptors.
+   active segments (float32) plus per-recording bookkeeping. What later passes read
+   depends on ``descriptors``:
+
+   - ``"spill"`` (default): the task writes the partition's descriptors to a file in a
+     scratch folder the workers share (vocab.spill) and returns only bookkeeping; every
+     later pass memory-maps the file and streams it in bounded blocks. The tokenizer runs
+     once and a worker's memory does not grow with the corpus.
+   - ``"memory"``: the mapped partitions are persisted in worker memory (fast, but the
+     workers together hold every descriptor: memory grows with the corpus).
+   - ``"recompute"``: every pass re-reads and re-tokenizes its partition (no scratch
+     space, bounded memory, several times slower).
 2. **statistics**: each partition returns moments (count, mean, M2) and a bounded sample
-   of its descriptors chosen by a hash of (recording id, segment index); the client
-   merges them in partition order -> standardisation and the initialisation sample.
+   of its descriptors chosen by a hash of (recording id, segment index) (with
+   ``"spill"``, in the same task as the map); the client merges them in partition order
+   -> standardisation and the initialisation sample.
 3. **k-means**: k-means++ on the standardised sample (client, seeded); then each Lloyd
    iteration maps partitions to per-centroid sums/counts/inertia and reduces them in
    partition order. Dead codes are re-seeded from the sample; the loop stops when the
@@ -23,12 +30,16 @@ Stages (every task opens the lake *at the snapshot taken once at the start*):
 
 The same snapshot and parameters give a byte-identical vocabulary whatever the scheduler
 or worker count: fixed partitions, float64 partials reduced in partition order, seeded
-randomness, hash-based sampling. Scheduler and worker count are not part of the artifact.
+randomness, hash-based sampling. Scheduler, worker count and ``descriptors`` are not part
+of the artifact: they give the same bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +56,7 @@ from vocab.codebook import (
     MomentStats,
     converged,
     kmeans_plus_plus,
+    lloyd_partial_blocks,
     merge_moments,
     merge_partials,
     merge_samples,
@@ -55,6 +67,7 @@ from vocab.codebook import (
     usable_rows,
 )
 from vocab.runner import DaskRunner, progress_enabled
+from vocab.spill import ScratchDir, read_blocks, save_rows
 from vocab.stats import UsagePartial, merge_usage, summarize_usage
 from vocab.tokenizer_base import KIND_ACTIVE, Segments, Tokenizer
 
@@ -62,6 +75,8 @@ from vocab.tokenizer_base import KIND_ACTIVE, Segments, Tokenizer
 DEFAULT_PARTITION_SIZE = 16
 #: Channel types that are tokenized.
 TOKENIZED_CHANNEL_TYPES = ("EMG",)
+#: Where later passes get a partition's descriptors (see the module docstring).
+DESCRIPTOR_MODES = ("spill", "memory", "recompute")
 
 
 @dataclass(frozen=True)
@@ -308,10 +323,19 @@ def partition_usage(
     part: MappedPartition, mean: np.ndarray, std: np.ndarray, codebook: np.ndarray
 ) -> UsagePartial:
     """Code counts per device and token counts per dataset with the final codebook."""
-    usage = UsagePartial(int(codebook.shape[0]))
     codes, _ = nearest_centroid(standardize(part.descriptors, mean, std), codebook)
+    return _usage(part, codes, part.recording_index, int(codebook.shape[0]))
+
+
+def _usage(
+    part: MappedPartition | SpilledPartition,
+    codes: np.ndarray,
+    recording_index: np.ndarray,
+    k: int,
+) -> UsagePartial:
+    usage = UsagePartial(k)
     for i, ref in enumerate(part.recordings):
-        mine = codes[part.recording_index == i]
+        mine = codes[recording_index == i]
         usage.add_codes(ref.device, mine)
         usage.add_recording(
             ref.dataset,
@@ -323,6 +347,85 @@ def partition_usage(
     return usage
 
 
+# --------------------------------------------------------------------------- spilled tasks
+@dataclass
+class SpilledPartition:
+    """A partition whose descriptors are in a scratch file: what later passes need.
+
+    Small (per-recording bookkeeping only), so it travels through the client; the rows of
+    recording ``i`` are the ``recording_rows[i]`` rows after those of recordings ``< i``.
+    """
+
+    path: str  # .npy float32 (rows, dim)
+    rows: int
+    dim: int
+    recording_rows: list[int]
+    recordings: list[RecordingRef]
+    seconds: list[float]  # recording duration [s]
+    rest_tokens: list[int]
+    unknown_tokens: list[int]
+
+    def recording_index(self) -> np.ndarray:
+        """int32 (rows,): the recording of every row (index into ``recordings``)."""
+        counts = np.asarray(self.recording_rows, dtype=np.int64)
+        return np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        """The raw descriptors in bounded blocks (vocab.spill.SPILL_BLOCK_ROWS rows)."""
+        return read_blocks(self.path, self.rows)
+
+
+def spill_partition(
+    lake_path: str,
+    snapshot: dict[str, int],
+    refs: list[RecordingRef],
+    native_fs: list[float],
+    tokenizer: Tokenizer,
+    fs: float | None,
+    seed: int,
+    path: str,
+    sample_size: int,
+) -> tuple[SpilledPartition, MomentStats, DescriptorSample]:
+    """The map task with spilling: tokenize, write the descriptors to ``path``, and return
+    the bookkeeping with the partition's moments and sample (see partition_moments)."""
+    part = map_partition(lake_path, snapshot, refs, native_fs, tokenizer, fs, seed)
+    save_rows(path, part.descriptors)
+    moments, sample = partition_moments(part, sample_size)
+    counts = np.bincount(part.recording_index, minlength=len(part.recordings))
+    spilled = SpilledPartition(
+        path,
+        int(part.descriptors.shape[0]),
+        part.dim,
+        [int(c) for c in counts],
+        part.recordings,
+        part.seconds,
+        part.rest_tokens,
+        part.unknown_tokens,
+    )
+    return spilled, moments, sample
+
+
+def spilled_lloyd(
+    part: SpilledPartition, mean: np.ndarray, std: np.ndarray, centroids: np.ndarray
+) -> LloydPartial:
+    """partition_lloyd on a spilled partition, streamed in blocks (the same bits)."""
+    return lloyd_partial_blocks(part.blocks(), part.rows, mean, std, centroids)
+
+
+def spilled_usage(
+    part: SpilledPartition, mean: np.ndarray, std: np.ndarray, codebook: np.ndarray
+) -> UsagePartial:
+    """partition_usage on a spilled partition, streamed in blocks."""
+    codes = np.zeros(part.rows, np.int64)
+    start = 0
+    for block in part.blocks():
+        codes[start : start + block.shape[0]], _ = nearest_centroid(
+            standardize(block, mean, std), codebook
+        )
+        start += block.shape[0]
+    return _usage(part, codes, part.recording_index(), int(codebook.shape[0]))
+
+
 # --------------------------------------------------------------------------- builder
 class VocabularyBuilder:
     """Compile a vocabulary from a lake with Dask (see the module docstring).
@@ -332,7 +435,10 @@ class VocabularyBuilder:
     native); ``iterations`` the maximum Lloyd iterations; ``sample_size`` the number of
     descriptors k-means++ initialises from; ``tol`` the relative inertia decrease that
     stops the fit. ``scheduler``/``n_workers`` choose where it runs (see vocab.runner);
-    they do not change the result.
+    ``descriptors`` (``spill``, ``memory``, ``recompute``) how later passes get the
+    descriptors and ``scratch_dir`` where ``spill`` writes them (default
+    ``<lake>/_scratch``; it must be visible to every worker). None of these change the
+    result.
     """
 
     def __init__(
@@ -350,7 +456,8 @@ class VocabularyBuilder:
         n_workers: int | None = None,
         partition_size: int = DEFAULT_PARTITION_SIZE,
         tol: float = 1e-4,
-        cache_descriptors: bool = True,
+        descriptors: str = "spill",
+        scratch_dir: str | Path | None = None,
         store: str | Path | None = None,
     ) -> None:
         if int(size) < 1:
@@ -366,6 +473,10 @@ class VocabularyBuilder:
             raise ConfigError(f"partition_size must be >= 1, got {partition_size}")
         if fs is not None and not float(fs) > 0:
             raise ConfigError(f"fs must be > 0 Hz, got {fs}")
+        if descriptors not in DESCRIPTOR_MODES:
+            raise ConfigError(
+                f"descriptors must be one of {', '.join(DESCRIPTOR_MODES)}, got {descriptors!r}"
+            )
         if not tol >= 0:
             raise ConfigError(f"tol must be >= 0, got {tol}")
         self.lake_path = Path(lake_path).resolve()
@@ -387,7 +498,8 @@ class VocabularyBuilder:
         self.n_workers = n_workers
         self.partition_size = int(partition_size)
         self.tol = float(tol)
-        self.cache_descriptors = bool(cache_descriptors)
+        self.descriptors = descriptors
+        self.scratch_dir = Path(scratch_dir) if scratch_dir is not None else None
         self.store = Path(store) if store is not None else default_store(self.lake_path)
 
     def params(self) -> dict[str, Any]:
@@ -413,6 +525,61 @@ class VocabularyBuilder:
         parts = session_partitions([r.session for r in refs], self.partition_size)
         return [[refs[i] for i in p] for p in parts], [[nfs[i] for i in p] for p in parts]
 
+    def _scratch(self, snapshot: dict[str, int]) -> ScratchDir | nullcontext[None]:
+        """The build's scratch folder (``descriptors="spill"``), else a no-op context."""
+        if self.descriptors != "spill":
+            return nullcontext()
+        inputs = {"params": self.params(), "snapshot": snapshot}
+        inputs["tokenizer"] = _jsonable(self.tokenizer.config())
+        tag = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
+        return ScratchDir(self.lake_path, self.scratch_dir, tag)
+
+    def _map(
+        self,
+        run: DaskRunner,
+        scratch: ScratchDir | None,
+        parts: list[list[RecordingRef]],
+        nfs: list[list[float]],
+        snapshot: dict[str, int],
+    ) -> tuple[list[Any], list[tuple[MomentStats, DescriptorSample]], Any, Any]:
+        """The map pass and the statistics pass (one pass when spilling).
+
+        Returns what later tasks take per partition (a SpilledPartition, a persisted or a
+        lazy MappedPartition), the moments and samples, and the Lloyd and usage tasks.
+        """
+        lake = str(self.lake_path)
+        if scratch is None:
+            mapped = [
+                delayed(map_partition, pure=True)(
+                    lake, snapshot, refs, f, self.tokenizer, self.fs, self.seed
+                )
+                for refs, f in zip(parts, nfs)
+            ]
+            if self.descriptors == "memory":
+                mapped = run.persist(mapped)
+            tasks = [delayed(partition_moments)(m, self.sample_size) for m in mapped]
+            return mapped, run.compute(tasks, "moments"), partition_lloyd, partition_usage
+        spill = delayed(spill_partition, pure=True)
+        done = run.compute(
+            [
+                spill(
+                    lake,
+                    snapshot,
+                    refs,
+                    f,
+                    self.tokenizer,
+                    self.fs,
+                    self.seed,
+                    scratch.part(i),
+                    self.sample_size,
+                )
+                for i, (refs, f) in enumerate(zip(parts, nfs))
+            ],
+            "map",
+        )
+        moments = [(m, s) for _, m, s in done]
+        return [p for p, _, _ in done], moments, spilled_lloyd, spilled_usage
+
     def build(self, progress: bool = True, save: bool = True) -> Vocabulary:
         """Run the job; return the vocabulary (saved in the store unless ``save=False``)."""
         lake = open_lake(self.lake_path)
@@ -426,20 +593,13 @@ class VocabularyBuilder:
             disable=not progress_enabled(progress),
             leave=False,
         )
-        with DaskRunner(self.scheduler, self.n_workers, progress) as run:
+        with (
+            self._scratch(snapshot) as scratch,
+            DaskRunner(self.scheduler, self.n_workers, progress) as run,
+        ):
             stages.set_postfix_str(f"map {len(parts)} partitions on {run.description}")
-            mapped = [
-                delayed(map_partition, pure=True)(
-                    str(self.lake_path), snapshot, refs, f, self.tokenizer, self.fs, self.seed
-                )
-                for refs, f in zip(parts, nfs)
-            ]
-            if self.cache_descriptors:
-                mapped = run.persist(mapped)
+            mapped, moments, lloyd_task, usage_task = self._map(run, scratch, parts, nfs, snapshot)
             # -- standardisation and initialisation sample
-            moments = run.compute(
-                [delayed(partition_moments)(m, self.sample_size) for m in mapped], "moments"
-            )
             stats = merge_moments([m for m, _ in moments], dim)
             sample = merge_samples([s for _, s in moments], self.sample_size, dim)
             if stats.count == 0:
@@ -460,7 +620,7 @@ class VocabularyBuilder:
                 c = delayed(centroids)
                 mu, sd = delayed(mean), delayed(std)
                 partials = run.compute(
-                    [delayed(partition_lloyd)(m, mu, sd, c) for m in mapped], f"lloyd {it + 1}"
+                    [delayed(lloyd_task)(m, mu, sd, c) for m in mapped], f"lloyd {it + 1}"
                 )
                 total = merge_partials(partials, k, dim)
                 inertia.append(total.inertia)
@@ -475,7 +635,7 @@ class VocabularyBuilder:
             # -- usage statistics with the stored (float32) codebook
             cb, mu, sd = delayed(codebook.astype(np.float64)), delayed(mean), delayed(std)
             usage_parts = run.compute(
-                [delayed(partition_usage)(m, mu, sd, cb) for m in mapped],
+                [delayed(usage_task)(m, mu, sd, cb) for m in mapped],
                 "usage",
             )
             usage = merge_usage(usage_parts, k)

@@ -7,16 +7,19 @@ import pytest
 
 from emgcorpus.errors import ConfigError
 from vocab.codebook import (
+    DISTANCE_BLOCK_ROWS,
     DescriptorSample,
     LloydPartial,
     MomentStats,
     kmeans_plus_plus,
     lloyd_kmeans,
+    lloyd_partial_blocks,
     merge_moments,
     merge_partials,
     merge_samples,
     nearest_centroid,
     segment_hashes,
+    standardize,
     update_centroids,
 )
 
@@ -64,6 +67,28 @@ def test_partitioned_lloyd_equals_single_machine_lloyd() -> None:
         c, dead = update_centroids(c, merge_partials(parts, 7, 4), x)
         assert dead == []
     np.testing.assert_allclose(c, reference, rtol=1e-10, atol=1e-12)
+
+
+def test_lloyd_partial_over_blocks_is_bit_identical() -> None:
+    rng = np.random.default_rng(7)
+    n, dim, k = 2 * DISTANCE_BLOCK_ROWS + 321, 5, 9
+    x = rng.standard_normal((n, dim)).astype(np.float32) * 3 + 1
+    x[rng.random(x.shape) < 0.05] = np.nan  # absent entries
+    mean, std = rng.standard_normal(dim), rng.random(dim) + 0.5
+    c = rng.standard_normal((k, dim))
+    whole = LloydPartial.of(standardize(x, mean, std), c)
+    for size in (DISTANCE_BLOCK_ROWS, 2 * DISTANCE_BLOCK_ROWS, n):
+        blocks = (x[i : i + size] for i in range(0, n, size))
+        got = lloyd_partial_blocks(blocks, n, mean, std, c)
+        assert np.array_equal(got.sums, whole.sums)
+        assert np.array_equal(got.counts, whole.counts)
+        assert got.inertia == whole.inertia  # exactly: the vocabulary id depends on it
+    empty = lloyd_partial_blocks(iter([]), 0, mean, std, c)
+    assert empty.counts.sum() == 0 and empty.sums.shape == (k, dim)
+    with pytest.raises(ConfigError, match="multiple"):
+        lloyd_partial_blocks((x[i : i + 1000] for i in range(0, n, 1000)), n, mean, std, c)
+    with pytest.raises(ConfigError, match="expected"):
+        lloyd_partial_blocks(iter([x[:DISTANCE_BLOCK_ROWS]]), n, mean, std, c)
 
 
 def test_moments_merge_equals_whole() -> None:

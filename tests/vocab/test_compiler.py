@@ -12,6 +12,7 @@ from emgcorpus.lake import Lake
 from vocab.artifact import CODEBOOK_FILE, VOCAB_FILE, Vocabulary
 from vocab.compiler import VocabularyBuilder
 from vocab.special_tokens import FIRST_CODE_ID, FIRST_REST_ID
+from vocab.spill import SCRATCH_DIRNAME
 from vocab.tokenizers import get_tokenizer
 
 
@@ -46,16 +47,34 @@ def test_build_records_snapshot_params_and_statistics(sim_lake: Path, tmp_path: 
 
 
 def test_same_inputs_give_byte_identical_files(sim_lake: Path, tmp_path: Path) -> None:
-    a = _build(sim_lake, tmp_path / "a")
-    b = _build(sim_lake, tmp_path / "b", cache_descriptors=False)
-    assert a.id == b.id
-    assert a.path is not None and b.path is not None
-    for name in (VOCAB_FILE, CODEBOOK_FILE):
-        assert (a.path / name).read_bytes() == (b.path / name).read_bytes()
+    a = _build(sim_lake, tmp_path / "a")  # descriptors spilled to scratch files (default)
+    assert a.path is not None
+    for mode in ("recompute", "memory"):
+        b = _build(sim_lake, tmp_path / mode, descriptors=mode)
+        assert a.id == b.id, mode
+        assert b.path is not None
+        for name in (VOCAB_FILE, CODEBOOK_FILE):
+            assert (a.path / name).read_bytes() == (b.path / name).read_bytes(), (mode, name)
     # a parameter that matters changes the id
     c = _build(sim_lake, tmp_path / "a", seed=1)
     assert c.id != a.id
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted([a.id, c.id])
+
+
+def test_spilled_descriptors_are_removed_after_the_build(sim_lake: Path, tmp_path: Path) -> None:
+    assert not (sim_lake / SCRATCH_DIRNAME).exists()
+    _build(sim_lake, tmp_path / "store")
+    assert not (sim_lake / SCRATCH_DIRNAME).exists()
+    # a folder given by the user: a sub-folder of it is used, then removed; it stays
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "keep.txt").write_text("mine")
+    _build(sim_lake, tmp_path / "store", scratch_dir=scratch)
+    assert sorted(p.name for p in scratch.iterdir()) == ["keep.txt"]
+    # also on error (after the map pass wrote its files: nothing active to compile)
+    with pytest.raises(LakeError, match="no active segment"):
+        _build(sim_lake, tmp_path / "s2", tokenizer_params={"on_ratio": 1e12, "off_ratio": 1e11})
+    assert not (sim_lake / SCRATCH_DIRNAME).exists()
 
 
 def test_rebuild_same_id_is_idempotent_and_never_overwrites(sim_lake: Path, tmp_path: Path) -> None:
@@ -99,5 +118,7 @@ def test_dataset_filter_and_bad_options(sim_lake: Path, tmp_path: Path) -> None:
         VocabularyBuilder(sim_lake, "nct", size=64, sample_size=10)
     with pytest.raises(ConfigError, match="scheduler"):
         _build(sim_lake, tmp_path / "s", scheduler="localhost")
+    with pytest.raises(ConfigError, match="descriptors must be one of"):
+        VocabularyBuilder(sim_lake, "nct", descriptors="cache")
     with pytest.raises(ConfigError, match="unknown tokenizer"):
         VocabularyBuilder(sim_lake, "bpe")

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from distributed import Client
@@ -74,7 +75,7 @@ def test_same_vocabulary_on_every_scheduler(
     sim_lake: Path, tmp_path: Path, dask_scheduler: str
 ) -> None:
     lake = sim_lake
-    params = {"size": 10, "sample_size": 400, "partition_size": 1, "iterations": 8}
+    params: dict[str, Any] = {"size": 10, "sample_size": 400, "partition_size": 1, "iterations": 8}
     built = {}
     for name, scheduler, workers in (
         ("sync", "sync", None),
