@@ -17,10 +17,25 @@ Tables live under the lake folder, one Delta table each:
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pyarrow as pa
 
 #: Upper bound of one ``signals.data`` value [bytes].
 CHUNK_BYTES = 4 * 1024 * 1024
+
+#: Parquet settings of every table: zstd level 1 (fast, about as small as snappy+).
+COMPRESSION: Literal["ZSTD"] = "ZSTD"
+COMPRESSION_LEVEL = 1
+#: Rows (chunks of <= 4 MiB) per Parquet row group of ``signals``: small groups make
+#: reading one recording touch little more than its own bytes.
+SIGNAL_ROW_GROUP_ROWS = 8
+
+#: Parquet file size the Delta writer aims at [bytes]; it buffers about this much.
+TARGET_FILE_BYTES = 64 * 1024 * 1024
+
+#: Columns of ``signals`` with Delta min/max statistics (those used to find rows).
+SIGNAL_STAT_COLUMNS = ("recording_id", "seq", "stream", "chunk_index", "start_sample", "n_samples")
 
 #: Stream name of the raw (native rate, lossless) samples.
 RAW_STREAM = "raw"
