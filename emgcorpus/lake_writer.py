@@ -7,10 +7,10 @@ AT its snapshot version, so table versions committed by a run that crashed befor
 publishing are invisible; the next writer restores those tables to the snapshot version
 (``DeltaTable.restore``) before it writes, so the orphans never become visible.
 
-``signals`` (the bulk) is written by :class:`emgcorpus.signal_writer.SignalFileWriter`: pyarrow's streaming
-Parquet writer straight to files under the table (one row group at a time, so memory
-holds a row group, not a file), then one Delta commit adds the files with their
-statistics (the same ones delta-rs would record). Files of an uncommitted write are
+``signals`` (the bulk) is written by :class:`emgcorpus.signal_writer.SignalFileWriter`:
+pyarrow's streaming Parquet writer straight to files under the table (one row group at a
+time, so memory holds a row group, not a file), then one Delta commit adds the files
+with their statistics (the same ones delta-rs would record). Files of an uncommitted write are
 never referenced by the log, so readers never see them.
 
 A writer holds an exclusive ``flock`` on ``<lake>/_emgcorpus/write.lock``; a second
