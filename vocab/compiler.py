@@ -3,8 +3,9 @@
 Stages (every task opens the lake *at the snapshot taken once at the start*):
 
 1. **map**: the recordings (sorted ids) are cut into partitions of whole sessions, at most
-   ``partition_size`` recordings each (:func:`session_partitions`). A task reads its
-   recordings (EMG channels with status ``good``, at ``fs`` or the native rate), runs
+   ``partition_size`` recordings and ``partition_samples`` channel-samples each
+   (:func:`session_partitions`), so a task's signal and descriptors are bounded. A task
+   reads its recordings (EMG channels with status ``good``, at ``fs`` or the native rate), runs
    ``tokenizer.segment_session`` per session (the NCT pools one noise floor per channel
    over the session, e.g. from its rest recording) and keeps the descriptors of the
    active segments (float32) plus per-recording bookkeeping. What later passes read
@@ -73,6 +74,10 @@ from vocab.tokenizer_base import KIND_ACTIVE, Segments, Tokenizer
 
 #: Recordings per map partition (part of the artifact's parameters: it fixes sum order).
 DEFAULT_PARTITION_SIZE = 16
+#: Channel-samples (EMG channels x samples at the rate read) per map partition: 2**26, e.g.
+#: 16 channels x 35 min at 2 kHz, 256 MiB as float32 signal, ~10 MiB of descriptors on
+#: the simulated corpus. Part of the artifact's parameters (None: recording count only).
+DEFAULT_PARTITION_SAMPLES = 2**26
 #: Channel types that are tokenized.
 TOKENIZED_CHANNEL_TYPES = ("EMG",)
 #: Where later passes get a partition's descriptors (see the module docstring).
@@ -98,29 +103,62 @@ def session_key(dataset: str, subject: str, session: str, device: str) -> str:
     return "\x1f".join((dataset, subject, session, device))
 
 
-def session_partitions(keys: list[str], size: int) -> list[list[int]]:
+def session_partitions(
+    keys: list[str],
+    size: int,
+    weights: list[int] | None = None,
+    max_weight: int | None = None,
+) -> list[list[int]]:
     """Cut recordings (in id order, ``keys`` their session keys) into partitions.
 
-    A partition holds whole sessions, at most ``size`` recordings; a session of more
-    than ``size`` recordings is cut into chunks of ``size`` (each chunk then pools its own
-    noise floor). Sessions come in the order of their first recording, recordings within a
-    session in id order. Returns lists of indices into ``keys``.
+    A partition holds whole sessions, at most ``size`` recordings and, when ``max_weight``
+    is given, at most ``max_weight`` in total of ``weights`` (a recording's channel-samples,
+    so a partition's signal and descriptor bytes are bounded). A session over either bound
+    is cut into chunks within both (each chunk then pools its own noise floor; a single
+    recording heavier than ``max_weight`` is a chunk of its own). Sessions come in the order
+    of their first recording, recordings within a session in id order. Returns lists of
+    indices into ``keys``.
     """
+    if max_weight is not None and weights is None:
+        raise ConfigError("session_partitions: max_weight needs weights")
+    limit = None if max_weight is None else int(max_weight)
+    w = [0] * len(keys) if weights is None else [int(v) for v in weights]
     groups: dict[str, list[int]] = {}
     for i, k in enumerate(keys):
         groups.setdefault(k if k else f"\x00{i}", []).append(i)
     parts: list[list[int]] = []
     current: list[int] = []
+    load = 0
     for members in groups.values():
-        chunks = [members[i : i + size] for i in range(0, len(members), size)]
-        for chunk in chunks:
-            if current and len(current) + len(chunk) > size:
+        for chunk in _chunks(members, size, w, limit):
+            weight = sum(w[i] for i in chunk)
+            full = len(current) + len(chunk) > size
+            if current and (full or (limit is not None and load + weight > limit)):
                 parts.append(current)
-                current = []
+                current, load = [], 0
             current = current + chunk
+            load += weight
     if current:
         parts.append(current)
     return parts
+
+
+def _chunks(members: list[int], size: int, w: list[int], limit: int | None) -> list[list[int]]:
+    """One session's recordings in consecutive chunks of <= ``size`` recordings and, when
+    ``limit`` is given, <= ``limit`` weight (or a single recording)."""
+    chunks: list[list[int]] = []
+    chunk: list[int] = []
+    load = 0
+    for i in members:
+        heavy = limit is not None and load + w[i] > limit
+        if chunk and (len(chunk) == size or heavy):
+            chunks.append(chunk)
+            chunk, load = [], 0
+        chunk.append(i)
+        load += w[i]
+    if chunk:
+        chunks.append(chunk)
+    return chunks
 
 
 @dataclass
@@ -282,6 +320,17 @@ def map_partition(
         out.descriptors = np.concatenate(descs)
         out.recording_index = np.concatenate(rec_idx)
         out.hashes = np.concatenate(hashes)
+    return out
+
+
+def recording_weights(table: Any, fs: float | None) -> list[int]:
+    """Channel-samples of every recording of a recordings table, in recording id order:
+    EMG channels x samples, at ``fs`` [Hz] when given (else the native rate)."""
+    table = table.sort("recording_id")
+    out = []
+    for n, ch, native in zip(table["n_samples"], table["n_emg_channels"], table["native_fs"]):
+        samples = int(n) if fs is None else int(np.ceil(int(n) * float(fs) / float(native)))
+        out.append(samples * int(ch))
     return out
 
 
@@ -455,6 +504,7 @@ class VocabularyBuilder:
         scheduler: str | None = None,
         n_workers: int | None = None,
         partition_size: int = DEFAULT_PARTITION_SIZE,
+        partition_samples: int | None = DEFAULT_PARTITION_SAMPLES,
         tol: float = 1e-4,
         descriptors: str = "spill",
         scratch_dir: str | Path | None = None,
@@ -471,6 +521,8 @@ class VocabularyBuilder:
             )
         if int(partition_size) < 1:
             raise ConfigError(f"partition_size must be >= 1, got {partition_size}")
+        if partition_samples is not None and int(partition_samples) < 1:
+            raise ConfigError(f"partition_samples must be >= 1 or None, got {partition_samples}")
         if fs is not None and not float(fs) > 0:
             raise ConfigError(f"fs must be > 0 Hz, got {fs}")
         if descriptors not in DESCRIPTOR_MODES:
@@ -497,14 +549,19 @@ class VocabularyBuilder:
         self.scheduler = scheduler
         self.n_workers = n_workers
         self.partition_size = int(partition_size)
+        self.partition_samples = None if partition_samples is None else int(partition_samples)
         self.tol = float(tol)
         self.descriptors = descriptors
         self.scratch_dir = Path(scratch_dir) if scratch_dir is not None else None
         self.store = Path(store) if store is not None else default_store(self.lake_path)
 
     def params(self) -> dict[str, Any]:
-        """Every parameter that determines the result (recorded in vocab.json)."""
-        return {
+        """Every parameter that determines the result (recorded in vocab.json).
+
+        ``partition_samples`` is left out when None (partitions by recording count only,
+        as vocabularies before it had): those rebuild with the same id.
+        """
+        params = {
             "size": self.size,
             "datasets": self.datasets,
             "fs": self.fs,
@@ -515,6 +572,9 @@ class VocabularyBuilder:
             "tol": self.tol,
             "channel_types": list(TOKENIZED_CHANNEL_TYPES),
         }
+        if self.partition_samples is not None:
+            params["partition_samples"] = self.partition_samples
+        return params
 
     def _partitions(self, lake: Any) -> tuple[list[list[RecordingRef]], list[list[float]]]:
         table = lake.recordings(datasets=self.datasets)
@@ -522,7 +582,12 @@ class VocabularyBuilder:
             which = f" of datasets {', '.join(self.datasets)}" if self.datasets else ""
             raise LakeError(f"{self.lake_path}: no recordings{which} to compile a vocabulary from")
         refs, nfs = recording_refs(table)
-        parts = session_partitions([r.session for r in refs], self.partition_size)
+        parts = session_partitions(
+            [r.session for r in refs],
+            self.partition_size,
+            recording_weights(table, self.fs),
+            self.partition_samples,
+        )
         return [[refs[i] for i in p] for p in parts], [[nfs[i] for i in p] for p in parts]
 
     def _scratch(self, snapshot: dict[str, int]) -> ScratchDir | nullcontext[None]:

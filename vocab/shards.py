@@ -36,10 +36,12 @@ from emgcorpus.errors import ConfigError, LakeError
 from emgcorpus.topology import POSITION_DIM, position_vector
 from vocab.artifact import Vocabulary, canonical_json, default_store
 from vocab.compiler import (
+    DEFAULT_PARTITION_SAMPLES,
     DEFAULT_PARTITION_SIZE,
     RecordingRef,
     open_lake,
     recording_refs,
+    recording_weights,
     segment_partition,
     segment_recording,
     session_partitions,
@@ -233,12 +235,15 @@ def tokenize_lake(
     n_workers: int | None = None,
     store: str | Path | None = None,
     partition_size: int = DEFAULT_PARTITION_SIZE,
+    partition_samples: int | None = DEFAULT_PARTITION_SAMPLES,
 ) -> Path:
     """Tokenize the lake (its current snapshot, the vocabulary's datasets and rate) with
     vocabulary ``vocab_id`` (id or unique prefix) into shards; return the shard folder.
 
     ``scheduler``/``n_workers`` as for VocabularyBuilder (None = LocalCluster, ``sync``,
-    or a scheduler address). Re-running gives the same files and index.
+    or a scheduler address). ``partition_size``/``partition_samples`` bound a task's
+    recordings and channel-samples (see vocab.compiler.session_partitions). Re-running
+    gives the same files and index.
     """
     if int(max_rows_per_shard) < 1:
         raise ConfigError(f"max_rows_per_shard must be >= 1, got {max_rows_per_shard}")
@@ -246,6 +251,8 @@ def tokenize_lake(
         raise ConfigError(f"max_tokens_per_sentence must be >= 1, got {max_tokens_per_sentence}")
     if int(partition_size) < 1:
         raise ConfigError(f"partition_size must be >= 1, got {partition_size}")
+    if partition_samples is not None and int(partition_samples) < 1:
+        raise ConfigError(f"partition_samples must be >= 1 or None, got {partition_samples}")
     lake_path = Path(lake_path).resolve()
     vocab = Vocabulary.load(store if store is not None else default_store(lake_path), vocab_id)
     vocab.tokenizer()  # fail early if the installed tokenizer version differs
@@ -268,7 +275,12 @@ def tokenize_lake(
     ]
     parts = [
         [metas[i] for i in p]
-        for p in session_partitions([m.ref.session for m in metas], partition_size)
+        for p in session_partitions(
+            [m.ref.session for m in metas],
+            partition_size,
+            recording_weights(table, fs),
+            partition_samples,
+        )
     ]
     with DaskRunner(scheduler, n_workers, progress) as run:
         v = delayed(vocab)
@@ -300,6 +312,7 @@ def tokenize_lake(
         "max_tokens_per_sentence": int(max_tokens_per_sentence),
         "max_rows_per_shard": int(max_rows_per_shard),
         "partition_size": int(partition_size),
+        **({} if partition_samples is None else {"partition_samples": int(partition_samples)}),
         "schema": [f"{f.name}: {f.type}" for f in SHARD_SCHEMA],
         "shards": shards,
         "totals": {

@@ -10,7 +10,7 @@ import pytest
 from emgcorpus.errors import ConfigError, LakeError
 from emgcorpus.lake import Lake
 from vocab.artifact import CODEBOOK_FILE, VOCAB_FILE, Vocabulary
-from vocab.compiler import VocabularyBuilder
+from vocab.compiler import VocabularyBuilder, recording_weights, session_partitions
 from vocab.special_tokens import FIRST_CODE_ID, FIRST_REST_ID
 from vocab.spill import SCRATCH_DIRNAME
 from vocab.tokenizers import get_tokenizer
@@ -75,6 +75,40 @@ def test_spilled_descriptors_are_removed_after_the_build(sim_lake: Path, tmp_pat
     with pytest.raises(LakeError, match="no active segment"):
         _build(sim_lake, tmp_path / "s2", tokenizer_params={"on_ratio": 1e12, "off_ratio": 1e11})
     assert not (sim_lake / SCRATCH_DIRNAME).exists()
+
+
+def test_partitions_bounded_by_channel_samples_keep_sessions_whole() -> None:
+    keys = ["a", "a", "b", "b", "b", "", "c"]
+    weights = [40, 40, 10, 10, 10, 100, 5]
+    parts = session_partitions(keys, 16, weights, 60)
+    assert sorted(i for p in parts for i in p) == list(range(len(keys)))
+    # within both bounds, unless a single recording alone is heavier than the budget
+    assert all(sum(weights[i] for i in p) <= 60 or len(p) == 1 for p in parts)
+    # session "b" (30) stays whole; "a" (80 > 60) is cut into chunks within the budget
+    assert [2, 3, 4] in parts
+    assert [0] in parts and [1, 2, 3, 4] not in parts
+    assert [5] in parts  # heavier than the budget: a partition of its own
+    # a budget larger than the corpus: the recording-count partitions, unchanged
+    assert session_partitions(keys, 2, weights, 10**9) == session_partitions(keys, 2)
+    with pytest.raises(ConfigError, match="weights"):
+        session_partitions(keys, 2, None, 10)
+
+
+def test_partition_samples_bound_changes_partitions_not_the_codes_used(
+    sim_lake: Path, tmp_path: Path
+) -> None:
+    lake = Lake.open(sim_lake)
+    one = max(recording_weights(lake.recordings(), None))
+    a = _build(sim_lake, tmp_path / "s", partition_size=16, partition_samples=None)
+    b = _build(sim_lake, tmp_path / "s", partition_size=16, partition_samples=one)
+    assert a.meta["corpus"]["partitions"] < b.meta["corpus"]["partitions"] == 4
+    assert "partition_samples" not in a.meta["params"]
+    assert b.meta["params"]["partition_samples"] == one
+    assert a.id != b.id
+    # the same segments are coded either way (sessions of one recording here)
+    assert a.meta["corpus"]["active_segments"] == b.meta["corpus"]["active_segments"]
+    with pytest.raises(ConfigError, match="partition_samples"):
+        _build(sim_lake, tmp_path / "s", partition_samples=0)
 
 
 def test_rebuild_same_id_is_idempotent_and_never_overwrites(sim_lake: Path, tmp_path: Path) -> None:
