@@ -14,7 +14,7 @@ and shared by every ``Lake`` of the process (a Dask worker opens the lake in eve
 Entries are keyed by the table folder, the version and the identity (inode, size,
 mtime) of that version's log file, so a lake deleted and re-created at the same path
 is never served stale. Each cache is a bounded LRU; memory is that of the metadata rows
-(no samples), about 0.3 KiB per channel row.
+(no samples): measured about 0.15 KiB per channel row and 0.2 KiB per recording row.
 """
 
 from __future__ import annotations
