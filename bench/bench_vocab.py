@@ -6,14 +6,18 @@ scheduler), prints:
 
 - build and tokenize throughput in channel-samples per second and hours of EMG per second;
 - speed-up of 2 workers over 1 (target >= 1.6x on 2 free cores);
-- peak RSS per worker [MiB] (should not grow with the corpus size);
+- peak RSS per worker [MiB] during the build and during tokenization, separately (the
+  peak is reset on every worker between stages; it should not grow with the corpus size);
 - the floor: a 4th-order Butterworth band-pass (20-450 Hz, zero phase) plus a 50 ms
   moving-RMS envelope over the same samples in this process, and tokenization's share
   of that floor's single-core throughput (target >= 0.25x).
 
-Usage: ``python bench/bench_vocab.py [--subjects 4 8] [--workers 1 2] [--size 64]
-[--partition-size N] [--no-cache]``. Run it on otherwise idle cores: on a shared machine
-the 2-worker speed-up and the floor ratio measure the neighbours as much as the code.
+With several ``--descriptors`` modes (spill, memory, recompute: how the compiler's later
+passes get the descriptors) each is built on the same lake; their vocabulary ids must be
+equal. Usage: ``python bench/bench_vocab.py [--subjects 4 8] [--workers 1 2] [--size 64]
+[--partition-size N] [--descriptors spill memory]``. Run it on otherwise idle cores: on a
+shared machine the 2-worker speed-up and the floor ratio measure the neighbours as much as
+the code.
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ from scipy import signal
 from adapters.registry import make_adapter
 from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
-from vocab.compiler import DEFAULT_PARTITION_SIZE, VocabularyBuilder, tokenized_channels
+from vocab.compiler import (
+    DEFAULT_PARTITION_SIZE,
+    DESCRIPTOR_MODES,
+    VocabularyBuilder,
+    tokenized_channels,
+)
 from vocab.shards import tokenize_lake
 
 SIM = {
@@ -81,7 +90,25 @@ def floor_throughput(lake_path: Path) -> float:
 
 
 def _peak_rss_mib() -> float:
+    """This process's peak RSS [MiB] since the last :func:`_reset_peak` (VmHWM)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _reset_peak() -> bool:
+    """Reset this process's peak RSS to its current RSS (Linux); False when impossible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
 
 
 def _rss_mib() -> float:
@@ -91,7 +118,7 @@ def _rss_mib() -> float:
 
 
 def run_once(
-    lake: Path, workers: int, size: int, out: Path, partition: int, cache: bool = True
+    lake: Path, workers: int, size: int, out: Path, partition: int, descriptors: str = "spill"
 ) -> dict[str, Any]:
     with (
         LocalCluster(
@@ -105,6 +132,7 @@ def run_once(
     ):
         address = cluster.scheduler_address
         rss0 = list(client.run(_rss_mib).values())
+        client.run(_reset_peak)
         t0 = time.perf_counter()
         vocab = VocabularyBuilder(
             lake,
@@ -114,9 +142,11 @@ def run_once(
             store=out / "store",
             iterations=10,
             partition_size=partition,
-            cache_descriptors=cache,
+            descriptors=descriptors,
         ).build(progress=False)
         t_build = time.perf_counter() - t0
+        rss_build = list(client.run(_peak_rss_mib).values())
+        client.run(_reset_peak)
         t0 = time.perf_counter()
         tokenize_lake(
             lake,
@@ -128,8 +158,15 @@ def run_once(
             partition_size=partition,
         )
         t_tok = time.perf_counter() - t0
-        rss = list(client.run(_peak_rss_mib).values())
-    return {"id": vocab.id, "build_s": t_build, "tokenize_s": t_tok, "rss": rss, "rss0": rss0}
+        rss_tok = list(client.run(_peak_rss_mib).values())
+    return {
+        "id": vocab.id,
+        "build_s": t_build,
+        "tokenize_s": t_tok,
+        "rss_build": rss_build,
+        "rss_tokenize": rss_tok,
+        "rss0": rss0,
+    }
 
 
 def main() -> None:
@@ -141,9 +178,11 @@ def main() -> None:
         "--partition-size", type=int, default=DEFAULT_PARTITION_SIZE, help="recordings per task"
     )
     ap.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="build with cache_descriptors=False (recompute descriptors every pass)",
+        "--descriptors",
+        nargs="+",
+        choices=DESCRIPTOR_MODES,
+        default=["spill"],
+        help="how the compiler's later passes get the descriptors (each mode is built)",
     )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,34 +196,44 @@ def main() -> None:
                 f"{samples / 1e6:.1f} M channel-samples"
             )
             print(f"  floor (band-pass + moving RMS, 1 core): {floor / 1e6:.2f} M ch-samples/s")
-            base: dict[str, float] = {}
-            for w in args.workers:
-                r = run_once(
-                    lake,
-                    w,
-                    args.size,
-                    root / f"out-{subjects}-{w}",
-                    args.partition_size,
-                    cache=not args.no_cache,
-                )
-                for stage in ("build", "tokenize"):
-                    t = r[f"{stage}_s"]
-                    rate = samples / t
-                    speed = f", {base[stage] / t:.2f}x vs {args.workers[0]}w" if base else ""
-                    share = f", {rate / floor:.2f}x of floor" if stage == "tokenize" else ""
-                    print(
-                        f"  {w} worker(s) {stage:>8}: {t:6.2f} s, "
-                        f"{rate / 1e6:6.2f} M ch-samples/s, "
-                        f"{seconds / 3600 / t:.4f} h EMG/s{speed}{share}"
-                    )
-                if not base:
-                    base = {"build": r["build_s"], "tokenize": r["tokenize_s"]}
-                rss = ", ".join(f"{m:.0f}" for m in r["rss"])
-                rss0 = ", ".join(f"{m:.0f}" for m in r["rss0"])
-                print(
-                    f"  {w} worker(s) peak RSS per worker: {rss} MiB "
-                    f"(idle worker: {rss0} MiB; vocab {r['id']})"
-                )
+            for mode in args.descriptors:
+                out = root / f"out-{subjects}-{mode}"
+                report_mode(lake, args, out, mode, samples, seconds, floor)
+
+
+def report_mode(
+    lake: Path,
+    args: argparse.Namespace,
+    out: Path,
+    mode: str,
+    samples: int,
+    seconds: float,
+    floor: float,
+) -> None:
+    """Build and tokenize with every worker count in ``args.workers``; print the figures."""
+    print(f"  descriptors={mode}")
+    base: dict[str, float] = {}
+    for w in args.workers:
+        r = run_once(lake, w, args.size, out / str(w), args.partition_size, mode)
+        for stage in ("build", "tokenize"):
+            t = r[f"{stage}_s"]
+            rate = samples / t
+            speed = f", {base[stage] / t:.2f}x vs {args.workers[0]}w" if base else ""
+            share = f", {rate / floor:.2f}x of floor" if stage == "tokenize" else ""
+            print(
+                f"    {w} worker(s) {stage:>8}: {t:6.2f} s, "
+                f"{rate / 1e6:6.2f} M ch-samples/s, "
+                f"{seconds / 3600 / t:.4f} h EMG/s{speed}{share}"
+            )
+        if not base:
+            base = {"build": r["build_s"], "tokenize": r["tokenize_s"]}
+        build = ", ".join(f"{m:.0f}" for m in r["rss_build"])
+        tok = ", ".join(f"{m:.0f}" for m in r["rss_tokenize"])
+        rss0 = ", ".join(f"{m:.0f}" for m in r["rss0"])
+        print(
+            f"    {w} worker(s) peak RSS per worker [MiB]: build {build}; tokenize {tok} "
+            f"(idle {rss0}; vocab {r['id']})"
+        )
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ def vocab_group() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Folder for spilled descriptors, visible to every worker [default: <lake>/_scratch]; "
-    "deleted after the build.",
+    "the build's sub-folder in it is deleted when the build ends.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
