@@ -169,9 +169,16 @@ def _run(pool: ThreadPoolExecutor, fn: Callable[[], T], nbytes: int) -> Future[T
     return done
 
 
-def _relative(path: Path, root: Path) -> str:
+def _relative(path: Path, root: Path, root_resolved: Path | None = None) -> str:
+    """``path`` relative to ``root`` (posix), lexically when it is plainly under it, else
+    after resolving symlinks; the path itself when it is not under ``root``."""
+    if ".." not in path.parts:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return path.resolve().relative_to(root_resolved or root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -189,6 +196,7 @@ class _Ingestor:
         pool: ThreadPoolExecutor,
     ) -> None:
         self.adapter = adapter
+        self.source_resolved = Path(adapter.source).resolve()
         self.pool = pool
         self.checksums = checksums
         self.on_error = on_error
@@ -236,7 +244,7 @@ class _Ingestor:
     def _check_checksums(self, files: list[Path], found: list[str]) -> tuple[list[str], list[str]]:
         names = []
         for f, sha in zip(files, found):
-            rel = _relative(f, self.adapter.source)
+            rel = _relative(f, self.adapter.source, self.source_resolved)
             expected = self.checksums.get(rel)
             if expected is not None and expected.lower() != sha:
                 raise ChecksumError(f, expected, sha)
