@@ -14,7 +14,7 @@ Options reach adapters either as strings (CLI ``--option key=value``) or as type
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,20 +47,29 @@ def sorted_units(units: Iterable[SourceUnit]) -> list[SourceUnit]:
     return out
 
 
-def glob_units(source: Path, pattern: str, *, root: Path | None = None) -> list[SourceUnit]:
+def glob_units(
+    source: Path,
+    pattern: str,
+    *,
+    root: Path | None = None,
+    expected: str = "a folder or a file",
+    keep: Callable[[Path], bool] | None = None,
+) -> list[SourceUnit]:
     """One single-file unit per file matching ``pattern`` below ``source``, sorted by key.
 
-    ``source`` may be a single file (one unit, if it matches the pattern's file name part).
+    ``source`` may be a single file: one unit, whatever its name. In a folder, only
+    regular files that match ``pattern`` (``**/`` recurses) and pass ``keep`` become units.
     Keys are relative to ``root`` (default ``source``, or the file's folder for a file).
+    SourceError ``source does not exist (expected <expected>)`` when it is neither.
     """
     source = Path(source)
     if source.is_file():
         base = root or source.parent
         return [SourceUnit(key=relative_key(source, base), files=(source,))]
     if not source.is_dir():
-        raise SourceError(source, "source does not exist (expected a folder or a file)")
+        raise SourceError(source, f"source does not exist (expected {expected})")
     base = root or source
-    files = (p for p in source.glob(pattern) if p.is_file())
+    files = (p for p in source.glob(pattern) if p.is_file() and (keep is None or keep(p)))
     return sorted_units(SourceUnit(key=relative_key(p, base), files=(p,)) for p in files)
 
 

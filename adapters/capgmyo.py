@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters._common import check_finite, load_mat, mat_variable, option_str
+from adapters._common import check_finite, glob_units, load_mat, mat_variable, option_str
 from adapters.base import (
     Adapter,
     ChannelInfo,
@@ -130,13 +130,7 @@ class CapgMyoAdapter(Adapter):
         return f"capgmyo-db{self.database}" if self.database else self.name
 
     def discover(self) -> list[SourceUnit]:
-        src = self.source
-        if src.is_file():
-            return [SourceUnit(key=src.name, files=(src,))]
-        if not src.is_dir():
-            raise SourceError(src, "source does not exist (expected a CapgMyo folder)")
-        files = sorted(p for p in src.rglob("*.mat") if p.is_file())
-        return [SourceUnit(key=p.relative_to(src).as_posix(), files=(p,)) for p in files]
+        return glob_units(self.source, "**/*.mat", expected="a CapgMyo folder")
 
     def _database(self, path: Path) -> str:
         if self.database:

@@ -21,7 +21,7 @@ import re
 
 import numpy as np
 
-from adapters._common import check_finite, load_mat, mat_variable
+from adapters._common import check_finite, glob_units, load_mat, mat_variable
 from adapters.base import (
     Adapter,
     ChannelInfo,
@@ -76,13 +76,7 @@ class CslHdemgAdapter(Adapter):
     summary = "CSL-HDEMG 192-channel grid (2048 Hz), 27 gestures, one .mat per gesture"
 
     def discover(self) -> list[SourceUnit]:
-        src = self.source
-        if src.is_file():
-            return [SourceUnit(key=src.name, files=(src,))]
-        if not src.is_dir():
-            raise SourceError(src, "source does not exist (expected the CSL-HDEMG folder)")
-        files = sorted(p for p in src.rglob("*.mat") if p.is_file())
-        return [SourceUnit(key=p.relative_to(src).as_posix(), files=(p,)) for p in files]
+        return glob_units(self.source, "**/*.mat", expected="the CSL-HDEMG folder")
 
     def read(self, unit: SourceUnit) -> Recording:
         path = unit.files[0]

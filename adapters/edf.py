@@ -39,11 +39,11 @@ from adapters._common import (
     check_nonempty,
     compile_path_pattern,
     fields_from_path,
+    glob_units,
     normalize_units,
     option_list,
     option_positive_float,
     option_str,
-    relative_key,
 )
 from adapters.base import Adapter, ChannelInfo, Event, Recording, SourceFile, SourceUnit
 from emgcorpus.errors import SourceError
@@ -80,17 +80,12 @@ class EdfAdapter(Adapter):
         self._annotation_kind = option_str(options, "annotation_kind", "annotation") or "annotation"
 
     def discover(self) -> list[SourceUnit]:
-        src = self.source
-        if src.is_file():
-            return [SourceUnit(key=src.name, files=(src,))]
-        if not src.is_dir():
-            raise SourceError(src, "source does not exist (expected an EDF/BDF file or folder)")
-        units = [
-            SourceUnit(key=relative_key(p, src), files=(p,))
-            for p in src.rglob("*")
-            if p.is_file() and p.suffix.lower() in _EXTENSIONS
-        ]
-        return sorted(units, key=lambda u: u.key)
+        return glob_units(
+            self.source,
+            "**/*",
+            expected="an EDF/BDF file or folder",
+            keep=lambda p: p.suffix.lower() in _EXTENSIONS,
+        )
 
     def _picks(self, raw: Any, path: Path) -> list[str]:
         names = list(raw.ch_names)

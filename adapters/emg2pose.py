@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from adapters._common import glob_units
 from adapters.base import Adapter, ChannelInfo, Recording, SourceFile, SourceUnit
 from adapters.emg2qwerty import (
     attr_text,
@@ -54,15 +55,7 @@ class Emg2PoseAdapter(Adapter):
     summary = "emg2pose wristband sEMG (16 ch, 2 kHz) + 20 hand joint angles, original HDF5"
 
     def discover(self) -> list[SourceUnit]:
-        src = self.source
-        if src.is_file():
-            return [SourceUnit(key=src.name, files=(src,))]
-        if not src.is_dir():
-            raise SourceError(src, "source does not exist (expected a folder of .hdf5 files)")
-        units = [
-            SourceUnit(key=p.relative_to(src).as_posix(), files=(p,)) for p in src.rglob("*.hdf5")
-        ]
-        return sorted(units, key=lambda u: u.key)
+        return glob_units(self.source, "**/*.hdf5", expected="a folder of .hdf5 files")
 
     def read(self, unit: SourceUnit) -> Recording:
         path = unit.files[0]

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters._common import check_nonempty, nyquist, relative_key
+from adapters._common import check_nonempty, glob_units, nyquist
 from adapters.base import (
     Adapter,
     ChannelInfo,
@@ -189,13 +189,7 @@ class Emg2QwertyAdapter(Adapter):
     summary = "emg2qwerty typing sEMG (2 x 16 ch wristbands, 2 kHz), original HDF5 sessions"
 
     def discover(self) -> list[SourceUnit]:
-        src = self.source
-        if src.is_file():
-            return [SourceUnit(key=src.name, files=(src,))]
-        if not src.is_dir():
-            raise SourceError(src, "source does not exist (expected a folder of .hdf5 files)")
-        units = [SourceUnit(key=relative_key(p, src), files=(p,)) for p in src.rglob("*.hdf5")]
-        return sorted(units, key=lambda u: u.key)
+        return glob_units(self.source, "**/*.hdf5", expected="a folder of .hdf5 files")
 
     def read(self, unit: SourceUnit) -> Recording:
         path = unit.files[0]

@@ -51,7 +51,14 @@ from typing import Any
 
 import numpy as np
 
-from adapters._common import check_nonempty, mat_variable, option_int, option_str, ring_position
+from adapters._common import (
+    check_nonempty,
+    glob_units,
+    mat_variable,
+    option_int,
+    option_str,
+    ring_position,
+)
 from adapters.base import (
     Adapter,
     ChannelInfo,
@@ -374,18 +381,11 @@ class NinaProAdapter(Adapter):
 
     def discover(self) -> list[SourceUnit]:
         """Every ``S*.mat`` below the source (file names checked when read)."""
-        src = self.source
-        if src.is_file():
-            files = [src]
-            root = src.parent
-        elif src.is_dir():
-            files = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() == ".mat")
-            root = src
-        else:
-            raise SourceError(src, "source does not exist (expected a NinaPro folder or .mat)")
-        return sorted(
-            (SourceUnit(key=p.relative_to(root).as_posix(), files=(p,)) for p in files),
-            key=lambda u: u.key,
+        return glob_units(
+            self.source,
+            "**/*",
+            expected="a NinaPro folder or .mat",
+            keep=lambda p: p.suffix.lower() == ".mat",
         )
 
     def _database_for(self, style: str, n_emg: int, path: Path) -> NinaProDb:

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters._common import events_from_labels, nyquist
+from adapters._common import events_from_labels, glob_units, nyquist
 from adapters.base import (
     Adapter,
     ChannelInfo,
@@ -193,17 +193,12 @@ class PutEmgAdapter(Adapter):
     summary = "putEMG (24 ch in 3 bands, 5120 Hz, 8 gestures), original pandas HDF5 files"
 
     def discover(self) -> list[SourceUnit]:
-        src = self.source
-        if src.is_file():
-            return [SourceUnit(key=src.name, files=(src,))]
-        if not src.is_dir():
-            raise SourceError(src, "source does not exist (expected a folder of .hdf5 files)")
-        units = [
-            SourceUnit(key=p.relative_to(src).as_posix(), files=(p,))
-            for p in src.rglob("emg_gestures-*.hdf5")
-            if _FILE_RX.match(p.name)
-        ]
-        return sorted(units, key=lambda u: u.key)
+        return glob_units(
+            self.source,
+            "**/emg_gestures-*.hdf5",
+            expected="a folder of .hdf5 files",
+            keep=lambda p: _FILE_RX.match(p.name) is not None,
+        )
 
     def read(self, unit: SourceUnit) -> Recording:
         path = unit.files[0]

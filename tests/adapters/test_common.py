@@ -1,0 +1,40 @@
+"""The shared adapter helpers in adapters/_common.py that several adapters call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters._common import glob_units
+from emgcorpus.errors import SourceError
+
+
+def _touch(root: Path, *rels: str) -> None:
+    for rel in rels:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+
+
+def test_glob_units_recurses_keeps_files_only_and_sorts_by_key(tmp_path: Path) -> None:
+    _touch(tmp_path, "a/x.mat", "a-b/x.mat", "top.mat", "a/notes.txt")
+    (tmp_path / "folder.mat").mkdir()
+    units = glob_units(tmp_path, "**/*.mat")
+    # "a-b/x.mat" < "a/x.mat" as text ('-' sorts before '/'), unlike path-part order
+    assert [u.key for u in units] == ["a-b/x.mat", "a/x.mat", "top.mat"]
+    assert all(u.files == (tmp_path / u.key,) for u in units)
+
+
+def test_glob_units_keep_filters_folder_matches_only(tmp_path: Path) -> None:
+    _touch(tmp_path, "r.edf", "R.BDF", "s.txt")
+    units = glob_units(tmp_path, "**/*", keep=lambda p: p.suffix.lower() in (".edf", ".bdf"))
+    assert [u.key for u in units] == ["R.BDF", "r.edf"]
+    # a single-file source is one unit whatever its name: the adapter checks it when read
+    single = glob_units(tmp_path / "s.txt", "**/*", keep=lambda p: False)
+    assert [(u.key, u.files) for u in single] == [("s.txt", (tmp_path / "s.txt",))]
+
+
+def test_glob_units_names_what_it_expected(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"does not exist \(expected a CapgMyo folder\)"):
+        glob_units(tmp_path / "missing", "**/*.mat", expected="a CapgMyo folder")
