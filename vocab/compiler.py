@@ -76,7 +76,8 @@ from vocab.tokenizer_base import KIND_ACTIVE, Segments, Tokenizer
 DEFAULT_PARTITION_SIZE = 16
 #: Channel-samples (EMG channels x samples at the rate read) per map partition: 2**26, e.g.
 #: 16 channels x 35 min at 2 kHz, 256 MiB as float32 signal, ~10 MiB of descriptors on
-#: the simulated corpus. Part of the artifact's parameters (None: recording count only).
+#: the simulated corpus. None: recording count only. Recorded in the artifact's parameters
+#: when it makes the partitions differ from recording-count ones (VocabularyBuilder.params).
 DEFAULT_PARTITION_SAMPLES = 2**26
 #: Channel types that are tokenized.
 TOKENIZED_CHANNEL_TYPES = ("EMG",)
@@ -396,6 +397,26 @@ def _usage(
     return usage
 
 
+#: Samples merged per reduce task (tree_merge_samples).
+SAMPLE_MERGE_FAN_IN = 4
+
+
+def tree_merge_samples(samples: list[Any], capacity: int, dim: int) -> Any:
+    """A delayed tree reduction of partition samples (delayed DescriptorSamples, partition
+    order) to the ``capacity`` smallest hashes: the same bits as merge_samples over all of
+    them (ties keep partition order), but no task ever holds more than
+    SAMPLE_MERGE_FAN_IN x ``capacity`` rows and the client receives one sample."""
+    level = list(samples)
+    if not level:
+        return delayed(DescriptorSample.empty)(dim)
+    while len(level) > 1:
+        level = [
+            delayed(merge_samples)(level[i : i + SAMPLE_MERGE_FAN_IN], capacity, dim)
+            for i in range(0, len(level), SAMPLE_MERGE_FAN_IN)
+        ]
+    return delayed(merge_samples)(level, capacity, dim)
+
+
 # --------------------------------------------------------------------------- spilled tasks
 @dataclass
 class SpilledPartition:
@@ -555,11 +576,13 @@ class VocabularyBuilder:
         self.scratch_dir = Path(scratch_dir) if scratch_dir is not None else None
         self.store = Path(store) if store is not None else default_store(self.lake_path)
 
-    def params(self) -> dict[str, Any]:
+    def params(self, sample_budget_binds: bool = True) -> dict[str, Any]:
         """Every parameter that determines the result (recorded in vocab.json).
 
-        ``partition_samples`` is left out when None (partitions by recording count only,
-        as vocabularies before it had): those rebuild with the same id.
+        ``partition_samples`` is recorded only when it is set and ``sample_budget_binds``
+        (the build passes whether it cut the corpus differently from recording-count
+        partitions). Left out, it changed nothing: rebuilding with None gives the same
+        partitions and bytes, and vocabularies from before the budget keep their ids.
         """
         params = {
             "size": self.size,
@@ -572,23 +595,24 @@ class VocabularyBuilder:
             "tol": self.tol,
             "channel_types": list(TOKENIZED_CHANNEL_TYPES),
         }
-        if self.partition_samples is not None:
+        if self.partition_samples is not None and sample_budget_binds:
             params["partition_samples"] = self.partition_samples
         return params
 
-    def _partitions(self, lake: Any) -> tuple[list[list[RecordingRef]], list[list[float]]]:
+    def _partitions(self, lake: Any) -> tuple[list[list[RecordingRef]], list[list[float]], bool]:
+        """The partitions' refs and native rates [Hz], and whether ``partition_samples``
+        made them differ from partitions by recording count alone."""
         table = lake.recordings(datasets=self.datasets)
         if table.height == 0:
             which = f" of datasets {', '.join(self.datasets)}" if self.datasets else ""
             raise LakeError(f"{self.lake_path}: no recordings{which} to compile a vocabulary from")
         refs, nfs = recording_refs(table)
+        keys = [r.session for r in refs]
         parts = session_partitions(
-            [r.session for r in refs],
-            self.partition_size,
-            recording_weights(table, self.fs),
-            self.partition_samples,
+            keys, self.partition_size, recording_weights(table, self.fs), self.partition_samples
         )
-        return [[refs[i] for i in p] for p in parts], [[nfs[i] for i in p] for p in parts]
+        binds = parts != session_partitions(keys, self.partition_size)
+        return [[refs[i] for i in p] for p in parts], [[nfs[i] for i in p] for p in parts], binds
 
     def _scratch(self, snapshot: dict[str, int]) -> ScratchDir | nullcontext[None]:
         """The build's scratch folder (``descriptors="spill"``), else a no-op context."""
@@ -606,13 +630,15 @@ class VocabularyBuilder:
         parts: list[list[RecordingRef]],
         nfs: list[list[float]],
         snapshot: dict[str, int],
-    ) -> tuple[list[Any], list[tuple[MomentStats, DescriptorSample]], Any, Any]:
+    ) -> tuple[list[Any], list[MomentStats], DescriptorSample, Any, Any]:
         """The map pass and the statistics pass (one pass when spilling).
 
         Returns what later tasks take per partition (a SpilledPartition, a persisted or a
-        lazy MappedPartition), the moments and samples, and the Lloyd and usage tasks.
+        lazy MappedPartition), the partitions' moments, the merged sample (reduced on the
+        workers: the client receives one bounded sample), and the Lloyd and usage tasks.
         """
         lake = str(self.lake_path)
+        dim = self.tokenizer.descriptor_dim
         if scratch is None:
             mapped = [
                 delayed(map_partition, pure=True)(
@@ -622,34 +648,35 @@ class VocabularyBuilder:
             ]
             if self.descriptors == "memory":
                 mapped = run.persist(mapped)
-            tasks = [delayed(partition_moments)(m, self.sample_size) for m in mapped]
-            return mapped, run.compute(tasks, "moments"), partition_lloyd, partition_usage
-        spill = delayed(spill_partition, pure=True)
-        done = run.compute(
-            [
-                spill(
-                    lake,
-                    snapshot,
-                    refs,
-                    f,
-                    self.tokenizer,
-                    self.fs,
-                    self.seed,
-                    scratch.part(i),
-                    self.sample_size,
-                )
-                for i, (refs, f) in enumerate(zip(parts, nfs))
-            ],
-            "map",
-        )
-        moments = [(m, s) for _, m, s in done]
-        return [p for p, _, _ in done], moments, spilled_lloyd, spilled_usage
+            stats = [delayed(partition_moments)(m, self.sample_size) for m in mapped]
+            sample = tree_merge_samples([t[1] for t in stats], self.sample_size, dim)
+            *moments, merged = run.compute([*(t[0] for t in stats), sample], "moments")
+            return mapped, moments, merged, partition_lloyd, partition_usage
+        spill = delayed(spill_partition, pure=True, nout=3)
+        tasks = [
+            spill(
+                lake,
+                snapshot,
+                refs,
+                f,
+                self.tokenizer,
+                self.fs,
+                self.seed,
+                scratch.part(i),
+                self.sample_size,
+            )
+            for i, (refs, f) in enumerate(zip(parts, nfs))
+        ]
+        sample = tree_merge_samples([t[2] for t in tasks], self.sample_size, dim)
+        heads = [delayed(tuple)([t[0], t[1]]) for t in tasks]
+        *done, merged = run.compute([*heads, sample], "map")
+        return [p for p, _ in done], [m for _, m in done], merged, spilled_lloyd, spilled_usage
 
     def build(self, progress: bool = True, save: bool = True) -> Vocabulary:
         """Run the job; return the vocabulary (saved in the store unless ``save=False``)."""
         lake = open_lake(self.lake_path)
         snapshot = {str(k): int(v) for k, v in lake.snapshot().items()}
-        parts, nfs = self._partitions(lake)
+        parts, nfs, binds = self._partitions(lake)
         dim = self.tokenizer.descriptor_dim
         k = self.size
         stages = tqdm(
@@ -663,10 +690,11 @@ class VocabularyBuilder:
             DaskRunner(self.scheduler, self.n_workers, progress) as run,
         ):
             stages.set_postfix_str(f"map {len(parts)} partitions on {run.description}")
-            mapped, moments, lloyd_task, usage_task = self._map(run, scratch, parts, nfs, snapshot)
+            mapped, moments, sample, lloyd_task, usage_task = self._map(
+                run, scratch, parts, nfs, snapshot
+            )
             # -- standardisation and initialisation sample
-            stats = merge_moments([m for m, _ in moments], dim)
-            sample = merge_samples([s for _, s in moments], self.sample_size, dim)
+            stats = merge_moments(moments, dim)
             if stats.count == 0:
                 raise LakeError(
                     f"{self.lake_path}: the tokenizer found no active segment in "
@@ -711,7 +739,7 @@ class VocabularyBuilder:
         meta: dict[str, Any] = {
             "format": FORMAT,
             "tokenizer": _jsonable(self.tokenizer.config()),
-            "params": self.params(),
+            "params": self.params(binds),
             "corpus": {
                 "lake": str(self.lake_path),
                 "snapshot": snapshot,

@@ -273,15 +273,11 @@ def tokenize_lake(
         )
         for ref, r in zip(refs, table.iter_rows(named=True))
     ]
-    parts = [
-        [metas[i] for i in p]
-        for p in session_partitions(
-            [m.ref.session for m in metas],
-            partition_size,
-            recording_weights(table, fs),
-            partition_samples,
-        )
-    ]
+    keys = [m.ref.session for m in metas]
+    cuts = session_partitions(keys, partition_size, recording_weights(table, fs), partition_samples)
+    # the budget is recorded only when it cut differently from recording-count partitions
+    binds = partition_samples is not None and cuts != session_partitions(keys, partition_size)
+    parts = [[metas[i] for i in p] for p in cuts]
     with DaskRunner(scheduler, n_workers, progress) as run:
         v = delayed(vocab)
         tasks = [
@@ -312,7 +308,6 @@ def tokenize_lake(
         "max_tokens_per_sentence": int(max_tokens_per_sentence),
         "max_rows_per_shard": int(max_rows_per_shard),
         "partition_size": int(partition_size),
-        **({} if partition_samples is None else {"partition_samples": int(partition_samples)}),
         "schema": [f"{f.name}: {f.type}" for f in SHARD_SCHEMA],
         "shards": shards,
         "totals": {
@@ -322,6 +317,8 @@ def tokenize_lake(
             "recordings": len(metas),
         },
     }
+    if binds:
+        index["partition_samples"] = int(partition_samples or 0)
     keep = {s["file"] for s in shards}
     for stale in out.glob(SHARD_GLOB):
         if stale.name not in keep:

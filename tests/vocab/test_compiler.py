@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dask
 import numpy as np
 import pytest
+from dask import delayed
 
 from emgcorpus.errors import ConfigError, LakeError
 from emgcorpus.lake import Lake
 from vocab.artifact import CODEBOOK_FILE, VOCAB_FILE, Vocabulary
-from vocab.compiler import VocabularyBuilder, recording_weights, session_partitions
+from vocab.codebook import DescriptorSample, merge_samples
+from vocab.compiler import (
+    VocabularyBuilder,
+    recording_weights,
+    session_partitions,
+    tree_merge_samples,
+)
 from vocab.special_tokens import FIRST_CODE_ID, FIRST_REST_ID
 from vocab.spill import SCRATCH_DIRNAME
 from vocab.tokenizers import get_tokenizer
@@ -105,10 +113,27 @@ def test_partition_samples_bound_changes_partitions_not_the_codes_used(
     assert "partition_samples" not in a.meta["params"]
     assert b.meta["params"]["partition_samples"] == one
     assert a.id != b.id
+    # the default budget does not bind on this tiny corpus: not recorded, the same bytes
+    c = _build(sim_lake, tmp_path / "s", partition_size=16)
+    assert c.id == a.id and "partition_samples" not in c.meta["params"]
     # the same segments are coded either way (sessions of one recording here)
     assert a.meta["corpus"]["active_segments"] == b.meta["corpus"]["active_segments"]
     with pytest.raises(ConfigError, match="partition_samples"):
         _build(sim_lake, tmp_path / "s", partition_samples=0)
+
+
+def test_tree_merged_sample_equals_the_flat_merge_ties_included() -> None:
+    rng = np.random.default_rng(5)
+    parts = []
+    for n in (0, 7, 30, 3, 30, 12, 1, 25, 9, 0, 14):
+        hashes = rng.integers(0, 40, n).astype(np.uint64)  # many ties across partitions
+        parts.append(DescriptorSample.bottom(hashes, rng.standard_normal((n, 3)), 20))
+    flat = merge_samples(parts, 20, 3)
+    (tree,) = dask.compute(tree_merge_samples([delayed(p) for p in parts], 20, 3))
+    assert np.array_equal(tree.hashes, flat.hashes)
+    assert np.array_equal(tree.descriptors, flat.descriptors)
+    (empty,) = dask.compute(tree_merge_samples([], 20, 3))
+    assert empty.descriptors.shape == (0, 3)
 
 
 def test_rebuild_same_id_is_idempotent_and_never_overwrites(sim_lake: Path, tmp_path: Path) -> None:
