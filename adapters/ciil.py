@@ -50,8 +50,8 @@ from typing import Any
 import numpy as np
 
 from adapters._common import as_integer_if_exact, check_finite, check_nonempty, relative_key
+from adapters._myo import myo_channels
 from adapters.base import Adapter, Event, Recording, SourceFile, SourceUnit
-from adapters.cote_allard import myo_channels
 from emgcorpus.errors import SourceError
 
 FS_HZ = 200.0
@@ -197,7 +197,7 @@ class CiilAdapter(Adapter):
             trial=path.stem,
             device="Thalmic Labs Myo armband",
             fs=FS_HZ,
-            channels=myo_channels(),
+            channels=myo_channels("EMG", FS_HZ),
             samples=samples,
             events=[event],
             sources=[SourceFile(path=unit.key), SourceFile(relative_key(meta_path, self.source))],

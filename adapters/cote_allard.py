@@ -44,10 +44,10 @@ import csv
 import re
 from pathlib import Path
 
-from adapters._common import nyquist, read_interleaved_binary, relative_key, ring_position
+from adapters._common import read_interleaved_binary, relative_key
+from adapters._myo import myo_channels
 from adapters.base import (
     Adapter,
-    ChannelInfo,
     Event,
     Recording,
     SourceFile,
@@ -72,23 +72,6 @@ GESTURES = (
 #: release folder -> part name used in subject ids
 PARTS = {"PreTrainingDataset": "PreTraining", "EvaluationDataset": "Evaluation"}
 _FILE_RX = re.compile(r"^classe_(\d+)\.dat$")
-
-
-def myo_channels() -> list[ChannelInfo]:
-    """The 8 Myo channels: ring positions 45 deg apart, raw counts, band up to 100 Hz."""
-    return [
-        ChannelInfo(
-            name=f"EMG{k + 1}",
-            type="EMG",
-            units="n/a",
-            position=ring_position(k, N_CHANNELS),
-            group="myo",
-            placement_scheme="armband",
-            placement_description="Myo armband pod around the forearm",
-            high_cutoff=nyquist(FS_HZ),
-        )
-        for k in range(N_CHANNELS)
-    ]
 
 
 def read_experiment_csv(path: Path, subject: str) -> SubjectInfo:
@@ -178,7 +161,7 @@ class CoteAllardAdapter(Adapter):
             trial=f"classe_{index}",
             device="Thalmic Labs Myo armband",
             fs=FS_HZ,
-            channels=myo_channels(),
+            channels=myo_channels("EMG", FS_HZ),
             samples=samples,
             events=[event],
             sources=sources,

@@ -37,11 +37,10 @@ from typing import Any
 
 import numpy as np
 
-from adapters._common import check_nonempty, glob_units, nyquist
+from adapters._common import check_nonempty, glob_units, nyquist, ring_position
 from adapters.base import (
     Adapter,
     ChannelInfo,
-    ElectrodePosition,
     Event,
     Recording,
     SourceFile,
@@ -136,7 +135,7 @@ def band_channels(prefix: str, group: str, n: int, fs: float) -> list[ChannelInf
             name=f"{prefix}{k}",
             type="EMG",
             units="n/a",
-            position=ElectrodePosition(system="ring", angle_deg=360.0 * k / n),
+            position=ring_position(k, n),
             group=group,
             placement_scheme="wristband",
             placement_description=f"sEMG research wristband electrode {k}, {group} wrist",

@@ -40,10 +40,10 @@ from typing import Any
 
 import numpy as np
 
-from adapters._common import as_integer_if_exact, check_nonempty, nyquist, ring_position
+from adapters._common import as_integer_if_exact, check_nonempty
+from adapters._myo import myo_channels
 from adapters.base import (
     Adapter,
-    ChannelInfo,
     Event,
     Recording,
     SourceFile,
@@ -189,19 +189,7 @@ class Epn612Adapter(Adapter):
             blocks.append(emg)
             offset += n
         data = as_integer_if_exact(np.concatenate(blocks, axis=0), "int16")
-        channels = [
-            ChannelInfo(
-                name=f"ch{k + 1}",
-                type="EMG",
-                units="n/a",
-                position=ring_position(k, N_CHANNELS),
-                group="myo",
-                placement_scheme="armband",
-                placement_description="Myo armband pod around the forearm",
-                high_cutoff=nyquist(fs),
-            )
-            for k in range(N_CHANNELS)
-        ]
+        channels = myo_channels("ch", fs)
         meta = {"repetitions": str(len(order)), "split_dir": path.parent.parent.name}
         if withheld:
             meta["labels"] = f"withheld by the authors for {withheld} repetition(s)"

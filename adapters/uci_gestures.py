@@ -37,8 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from adapters._common import check_nonempty, events_from_labels, nyquist, ring_position
-from adapters.base import Adapter, ChannelInfo, Recording, SourceFile, SourceUnit
+from adapters._common import check_nonempty, events_from_labels
+from adapters._myo import myo_channels
+from adapters.base import Adapter, Recording, SourceFile, SourceUnit
 from emgcorpus.errors import SourceError
 
 N_CHANNELS = 8
@@ -129,19 +130,7 @@ class UciGesturesAdapter(Adapter):
         if unknown:
             raise SourceError(path, f"class values {unknown} are not in 0..7 (UCI class list)")
         fs = rate_from_time_ms(time_ms, path)
-        channels = [
-            ChannelInfo(
-                name=f"channel{k + 1}",
-                type="EMG",
-                units="n/a",
-                position=ring_position(k, N_CHANNELS),
-                group="myo",
-                placement_scheme="armband",
-                placement_description="Myo armband pod around the forearm",
-                high_cutoff=nyquist(fs),
-            )
-            for k in range(N_CHANNELS)
-        ]
+        channels = myo_channels("channel", fs)
         return Recording(
             dataset=self.dataset,
             subject=path.parent.name,
