@@ -307,6 +307,31 @@ def option_mapping(options: Mapping[str, Any], name: str) -> dict[str, str] | No
     return out
 
 
+def option_channel_type(options: Mapping[str, Any], default: str = "EMG") -> str:
+    """Option ``channel_type``: one of the BIDS channel types (``default`` when absent);
+    ConfigError listing them otherwise."""
+    from adapters.base import CHANNEL_TYPES
+
+    ctype = option_str(options, "channel_type", default) or default
+    if ctype not in CHANNEL_TYPES:
+        raise ConfigError(
+            f"invalid value {ctype!r} for channel_type: expected one of {CHANNEL_TYPES}"
+        )
+    return ctype
+
+
+def dataset_with_database(
+    options: Mapping[str, Any], adapter_name: str, database: object | None
+) -> str:
+    """Dataset name of a release made of numbered databases (NinaPro DB1-8, CapgMyo DB-a/b/c):
+    option ``dataset`` when given, else ``<adapter_name>-db<database>`` when the database
+    is known, else ``adapter_name``."""
+    explicit = options.get("dataset")
+    if explicit:
+        return str(explicit)
+    return f"{adapter_name}-db{database}" if database is not None else adapter_name
+
+
 def compile_path_pattern(pattern: str | None, option: str = "pattern") -> re.Pattern[str] | None:
     """Compile a path regex with named groups (``subject``, ``session``, ``trial``...)."""
     if pattern is None:
@@ -421,8 +446,6 @@ def parse_mapping_options(
     options: Mapping[str, Any], *, default_glob: str, fs_variable_allowed: bool
 ) -> MappingOptions:
     """Validate mapping options; ConfigError naming the option on the first problem."""
-    from adapters.base import CHANNEL_TYPES
-
     fs = option_positive_float(options, "fs", "Hz")
     fs_variable = option_str(options, "fs_variable") if fs_variable_allowed else None
     if fs is None and not fs_variable:
@@ -430,11 +453,7 @@ def parse_mapping_options(
         raise ConfigError(f"option 'fs' is required: the sampling rate in Hz{hint}")
     gain = option_float(options, "gain", 1.0)
     offset = option_float(options, "offset", 0.0)
-    ctype = option_str(options, "channel_type", "EMG") or "EMG"
-    if ctype not in CHANNEL_TYPES:
-        raise ConfigError(
-            f"invalid value {ctype!r} for channel_type: expected one of {CHANNEL_TYPES}"
-        )
+    ctype = option_channel_type(options)
     if gain is None or not (np.isfinite(gain) and gain != 0):
         raise ConfigError(f"option 'gain' must be a finite non-zero number, got {gain!r}")
     return MappingOptions(

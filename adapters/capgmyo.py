@@ -37,7 +37,14 @@ from typing import Any
 
 import numpy as np
 
-from adapters._common import check_finite, glob_units, load_mat, mat_variable, option_str
+from adapters._common import (
+    check_finite,
+    dataset_with_database,
+    glob_units,
+    load_mat,
+    mat_variable,
+    option_str,
+)
 from adapters.base import (
     Adapter,
     ChannelInfo,
@@ -124,10 +131,7 @@ class CapgMyoAdapter(Adapter):
     @property
     def dataset(self) -> str:
         """``capgmyo-db<x>`` when option ``database`` is set, else ``capgmyo`` (option wins)."""
-        explicit = self.options.get("dataset")
-        if explicit:
-            return str(explicit)
-        return f"capgmyo-db{self.database}" if self.database else self.name
+        return dataset_with_database(self.options, self.name, self.database)
 
     def discover(self) -> list[SourceUnit]:
         return glob_units(self.source, "**/*.mat", expected="a CapgMyo folder")

@@ -53,9 +53,11 @@ import numpy as np
 
 from adapters._common import (
     check_nonempty,
+    dataset_with_database,
     glob_units,
     mat_variable,
     option_int,
+    option_positive_float,
     option_str,
     ring_position,
 )
@@ -69,7 +71,7 @@ from adapters.base import (
     SourceUnit,
     SubjectInfo,
 )
-from emgcorpus.errors import ConfigError, SourceError, check_option
+from emgcorpus.errors import SourceError, check_option
 
 #: File-name patterns: (regex, what the 2nd and 3rd numbers mean).
 _NAME_A_E = re.compile(r"^S(\d+)_A(\d+)_E(\d+)\.mat$", re.IGNORECASE)
@@ -366,18 +368,12 @@ class NinaProAdapter(Adapter):
         self.labels = check_option(
             "option labels", option_str(options, "labels", "restimulus"), ("restimulus", "stimulus")
         )
-        fs = options.get("fs")
-        self.fs_override = float(fs) if fs is not None else None
-        if self.fs_override is not None and not self.fs_override > 0:
-            raise ConfigError(f"option fs must be > 0 Hz, got {fs!r}")
+        self.fs_override = option_positive_float(options, "fs", "Hz")
 
     @property
     def dataset(self) -> str:
         """``ninapro-db<N>`` when option ``database`` is set, else ``ninapro`` (option wins)."""
-        explicit = self.options.get("dataset")
-        if explicit:
-            return str(explicit)
-        return f"ninapro-db{self.database}" if self.database is not None else self.name
+        return dataset_with_database(self.options, self.name, self.database)
 
     def discover(self) -> list[SourceUnit]:
         """Every ``S*.mat`` below the source (file names checked when read)."""

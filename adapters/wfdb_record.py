@@ -47,11 +47,11 @@ from adapters._common import (
     fields_from_path,
     normalize_units,
     nyquist,
+    option_channel_type,
     option_str,
     relative_key,
 )
 from adapters.base import (
-    CHANNEL_TYPES,
     Adapter,
     ChannelInfo,
     Event,
@@ -60,7 +60,7 @@ from adapters.base import (
     SourceUnit,
     SubjectInfo,
 )
-from emgcorpus.errors import ConfigError, SourceError
+from emgcorpus.errors import SourceError
 
 #: bytes per sample of the fixed-size WFDB formats (spec "signal-5")
 FORMAT_BYTES: dict[str, float] = {
@@ -214,12 +214,7 @@ class WfdbAdapter(Adapter):
     def __init__(self, source: str | Path, **options: Any) -> None:
         super().__init__(source, **options)
         self._pattern = compile_path_pattern(option_str(options, "pattern"))
-        ctype = option_str(options, "channel_type", "EMG") or "EMG"
-        if ctype not in CHANNEL_TYPES:
-            raise ConfigError(
-                f"invalid value {ctype!r} for channel_type: expected one of {CHANNEL_TYPES}"
-            )
-        self._channel_type = ctype
+        self._channel_type = option_channel_type(options)
 
     def discover(self) -> list[SourceUnit]:
         src = self.source

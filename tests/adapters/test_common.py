@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters._common import glob_units
-from emgcorpus.errors import SourceError
+from adapters._common import dataset_with_database, glob_units, option_channel_type
+from emgcorpus.errors import ConfigError, SourceError
 
 
 def _touch(root: Path, *rels: str) -> None:
@@ -38,3 +38,17 @@ def test_glob_units_keep_filters_folder_matches_only(tmp_path: Path) -> None:
 def test_glob_units_names_what_it_expected(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"does not exist \(expected a CapgMyo folder\)"):
         glob_units(tmp_path / "missing", "**/*.mat", expected="a CapgMyo folder")
+
+
+def test_option_channel_type_defaults_to_emg_and_lists_the_types() -> None:
+    assert option_channel_type({}) == "EMG"
+    assert option_channel_type({"channel_type": "ACC"}) == "ACC"
+    with pytest.raises(ConfigError, match="channel_type: expected one of"):
+        option_channel_type({"channel_type": "emg"})
+
+
+def test_dataset_with_database_prefers_the_option_then_the_database() -> None:
+    assert dataset_with_database({}, "ninapro", 3) == "ninapro-db3"
+    assert dataset_with_database({}, "capgmyo", None) == "capgmyo"
+    assert dataset_with_database({"dataset": "mine"}, "capgmyo", "a") == "mine"
+    assert dataset_with_database({"dataset": ""}, "capgmyo", "b") == "capgmyo-dbb"

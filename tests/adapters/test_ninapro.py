@@ -150,6 +150,10 @@ def test_bad_options_are_config_errors(tmp_path: Path) -> None:
         NinaProAdapter(tmp_path, database="9")
     with pytest.raises(ConfigError):
         NinaProAdapter(tmp_path, labels="glove")
+    for fs in ("-1", "0", "fast", "inf"):
+        with pytest.raises(ConfigError, match="'fs' must be"):
+            NinaProAdapter(tmp_path, fs=fs)
+    assert NinaProAdapter(tmp_path, fs="1000").fs_override == 1000.0
 
 
 def test_movement_lists_match_each_database_exercise_sizes() -> None:
