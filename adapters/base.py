@@ -33,6 +33,8 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from emgcorpus.errors import SourceError
+
 PositionSystem = Literal["ring", "grid", "muscle", "n/a"]
 
 #: Channel types, BIDS-EMG vocabulary.
@@ -211,10 +213,14 @@ class Adapter(ABC):
     version: ClassVar[str] = "1"
     #: one-line description shown by ``emgcorpus adapters``
     summary: ClassVar[str] = ""
+    #: False for adapters that read no files (the simulated corpus): SOURCE need not exist
+    reads_files: ClassVar[bool] = True
 
     def __init__(self, source: str | Path, **options: Any) -> None:
         self.source = Path(source)
         self.options = options
+        if self.reads_files and not self.source.exists():
+            raise SourceError(self.source, f"no such file or folder (adapter {self.name!r})")
 
     @property
     def dataset(self) -> str:

@@ -324,6 +324,7 @@ class SimAdapter(Adapter):
     name = "sim"
     version = "1"
     summary = "built-in simulated EMG corpus (several virtual devices, seeded, no files)"
+    reads_files = False
 
     def __init__(self, source: str | Any = "builtin", **options: Any) -> None:
         super().__init__(source, **options)

@@ -59,7 +59,7 @@ def _echo_json(doc: Any) -> None:
 
 @click.command("ingest")
 @click.argument("adapter")
-@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", type=click.Path(path_type=Path))
 @click.option("--option", "option_pairs", multiple=True, help="Adapter option key=value.")
 @click.option(
     "--mapping",
