@@ -409,6 +409,21 @@ def events_from_labels(
     return events
 
 
+def whole_recording_event(
+    duration_s: float, label: str, repetition: int | None, *, rest: bool
+) -> Event:
+    """The one event of a recording that holds a single gesture or rest, from 0 to
+    ``duration_s`` [s]: labelled ``rest`` of kind ``rest`` when ``rest``, else ``label`` of
+    kind ``gesture``."""
+    return Event(
+        onset=0.0,
+        duration=duration_s,
+        label="rest" if rest else label,
+        repetition=repetition,
+        kind="rest" if rest else "gesture",
+    )
+
+
 # ---------------------------------------------------------------------------- mapped sources
 
 

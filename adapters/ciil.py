@@ -49,9 +49,15 @@ from typing import Any
 
 import numpy as np
 
-from adapters._common import as_integer_if_exact, check_finite, check_nonempty, relative_key
+from adapters._common import (
+    as_integer_if_exact,
+    check_finite,
+    check_nonempty,
+    relative_key,
+    whole_recording_event,
+)
 from adapters._myo import myo_channels
-from adapters.base import Adapter, Event, Recording, SourceFile, SourceUnit
+from adapters.base import Adapter, Recording, SourceFile, SourceUnit
 from emgcorpus.errors import SourceError
 
 FS_HZ = 200.0
@@ -182,13 +188,8 @@ class CiilAdapter(Adapter):
             raise SourceError(path, f"class {cls} has no name in {meta_path}")
         class_name = names[cls]
         samples = read_myo_csv(path)
-        is_rest = class_name == REST_CLASS
-        event = Event(
-            onset=0.0,
-            duration=samples.shape[0] / FS_HZ,
-            label="rest" if is_rest else class_name,
-            repetition=rep,
-            kind="rest" if is_rest else "gesture",
+        event = whole_recording_event(
+            samples.shape[0] / FS_HZ, class_name, rep, rest=class_name == REST_CLASS
         )
         return Recording(
             dataset=self.dataset,

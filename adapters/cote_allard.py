@@ -44,11 +44,10 @@ import csv
 import re
 from pathlib import Path
 
-from adapters._common import read_interleaved_binary, relative_key
+from adapters._common import read_interleaved_binary, relative_key, whole_recording_event
 from adapters._myo import myo_channels
 from adapters.base import (
     Adapter,
-    Event,
     Recording,
     SourceFile,
     SourceUnit,
@@ -139,13 +138,8 @@ class CoteAllardAdapter(Adapter):
             raise SourceError(path, f"not inside {' or '.join(PARTS)}/<Subject>/<session>/")
         samples = read_interleaved_binary(path, "<i2", N_CHANNELS)
         gesture, cycle = index % len(GESTURES), index // len(GESTURES)
-        is_rest = gesture == 0
-        event = Event(
-            onset=0.0,
-            duration=samples.shape[0] / FS_HZ,
-            label="rest" if is_rest else GESTURES[gesture],
-            repetition=cycle,
-            kind="rest" if is_rest else "gesture",
+        event = whole_recording_event(
+            samples.shape[0] / FS_HZ, GESTURES[gesture], cycle, rest=gesture == 0
         )
         subject = f"{part}/{subject_dir.name}"
         sources = [SourceFile(path=unit.key)]

@@ -39,8 +39,8 @@ from __future__ import annotations
 
 import re
 
-from adapters._common import nyquist, relative_key
-from adapters.base import Adapter, ChannelInfo, Event, Recording, SourceFile, SourceUnit
+from adapters._common import nyquist, relative_key, whole_recording_event
+from adapters.base import Adapter, ChannelInfo, Recording, SourceFile, SourceUnit
 from adapters.wfdb_record import read_wfdb
 from emgcorpus.errors import SourceError
 
@@ -132,13 +132,11 @@ class GrabMyoAdapter(Adapter):
             grabmyo_channel(n, u, g, o, data.fs)
             for n, u, g, o in zip(data.names, data.units, data.gains, data.offsets, strict=True)
         ]
-        is_rest = gesture == REST_GESTURE
-        event = Event(
-            onset=0.0,
-            duration=data.samples.shape[0] / data.fs,
-            label="rest" if is_rest else GESTURES[gesture],
-            repetition=trial - 1,
-            kind="rest" if is_rest else "gesture",
+        event = whole_recording_event(
+            data.samples.shape[0] / data.fs,
+            GESTURES[gesture],
+            trial - 1,
+            rest=gesture == REST_GESTURE,
         )
         return Recording(
             dataset=self.dataset,
