@@ -1,5 +1,7 @@
 """Shared helpers for adapters: file keys, units, binary and MATLAB reading, options, labels.
 
+The option-mapped ``mat`` and ``csv`` adapters share :mod:`adapters._mapped`.
+
 Everything here is format-agnostic and raises the project's error types, so every adapter
 reports bad input in the same words:
 
@@ -15,13 +17,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from adapters.base import ChannelInfo, ElectrodePosition, Event, SourceUnit
+from adapters.base import ElectrodePosition, Event, SourceUnit
 from emgcorpus.errors import ConfigError, SourceError
 
 # ---------------------------------------------------------------------------- paths, units
@@ -421,123 +422,4 @@ def whole_recording_event(
         label="rest" if rest else label,
         repetition=repetition,
         kind="rest" if rest else "gesture",
-    )
-
-
-# ---------------------------------------------------------------------------- mapped sources
-
-
-@dataclass(frozen=True)
-class MappingOptions:
-    """The small mapping that drives the generic ``mat`` and ``csv`` adapters.
-
-    Built from adapter options by :func:`parse_mapping_options`; see those adapters'
-    docstrings for each key. ``fs`` [Hz] may be ``None`` only when ``fs_variable`` names
-    a variable holding the rate in every file.
-    """
-
-    fs: float | None
-    fs_variable: str | None
-    glob: str
-    units: str
-    gain: float
-    offset: float
-    samples: str | None
-    columns: list[str] | None
-    labels: str | None
-    label_names: dict[str, str] | None
-    rest_labels: list[str]
-    ignore_labels: list[str]
-    channel_names: list[str] | None
-    channel_type: str
-    pattern: re.Pattern[str] | None
-    subject: str | None
-    session: str | None
-    device: str
-    transpose: bool
-
-
-def parse_mapping_options(
-    options: Mapping[str, Any], *, default_glob: str, fs_variable_allowed: bool
-) -> MappingOptions:
-    """Validate mapping options; ConfigError naming the option on the first problem."""
-    fs = option_positive_float(options, "fs", "Hz")
-    fs_variable = option_str(options, "fs_variable") if fs_variable_allowed else None
-    if fs is None and not fs_variable:
-        hint = " (or fs_variable=<variable holding the rate>)" if fs_variable_allowed else ""
-        raise ConfigError(f"option 'fs' is required: the sampling rate in Hz{hint}")
-    gain = option_float(options, "gain", 1.0)
-    offset = option_float(options, "offset", 0.0)
-    ctype = option_channel_type(options)
-    if gain is None or not (np.isfinite(gain) and gain != 0):
-        raise ConfigError(f"option 'gain' must be a finite non-zero number, got {gain!r}")
-    return MappingOptions(
-        fs=fs,
-        fs_variable=fs_variable,
-        glob=option_str(options, "glob", default_glob) or default_glob,
-        units=normalize_units(option_str(options, "units")),
-        gain=float(gain),
-        offset=float(offset or 0.0),
-        samples=option_str(options, "samples"),
-        columns=option_list(options, "columns"),
-        labels=option_str(options, "labels"),
-        label_names=option_mapping(options, "label_names"),
-        rest_labels=option_list(options, "rest_label") or [],
-        ignore_labels=option_list(options, "ignore_label") or [],
-        channel_names=option_list(options, "channels"),
-        channel_type=ctype,
-        pattern=compile_path_pattern(option_str(options, "pattern")),
-        subject=option_str(options, "subject"),
-        session=option_str(options, "session"),
-        device=option_str(options, "device", "n/a") or "n/a",
-        transpose=option_bool(options, "transpose", False),
-    )
-
-
-def mapped_channels(
-    m: MappingOptions, n_channels: int, fs: float, default_names: list[str]
-) -> list[ChannelInfo]:
-    """Channels of a mapped source: names from option ``channels`` (count must match)."""
-    names = m.channel_names or default_names
-    if len(names) != n_channels:
-        raise ConfigError(
-            f"option 'channels' lists {len(names)} names but the data has {n_channels} channels"
-        )
-    return [
-        ChannelInfo(
-            name=n,
-            type=m.channel_type,
-            units=m.units,
-            gain=m.gain,
-            offset=m.offset,
-            high_cutoff=nyquist(fs),
-        )
-        for n in names
-    ]
-
-
-def mapped_identity(m: MappingOptions, key: str, path: Path) -> tuple[str, str, str]:
-    """(subject, session, trial) of a mapped file: pattern groups, then constant options,
-    then defaults (subject = file stem, session = ``"1"``, trial = file stem)."""
-    fields = fields_from_path(m.pattern, key, path)
-    subject = fields.get("subject") or m.subject or path.stem
-    session = fields.get("session") or m.session or "1"
-    trial = fields.get("trial") or path.stem
-    return subject, session, trial
-
-
-def label_events(
-    m: MappingOptions, labels: np.ndarray, n_samples: int, fs: float, path: Path
-) -> list[Event]:
-    """Events from a per-sample label vector; SourceError if its length is not n_samples."""
-    labels = np.asarray(labels).ravel()
-    if labels.size != n_samples:
-        raise SourceError(
-            path,
-            f"label vector {m.labels!r} has {labels.size} values but there are {n_samples} samples",
-        )
-    if np.issubdtype(labels.dtype, np.floating):
-        labels = as_integer_if_exact(labels.reshape(-1, 1), "int64").ravel()
-    return events_from_labels(
-        labels, fs, names=m.label_names, rest=m.rest_labels, ignore=m.ignore_labels
     )

@@ -32,19 +32,14 @@ from typing import Any
 import numpy as np
 
 from adapters._common import (
-    MappingOptions,
     as_integer_if_exact,
     check_finite,
     check_nonempty,
-    glob_units,
-    label_events,
-    mapped_channels,
-    mapped_identity,
     option_bool,
     option_str,
-    parse_mapping_options,
 )
-from adapters.base import Adapter, Recording, SourceFile, SourceUnit
+from adapters._mapped import MappedAdapter, label_events
+from adapters.base import Recording, SourceUnit
 from emgcorpus.errors import ConfigError, SourceError
 
 
@@ -94,25 +89,20 @@ def _numeric(col: np.ndarray, name: str, path: Path) -> np.ndarray:
     return out
 
 
-class CsvAdapter(Adapter):
+class CsvAdapter(MappedAdapter):
     """Generic delimited text files mapped by options: one recording per file."""
 
     name = "csv"
     version = "1"
     summary = "any CSV/text dataset, mapped by options (columns, fs, units, labels, pattern)"
+    default_glob = "**/*.csv"
 
     def __init__(self, source: str | Path, **options: Any) -> None:
         super().__init__(source, **options)
-        self.mapping: MappingOptions = parse_mapping_options(
-            options, default_glob="**/*.csv", fs_variable_allowed=False
-        )
         self._header = option_bool(options, "header", False)
         self._delimiter = option_str(options, "delimiter", ",") or ","
         if len(self._delimiter) != 1:
             raise ConfigError(f"option 'delimiter' must be one character, got {self._delimiter!r}")
-
-    def discover(self) -> list[SourceUnit]:
-        return glob_units(self.source, self.mapping.glob)
 
     def read(self, unit: SourceUnit) -> Recording:
         m = self.mapping
@@ -140,19 +130,7 @@ class CsvAdapter(Adapter):
             with contextlib.suppress(ValueError):  # text labels stay text
                 labels = as_integer_if_exact(raw_labels.astype(np.float64), "int64")
             events = label_events(m, labels, samples.shape[0], fs, path)
-        subject, session, trial = mapped_identity(m, unit.key, path)
         default_names = (
             [names[k] for k in idx] if self._header else [f"ch{k + 1}" for k in range(len(idx))]
         )
-        return Recording(
-            dataset=self.dataset,
-            subject=subject,
-            session=session,
-            trial=trial,
-            device=m.device,
-            fs=fs,
-            channels=mapped_channels(m, samples.shape[1], fs, default_names),
-            samples=samples,
-            events=events,
-            sources=[SourceFile(path=unit.key)],
-        )
+        return self.mapped_recording(unit, samples, fs, events, default_names)

@@ -31,17 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from adapters._common import (
-    MappingOptions,
-    check_finite,
-    glob_units,
-    label_events,
-    load_mat,
-    mapped_channels,
-    mapped_identity,
-    parse_mapping_options,
-)
-from adapters.base import Adapter, Recording, SourceFile, SourceUnit
+from adapters._common import check_finite, load_mat
+from adapters._mapped import MappedAdapter, label_events
+from adapters.base import Recording, SourceUnit
 from emgcorpus.errors import ConfigError, SourceError
 
 
@@ -55,23 +47,19 @@ def mat_variable_for_option(mat: dict[str, Any], name: str, option: str, path: P
     return mat[name]
 
 
-class MatAdapter(Adapter):
+class MatAdapter(MappedAdapter):
     """Generic ``.mat`` files mapped by options: one recording per file."""
 
     name = "mat"
     version = "1"
     summary = "any MATLAB .mat dataset, mapped by options (samples, fs, units, labels, pattern)"
+    default_glob = "**/*.mat"
+    fs_variable_allowed = True
 
     def __init__(self, source: str | Path, **options: Any) -> None:
         super().__init__(source, **options)
-        self.mapping: MappingOptions = parse_mapping_options(
-            options, default_glob="**/*.mat", fs_variable_allowed=True
-        )
         if not self.mapping.samples:
             raise ConfigError("option 'samples' is required: the variable holding the samples")
-
-    def discover(self) -> list[SourceUnit]:
-        return glob_units(self.source, self.mapping.glob)
 
     def _fs(self, mat: dict[str, Any], path: Path) -> float:
         m = self.mapping
@@ -114,17 +102,5 @@ class MatAdapter(Adapter):
         if m.labels:
             labels = np.asarray(mat_variable_for_option(mat, m.labels, "labels", path))
             events = label_events(m, labels, samples.shape[0], fs, path)
-        subject, session, trial = mapped_identity(m, unit.key, path)
         names = [f"{m.samples}{k + 1}" for k in range(samples.shape[1])]
-        return Recording(
-            dataset=self.dataset,
-            subject=subject,
-            session=session,
-            trial=trial,
-            device=m.device,
-            fs=fs,
-            channels=mapped_channels(m, samples.shape[1], fs, names),
-            samples=samples,
-            events=events,
-            sources=[SourceFile(path=unit.key)],
-        )
+        return self.mapped_recording(unit, samples, fs, events, names)
