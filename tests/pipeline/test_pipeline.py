@@ -1,0 +1,89 @@
+"""The whole pipeline on a tiny simulated corpus, and its subject split."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from emgcorpus.errors import ConfigError
+from emgcorpus.pipeline import PipelineConfig, run_pipeline, split_subjects
+
+TINY_SIM = {
+    "subjects": 4,
+    "gestures": 2,
+    "repetitions": 2,
+    "contraction_s": 1.0,
+    "rest_s": 1.0,
+    "devices": "myo8,bipolar4",
+}
+
+
+def test_split_subjects_holds_out_the_last_ones() -> None:
+    pre, ev = split_subjects(["03", "01", "02", "04", "05", "06", "07", "08"], 0.5)
+    assert pre == ["01", "02", "03", "04"] and ev == ["05", "06", "07", "08"]
+    pre, ev = split_subjects(["a", "b", "c", "d"], 0.25)  # LOSO needs 3 evaluation subjects
+    assert pre == ["a"] and ev == ["b", "c", "d"]
+    with pytest.raises(ConfigError, match="at least 4"):
+        split_subjects(["a", "b", "c"], 0.5)
+    with pytest.raises(ConfigError, match="eval_fraction"):
+        split_subjects(["a", "b", "c", "d"], 1.0)
+
+
+def test_pipeline_runs_every_stage_and_never_pretrains_on_evaluation_subjects(
+    tmp_path: Path,
+) -> None:
+    lines: list[str] = []
+    cfg = PipelineConfig(
+        eval_dataset="sim",
+        eval_device="sim-myo8",
+        eval_fraction=0.75,
+        fs_hz=1000.0,
+        vocab_size=16,
+        window_vocab_size=8,
+        pretrain_steps=3,
+        d_model=16,
+        n_layers=1,
+        n_heads=2,
+        baselines=["td-lda", "window"],
+        scheduler="sync",
+    )
+    page = run_pipeline(
+        tmp_path / "lake",
+        tmp_path / "run",
+        cfg,
+        sim_options=TINY_SIM,
+        progress=False,
+        echo=lines.append,
+    )
+    assert page.exists() and page.name == "report.html"
+    report = json.loads((page.parent / "report.json").read_text())
+    assert report["pipeline"]["pretrain_subjects"] == ["sim:01"]
+    assert report["windows"]["subjects"] == ["sim:02", "sim:03", "sim:04"]
+    ckpt = json.loads((tmp_path / "run" / "checkpoint" / "model.json").read_text())
+    assert set(ckpt["pretrain_subjects"]).isdisjoint(report["windows"]["subjects"])
+    assert ckpt["vocab_id"] == report["pipeline"]["vocab_id"]
+    assert set(report["methods"]) == {"model", "td-lda", "window"}
+    assert [ln[:4] for ln in lines if ln.startswith("[")] == [f"[{i}/7" for i in range(1, 8)]
+    assert lines[-1] == f"report: {page}"
+    # a second run finds everything in place: same vocabulary, nothing re-ingested
+    again: list[str] = []
+    run_pipeline(
+        tmp_path / "lake",
+        tmp_path / "run2",
+        cfg,
+        sim_options=TINY_SIM,
+        progress=False,
+        echo=again.append,
+    )
+    assert "0 recordings added, 8 already there" in "\n".join(again)
+    assert f"vocabulary {report['pipeline']['vocab_id']}" in "\n".join(again)
+
+
+def test_pipeline_refuses_an_empty_lake_and_unknown_dataset(tmp_path: Path) -> None:
+    from emgcorpus.lake import Lake
+
+    Lake.create(tmp_path / "lake")
+    with pytest.raises(ConfigError, match="holds no recordings"):
+        run_pipeline(tmp_path / "lake", tmp_path / "run", progress=False, echo=lambda s: None)
