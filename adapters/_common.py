@@ -74,6 +74,24 @@ def glob_units(
     return sorted_units(SourceUnit(key=relative_key(p, base), files=(p,)) for p in files)
 
 
+def part_folders(source: Path, parts: Iterable[str], expected: str) -> list[Path]:
+    """The part folders of a release split into named parts (``parts``, e.g.
+    ``PreTrainingDataset``, ``EvaluationDataset``) that ``source`` covers: ``source`` itself
+    when it is one of them, else those of its subfolders that exist, in ``parts`` order.
+
+    SourceError naming ``expected`` when ``source`` is not a folder or holds no part.
+    """
+    source, names = Path(source), list(parts)
+    if not source.is_dir():
+        raise SourceError(source, f"source is not a folder (expected {expected})")
+    if source.name in names:
+        return [source]
+    roots = [source / name for name in names if (source / name).is_dir()]
+    if not roots:
+        raise SourceError(source, f"no {' or '.join(names)} folder found (expected {expected})")
+    return roots
+
+
 _UNIT_ALIASES = {
     "mv": "mV",
     "uv": "uV",

@@ -53,6 +53,7 @@ from adapters._common import (
     as_integer_if_exact,
     check_finite,
     check_nonempty,
+    part_folders,
     relative_key,
     whole_recording_event,
 )
@@ -129,24 +130,13 @@ class CiilAdapter(Adapter):
     version = "1"
     summary = "LibEMG CIIL Myo sets (ElectrodeShift, MinimalTrainingData), 8 ch 200 Hz CSV"
 
-    def _part_roots(self) -> list[Path]:
-        src = self.source
-        if not src.is_dir():
-            raise SourceError(src, "source is not a folder (expected the CIILData root or a set)")
-        if src.name in PARTS:
-            return [src]
-        roots = [src / p for p in PARTS if (src / p).is_dir()]
-        if not roots:
-            raise SourceError(src, f"no {' or '.join(PARTS)} folder found")
-        return roots
-
     def _subject_metadata(self, subject_dir: Path) -> Path | None:
         found = sorted(subject_dir.rglob("metadata.json"))
         return found[0] if found else None
 
     def discover(self) -> list[SourceUnit]:
         units = []
-        for root in self._part_roots():
+        for root in part_folders(self.source, PARTS, "the CIILData root or a set"):
             for subject_dir in sorted(p for p in root.iterdir() if p.is_dir()):
                 fallback = None
                 for path in subject_dir.rglob("R_*_C_*.csv"):

@@ -44,7 +44,12 @@ import csv
 import re
 from pathlib import Path
 
-from adapters._common import read_interleaved_binary, relative_key, whole_recording_event
+from adapters._common import (
+    part_folders,
+    read_interleaved_binary,
+    relative_key,
+    whole_recording_event,
+)
 from adapters._myo import myo_channels
 from adapters.base import (
     Adapter,
@@ -100,22 +105,9 @@ class CoteAllardAdapter(Adapter):
     version = "1"
     summary = "Côté-Allard Myo armband set (8 ch, 200 Hz, 7 gestures), original .dat files"
 
-    def _part_roots(self) -> list[tuple[str, Path]]:
-        src = self.source
-        if not src.is_dir():
-            raise SourceError(src, "source is not a folder (expected the release root or a part)")
-        if src.name in PARTS:
-            return [(PARTS[src.name], src)]
-        roots = [(part, src / folder) for folder, part in PARTS.items() if (src / folder).is_dir()]
-        if not roots:
-            raise SourceError(
-                src, f"no {' or '.join(PARTS)} folder found (expected the release root or a part)"
-            )
-        return roots
-
     def discover(self) -> list[SourceUnit]:
         units = []
-        for _, root in self._part_roots():
+        for root in part_folders(self.source, PARTS, "the release root or a part"):
             for path in root.glob("*/*/classe_*.dat"):
                 exp = path.parent.parent / "experiment.csv"
                 files = (path, exp) if exp.is_file() else (path,)

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from adapters._common import dataset_with_database, glob_units, option_channel_type
+from adapters._common import (
+    dataset_with_database,
+    glob_units,
+    option_channel_type,
+    part_folders,
+)
 from emgcorpus.errors import ConfigError, SourceError
 
 
@@ -52,3 +57,18 @@ def test_dataset_with_database_prefers_the_option_then_the_database() -> None:
     assert dataset_with_database({}, "capgmyo", None) == "capgmyo"
     assert dataset_with_database({"dataset": "mine"}, "capgmyo", "a") == "mine"
     assert dataset_with_database({"dataset": ""}, "capgmyo", "b") == "capgmyo-dbb"
+
+
+def test_part_folders_is_the_part_itself_or_the_parts_below_a_root(tmp_path: Path) -> None:
+    parts = ("Train", "Eval")
+    (tmp_path / "Eval").mkdir()
+    (tmp_path / "Other").mkdir()
+    assert part_folders(tmp_path, parts, "a root") == [tmp_path / "Eval"]
+    assert part_folders(tmp_path / "Eval", parts, "a root") == [tmp_path / "Eval"]
+    (tmp_path / "Train").mkdir()
+    assert part_folders(tmp_path, parts, "a root") == [tmp_path / "Train", tmp_path / "Eval"]
+    with pytest.raises(SourceError, match=r"no Train or Eval folder found \(expected a root\)"):
+        part_folders(tmp_path / "Other", parts, "a root")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SourceError, match="source is not a folder"):
+        part_folders(tmp_path / "file", parts, "a root")
