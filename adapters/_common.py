@@ -185,6 +185,17 @@ def load_mat(path: Path, **kwargs: Any) -> dict[str, Any]:
         ) from None
 
 
+def open_hdf5(path: Path) -> Any:
+    """``h5py.File(path, "r")``; SourceError naming the file if it is empty or not HDF5."""
+    import h5py
+
+    check_nonempty(path)
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise SourceError(path, f"not a readable HDF5 file (truncated?): {exc}") from None
+
+
 def mat_variable(mat: Mapping[str, Any], name: str, path: Path) -> Any:
     """Variable ``name`` of a loaded .mat dict; SourceError listing the variables present."""
     if name not in mat:

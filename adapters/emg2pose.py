@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from adapters._common import glob_units
+from adapters._common import glob_units, open_hdf5
 from adapters.base import Adapter, ChannelInfo, Recording, SourceFile, SourceUnit
 from adapters.emg2qwerty import (
     attr_text,
     band_channels,
     check_rate,
-    open_hdf5,
     session_timeseries,
 )
 from emgcorpus.errors import SourceError

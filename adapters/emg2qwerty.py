@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters._common import check_nonempty, glob_units, nyquist, ring_position
+from adapters._common import glob_units, nyquist, open_hdf5, ring_position
 from adapters.base import (
     Adapter,
     ChannelInfo,
@@ -52,17 +52,6 @@ FS_HZ = 2000.0
 N_BAND_CHANNELS = 16
 GROUP = "emg2qwerty"
 TIMESERIES = "timeseries"
-
-
-def open_hdf5(path: Path) -> Any:
-    """``h5py.File(path, "r")``; SourceError naming the file if it is empty or not HDF5."""
-    import h5py
-
-    check_nonempty(path)
-    try:
-        return h5py.File(path, "r")
-    except OSError as exc:
-        raise SourceError(path, f"not a readable HDF5 file (truncated?): {exc}") from None
 
 
 def session_timeseries(

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters._common import events_from_labels, glob_units, nyquist
+from adapters._common import events_from_labels, glob_units, nyquist, open_hdf5
 from adapters.base import (
     Adapter,
     ChannelInfo,
@@ -54,7 +54,6 @@ from adapters.base import (
     SourceFile,
     SourceUnit,
 )
-from adapters.emg2qwerty import open_hdf5
 from emgcorpus.errors import SourceError
 
 FS_HZ = 5120.0
