@@ -166,6 +166,34 @@ class DescriptorSample:
         order = np.argsort(hashes, kind="stable")[:capacity]
         return cls(hashes[order].astype(np.uint64), descriptors[order].astype(np.float32))
 
+    @classmethod
+    def below(
+        cls, hashes: np.ndarray, descriptors: np.ndarray, threshold: int | None, capacity: int
+    ) -> DescriptorSample:
+        """:meth:`bottom` of the rows whose hash is below ``threshold`` (None: every row).
+
+        When at least ``capacity`` rows of the whole corpus fall below the threshold, the
+        merged result equals the merge of unthresholded samples (see sample_threshold).
+        """
+        if threshold is not None:
+            keep = hashes < np.uint64(threshold)
+            hashes, descriptors = hashes[keep], descriptors[keep]
+        return cls.bottom(hashes, descriptors, capacity)
+
+
+def sample_threshold(rows: int, capacity: int, slack: float) -> int | None:
+    """A uint64 hash threshold expected to keep ``capacity`` + ``slack`` standard deviations
+    (+ 64) of ``rows`` uniformly hashed rows; None (keep all) when that is every row.
+
+    The bottom-``capacity`` sample of the corpus is then the bottom of the rows below it,
+    *provided at least ``capacity`` rows fall below* -- the caller checks and retries with
+    more slack -- while a worker holds ~capacity x its share of rows instead of capacity.
+    """
+    want = capacity + slack * float(np.sqrt(capacity)) + 64.0
+    if rows <= want:
+        return None
+    return min(int(want / rows * 2.0**64), 2**64 - 1)
+
 
 def merge_samples(parts: Sequence[DescriptorSample], capacity: int, dim: int) -> DescriptorSample:
     """Merge partition samples in partition order and keep the ``capacity`` smallest hashes."""

@@ -19,10 +19,14 @@ Stages (every task opens the lake *at the snapshot taken once at the start*):
      workers together hold every descriptor: memory grows with the corpus).
    - ``"recompute"``: every pass re-reads and re-tokenizes its partition (no scratch
      space, bounded memory, several times slower).
-2. **statistics**: each partition returns moments (count, mean, M2) and a bounded sample
-   of its descriptors chosen by a hash of (recording id, segment index) (with
-   ``"spill"``, in the same task as the map); the client merges them in partition order
-   -> standardisation and the initialisation sample.
+2. **statistics**: each partition returns its moments (count, mean, M2) (with
+   ``"spill"``, from the map task itself); the client merges them in partition order ->
+   standardisation. The initialisation sample is the ``sample_size`` descriptors of the
+   corpus with the smallest hashes of (recording id, segment index): each partition keeps
+   only its rows hashed below a threshold set from the row count (about its share of the
+   sample; :func:`codebook.sample_threshold`), a tree of merge tasks on the workers
+   reduces them, and the client receives one bounded sample (retried with a higher
+   threshold in the rare case too few rows fell below, so it is always exact).
 3. **k-means**: k-means++ on the standardised sample (client, seeded); then each Lloyd
    iteration maps partitions to per-centroid sums/counts/inertia and reduces them in
    partition order. Dead codes are re-seeded from the sample; the loop stops when the
@@ -62,6 +66,7 @@ from vocab.codebook import (
     merge_partials,
     merge_samples,
     nearest_centroid,
+    sample_threshold,
     segment_hashes,
     standardize,
     update_centroids,
@@ -352,14 +357,16 @@ def recording_refs(table: Any) -> tuple[list[RecordingRef], list[float]]:
 
 
 # --------------------------------------------------------------------------- reduce tasks
-def partition_moments(
-    part: MappedPartition, sample_size: int
-) -> tuple[MomentStats, DescriptorSample]:
-    """Moments of the raw descriptors and the partition's bottom-hash sample."""
-    return (
-        MomentStats.of(part.descriptors),
-        DescriptorSample.bottom(part.hashes, part.descriptors, sample_size),
-    )
+def partition_moments(part: MappedPartition) -> MomentStats:
+    """Moments of the partition's raw descriptors."""
+    return MomentStats.of(part.descriptors)
+
+
+def partition_sample(
+    part: MappedPartition, threshold: int | None, sample_size: int
+) -> DescriptorSample:
+    """The partition's bottom-hash sample of its rows hashed below ``threshold``."""
+    return DescriptorSample.below(part.hashes, part.descriptors, threshold, sample_size)
 
 
 def partition_lloyd(
@@ -399,6 +406,18 @@ def _usage(
 
 #: Samples merged per reduce task (tree_merge_samples).
 SAMPLE_MERGE_FAN_IN = 4
+#: Slack (standard deviations, see codebook.sample_threshold) of the successive sampling
+#: attempts; None keeps every row (always exact). 8 sd fails with probability ~1e-15.
+SAMPLE_SLACK: tuple[float | None, ...] = (8.0, 64.0, None)
+
+
+@dataclass(frozen=True)
+class _Tasks:
+    """The per-partition tasks of the passes after the map, for one descriptor mode."""
+
+    sample: Any
+    lloyd: Any
+    usage: Any
 
 
 def tree_merge_samples(samples: list[Any], capacity: int, dim: int) -> Any:
@@ -427,6 +446,7 @@ class SpilledPartition:
     """
 
     path: str  # .npy float32 (rows, dim)
+    hash_path: str  # .npy uint64 (rows,): segment_hashes of the rows
     rows: int
     dim: int
     recording_rows: list[int]
@@ -444,6 +464,10 @@ class SpilledPartition:
         """The raw descriptors in bounded blocks (vocab.spill.SPILL_BLOCK_ROWS rows)."""
         return read_blocks(self.path, self.rows)
 
+    def hash_blocks(self) -> Iterator[np.ndarray]:
+        """The rows' hashes in the same blocks."""
+        return read_blocks(self.hash_path, self.rows)
+
 
 def spill_partition(
     lake_path: str,
@@ -454,16 +478,17 @@ def spill_partition(
     fs: float | None,
     seed: int,
     path: str,
-    sample_size: int,
-) -> tuple[SpilledPartition, MomentStats, DescriptorSample]:
-    """The map task with spilling: tokenize, write the descriptors to ``path``, and return
-    the bookkeeping with the partition's moments and sample (see partition_moments)."""
+) -> tuple[SpilledPartition, MomentStats]:
+    """The map task with spilling: tokenize, write the descriptors to ``path`` (and their
+    hashes beside it), return the bookkeeping and the partition's moments."""
     part = map_partition(lake_path, snapshot, refs, native_fs, tokenizer, fs, seed)
+    hash_path = path.removesuffix(".npy") + ".hash.npy"
     save_rows(path, part.descriptors)
-    moments, sample = partition_moments(part, sample_size)
+    save_rows(hash_path, part.hashes)
     counts = np.bincount(part.recording_index, minlength=len(part.recordings))
     spilled = SpilledPartition(
         path,
+        hash_path,
         int(part.descriptors.shape[0]),
         part.dim,
         [int(c) for c in counts],
@@ -472,7 +497,22 @@ def spill_partition(
         part.rest_tokens,
         part.unknown_tokens,
     )
-    return spilled, moments, sample
+    return spilled, partition_moments(part)
+
+
+def spilled_sample(
+    part: SpilledPartition, threshold: int | None, sample_size: int
+) -> DescriptorSample:
+    """partition_sample on a spilled partition, streamed in blocks (the same bits)."""
+    hashes: list[np.ndarray] = []
+    rows: list[np.ndarray] = []
+    for h, x in zip(part.hash_blocks(), part.blocks()):
+        keep = np.ones(h.shape[0], bool) if threshold is None else h < np.uint64(threshold)
+        hashes.append(h[keep])
+        rows.append(x[keep])
+    if not hashes:
+        return DescriptorSample.empty(part.dim)
+    return DescriptorSample.bottom(np.concatenate(hashes), np.concatenate(rows), sample_size)
 
 
 def spilled_lloyd(
@@ -630,15 +670,14 @@ class VocabularyBuilder:
         parts: list[list[RecordingRef]],
         nfs: list[list[float]],
         snapshot: dict[str, int],
-    ) -> tuple[list[Any], list[MomentStats], DescriptorSample, Any, Any]:
-        """The map pass and the statistics pass (one pass when spilling).
+    ) -> tuple[list[Any], list[MomentStats], _Tasks]:
+        """The map pass and the moments (one pass when spilling).
 
         Returns what later tasks take per partition (a SpilledPartition, a persisted or a
-        lazy MappedPartition), the partitions' moments, the merged sample (reduced on the
-        workers: the client receives one bounded sample), and the Lloyd and usage tasks.
+        lazy MappedPartition), the partitions' moments, and the sample, Lloyd and usage
+        tasks that apply to them.
         """
         lake = str(self.lake_path)
-        dim = self.tokenizer.descriptor_dim
         if scratch is None:
             mapped = [
                 delayed(map_partition, pure=True)(
@@ -648,29 +687,33 @@ class VocabularyBuilder:
             ]
             if self.descriptors == "memory":
                 mapped = run.persist(mapped)
-            stats = [delayed(partition_moments)(m, self.sample_size) for m in mapped]
-            sample = tree_merge_samples([t[1] for t in stats], self.sample_size, dim)
-            *moments, merged = run.compute([*(t[0] for t in stats), sample], "moments")
-            return mapped, moments, merged, partition_lloyd, partition_usage
-        spill = delayed(spill_partition, pure=True, nout=3)
+            moments = run.compute([delayed(partition_moments)(m) for m in mapped], "moments")
+            return mapped, moments, _Tasks(partition_sample, partition_lloyd, partition_usage)
+        spill = delayed(spill_partition, pure=True)
         tasks = [
-            spill(
-                lake,
-                snapshot,
-                refs,
-                f,
-                self.tokenizer,
-                self.fs,
-                self.seed,
-                scratch.part(i),
-                self.sample_size,
-            )
+            spill(lake, snapshot, refs, f, self.tokenizer, self.fs, self.seed, scratch.part(i))
             for i, (refs, f) in enumerate(zip(parts, nfs))
         ]
-        sample = tree_merge_samples([t[2] for t in tasks], self.sample_size, dim)
-        heads = [delayed(tuple)([t[0], t[1]]) for t in tasks]
-        *done, merged = run.compute([*heads, sample], "map")
-        return [p for p, _ in done], [m for _, m in done], merged, spilled_lloyd, spilled_usage
+        done = run.compute(tasks, "map")
+        tasks_ = _Tasks(spilled_sample, spilled_lloyd, spilled_usage)
+        return [p for p, _ in done], [m for _, m in done], tasks_
+
+    def _sample(self, run: DaskRunner, mapped: list[Any], task: Any, rows: int) -> Any:
+        """The corpus's bottom-hash sample of ``sample_size`` rows (``rows`` in all).
+
+        Each partition keeps only its rows hashed below sample_threshold (about its share
+        of the sample), merged by a tree on the workers; if fewer than ``sample_size``
+        rows fell below, it retries with more slack (finally every row), so the result is
+        always exactly the bottom ``sample_size`` hashes of the corpus.
+        """
+        dim, size = self.tokenizer.descriptor_dim, self.sample_size
+        for slack in SAMPLE_SLACK:
+            threshold = sample_threshold(rows, size, slack) if slack is not None else None
+            samples = [delayed(task)(m, threshold, size) for m in mapped]
+            (merged,) = run.compute([tree_merge_samples(samples, size, dim)], "sample")
+            if threshold is None or merged.hashes.shape[0] >= size:
+                return merged
+        raise AssertionError("unreachable: the last SAMPLE_SLACK keeps every row")
 
     def build(self, progress: bool = True, save: bool = True) -> Vocabulary:
         """Run the job; return the vocabulary (saved in the store unless ``save=False``)."""
@@ -690,9 +733,8 @@ class VocabularyBuilder:
             DaskRunner(self.scheduler, self.n_workers, progress) as run,
         ):
             stages.set_postfix_str(f"map {len(parts)} partitions on {run.description}")
-            mapped, moments, sample, lloyd_task, usage_task = self._map(
-                run, scratch, parts, nfs, snapshot
-            )
+            mapped, moments, tasks = self._map(run, scratch, parts, nfs, snapshot)
+            lloyd_task, usage_task = tasks.lloyd, tasks.usage
             # -- standardisation and initialisation sample
             stats = merge_moments(moments, dim)
             if stats.count == 0:
@@ -700,6 +742,7 @@ class VocabularyBuilder:
                     f"{self.lake_path}: the tokenizer found no active segment in "
                     f"{sum(len(p) for p in parts)} recordings; nothing to compile"
                 )
+            sample = self._sample(run, mapped, tasks.sample, int(stats.count))
             mean, std = stats.mean, stats.std()
             z_sample = standardize(sample.descriptors, mean, std)
             stages.update(1)

@@ -18,6 +18,7 @@ from vocab.codebook import (
     merge_partials,
     merge_samples,
     nearest_centroid,
+    sample_threshold,
     segment_hashes,
     standardize,
     update_centroids,
@@ -89,6 +90,25 @@ def test_lloyd_partial_over_blocks_is_bit_identical() -> None:
         lloyd_partial_blocks((x[i : i + 1000] for i in range(0, n, 1000)), n, mean, std, c)
     with pytest.raises(ConfigError, match="expected"):
         lloyd_partial_blocks(iter([x[:DISTANCE_BLOCK_ROWS]]), n, mean, std, c)
+
+
+def test_samples_below_a_threshold_merge_to_the_same_sample() -> None:
+    rng = np.random.default_rng(11)
+    sizes = [rng.integers(0, 3000) for _ in range(12)]
+    hashes = [rng.integers(0, 2**64, n, dtype=np.uint64) for n in sizes]
+    rows = [rng.standard_normal((n, 3)).astype(np.float32) for n in sizes]
+    capacity, total = 300, sum(sizes)
+    whole = [DescriptorSample.bottom(h, x, capacity) for h, x in zip(hashes, rows)]
+    flat = merge_samples(whole, capacity, 3)
+    threshold = sample_threshold(total, capacity, 8.0)
+    assert threshold is not None
+    parts = [DescriptorSample.below(h, x, threshold, capacity) for h, x in zip(hashes, rows)]
+    kept = sum(p.hashes.shape[0] for p in parts)
+    assert capacity <= kept < 2 * capacity  # about the sample, not the corpus
+    got = merge_samples(parts, capacity, 3)
+    assert np.array_equal(got.hashes, flat.hashes)
+    assert np.array_equal(got.descriptors, flat.descriptors)
+    assert sample_threshold(capacity, capacity, 8.0) is None  # small corpus: every row
 
 
 def test_moments_merge_equals_whole() -> None:

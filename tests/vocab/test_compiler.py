@@ -11,6 +11,7 @@ from dask import delayed
 
 from emgcorpus.errors import ConfigError, LakeError
 from emgcorpus.lake import Lake
+from vocab import compiler
 from vocab.artifact import CODEBOOK_FILE, VOCAB_FILE, Vocabulary
 from vocab.codebook import DescriptorSample, merge_samples
 from vocab.compiler import (
@@ -134,6 +135,21 @@ def test_tree_merged_sample_equals_the_flat_merge_ties_included() -> None:
     assert np.array_equal(tree.descriptors, flat.descriptors)
     (empty,) = dask.compute(tree_merge_samples([], 20, 3))
     assert empty.descriptors.shape == (0, 3)
+
+
+def test_sample_threshold_retry_gives_the_same_vocabulary(
+    sim_lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = _build(sim_lake, tmp_path / "a", sample_size=100)  # 192 rows: every row is kept
+    assert a.meta["corpus"]["active_segments"] > 150
+    ids = {a.id}
+    # a threshold that keeps ~164 rows, then one far too low (~14 rows): retried
+    for slack in ((0.0, None), (-15.0, None)):
+        monkeypatch.setattr(compiler, "SAMPLE_SLACK", slack)
+        b = _build(sim_lake, tmp_path / str(slack[0]), sample_size=100)
+        assert b.meta["fit"]["sample_rows"] == 100
+        ids.add(b.id)
+    assert ids == {a.id}
 
 
 def test_rebuild_same_id_is_idempotent_and_never_overwrites(sim_lake: Path, tmp_path: Path) -> None:
