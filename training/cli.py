@@ -149,6 +149,13 @@ def pretrain_cmd(
     help="Few-shot: also fine-tune the last layers + a head for this many steps.",
 )
 @click.option("--finetune-layers", type=int, default=1, show_default=True)
+@click.option(
+    "--probe",
+    type=click.Choice(["logreg", "lda"]),
+    default="logreg",
+    show_default=True,
+    help="Linear probe of the model and window methods.",
+)
 @click.option("--strong-max-iter", type=int, default=150, show_default=True)
 @click.option("--no-lake", is_flag=True, help="Cut windows from shard events (no lake baselines).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("report"))
@@ -175,6 +182,7 @@ def eval_cmd(
     pooling: str,
     finetune_steps: int,
     finetune_layers: int,
+    probe: str,
     strong_max_iter: int,
     no_lake: bool,
     out: Path,
@@ -200,6 +208,7 @@ def eval_cmd(
         pooling=pooling,
         finetune_steps=finetune_steps,
         finetune_layers=finetune_layers,
+        probe=probe,
         strong_max_iter=strong_max_iter,
     )
     lake = None if no_lake else Path((ctx.obj or {}).get("lake", "./emg-lake"))

@@ -118,6 +118,8 @@ class EvalConfig:
     #: model features: ``cls-mean`` (CLS + mean of token outputs) or ``channels`` (that plus
     #: the mean output of each electrode position and per-position token counts)
     pooling: str = "channels"
+    #: linear probe of the model and window methods: ``logreg`` or ``lda`` (baselines.PROBES)
+    probe: str = "logreg"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -344,7 +346,7 @@ def run_regimes(
     calibrated = per_subject_standardise(features, windows)
 
     def make() -> Any:
-        return make_classifier(method, config.seed, config.strong_max_iter)
+        return make_classifier(method, config.seed, config.strong_max_iter, config.probe)
 
     for f in folds:
         tr, te = f.train_idx, f.test_idx

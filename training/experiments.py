@@ -88,6 +88,8 @@ class ExperimentConfig:
     few_shot: float = 0.05
     finetune_steps: int = 0
     strong_max_iter: int = 100
+    #: linear probe of the model and window methods (``lda`` is closed-form: fast on 2 cores)
+    probe: str = "lda"
     baselines: tuple[str, ...] = ("td-lda", "strong", "window")
     workers: int = 2
     seed: int = 0
@@ -295,6 +297,7 @@ def reproduce(
         strong_max_iter=cfg.strong_max_iter,
         sessions=list(tgt.sessions) if tgt.sessions else None,
         finetune_steps=cfg.finetune_steps,
+        probe=cfg.probe,
     )
     report = _timed(
         times,
@@ -437,6 +440,7 @@ def ablate(
             seed=cfg.seed,
             sessions=list(tgt.sessions) if tgt.sessions else None,
             within_subject=False,
+            probe=cfg.probe,
         )
         for k, v in overrides.items():
             setattr(ecfg, k, v)
