@@ -695,10 +695,10 @@ class VocabularyBuilder:
             for i, (refs, f) in enumerate(zip(parts, nfs))
         ]
         done = run.compute(tasks, "map")
-        tasks_ = _Tasks(spilled_sample, spilled_lloyd, spilled_usage)
-        return [p for p, _ in done], [m for _, m in done], tasks_
+        later = _Tasks(spilled_sample, spilled_lloyd, spilled_usage)
+        return [p for p, _ in done], [m for _, m in done], later
 
-    def _sample(self, run: DaskRunner, mapped: list[Any], task: Any, rows: int) -> Any:
+    def _sample(self, run: DaskRunner, mapped: list[Any], task: Any, rows: int) -> DescriptorSample:
         """The corpus's bottom-hash sample of ``sample_size`` rows (``rows`` in all).
 
         Each partition keeps only its rows hashed below sample_threshold (about its share
