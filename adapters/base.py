@@ -219,6 +219,9 @@ class Adapter(ABC):
     def __init__(self, source: str | Path, **options: Any) -> None:
         self.source = Path(source)
         self.options = options
+
+    def check_source(self) -> None:
+        """Raise SourceError when SOURCE does not exist (for adapters that read files)."""
         if self.reads_files and not self.source.exists():
             raise SourceError(self.source, f"no such file or folder (adapter {self.name!r})")
 

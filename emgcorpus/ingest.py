@@ -532,6 +532,7 @@ def ingest(
     ``abort`` (see the module docstring). Returns an IngestReport.
     """
     check_option("on_error", on_error, ("skip", "abort"))
+    adapter.check_source()
     start = time.perf_counter()
     Lake.create(lake_path)
     units = adapter.discover()

@@ -106,6 +106,7 @@ class SpecAdapter(Adapter):
 
     name = "spec"
     summary = "test adapter built from specs"
+    reads_files = False
 
     def discover(self) -> list[SourceUnit]:
         return [SourceUnit(key=k, files=()) for k in sorted(self.options["specs"])]

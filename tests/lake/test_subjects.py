@@ -18,6 +18,7 @@ class DemographicsAdapter(Adapter):
     """Recordings ``options["units"]``: unit key -> (subject, SubjectInfo fields)."""
 
     name = "demographics"
+    reads_files = False
 
     def discover(self) -> list[SourceUnit]:
         return [SourceUnit(k, ()) for k in self.options["units"]]
