@@ -47,7 +47,7 @@ class PipelineConfig:
     tokenizer: str = "nct"
     vocab_size: int = 256
     window_vocab_size: int = 128
-    pretrain_steps: int = 300
+    pretrain_steps: int = 1000
     #: pretraining sentences are cropped to this many tokens (cost grows with its square)
     max_tokens: int = 64
     d_model: int = 64
@@ -58,6 +58,8 @@ class PipelineConfig:
     few_shot: float = 0.05
     #: boosting iterations of the strong classical baseline (its cost dominates on 2 cores)
     strong_max_iter: int = 60
+    #: linear probe of the model and window methods (``lda``: closed form, fast on 2 cores)
+    probe: str = "lda"
     model_window_s: float | None = 1.0
     scheduler: str | None = None
     n_workers: int | None = None
@@ -208,6 +210,7 @@ def run_pipeline(
         device="auto",
         seed=cfg.seed,
         strong_max_iter=cfg.strong_max_iter,
+        probe=cfg.probe,
     )
     report = evaluate_loso(
         shards,
