@@ -147,17 +147,12 @@ class NCTTokenizer(Tokenizer):
     """Neuromuscular Contraction Tokenizer (see module docstring for the algorithm)."""
 
     name: ClassVar[str] = "nct"
+    label: ClassVar[str] = "NCT"
     #: 2: spectral descriptors on the common 20-95 Hz band, optional high-band entries
     #: (NaN when not recorded), session-level noise floors.
     version: ClassVar[str] = "2"
 
     def __init__(self, **params: Any) -> None:
-        unknown = sorted(set(params) - set(self.default_params()))
-        if unknown:
-            raise ConfigError(
-                f"unknown NCT parameter(s) {unknown}: "
-                f"expected some of {sorted(self.default_params())}"
-            )
         super().__init__(**params)
         p = self.params
         for key in (

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from adapters.base import ChannelInfo
+from emgcorpus.errors import ConfigError
 
 #: Segment kinds.
 KIND_ACTIVE = 0  # a contraction (or one fixed sub-step of a long one) / an active window
@@ -67,8 +68,18 @@ class Tokenizer(ABC):
     name: ClassVar[str]
     version: ClassVar[str]
 
+    #: how parameter errors name this tokenizer (e.g. ``NCT``)
+    label: ClassVar[str] = ""
+
     def __init__(self, **params: Any) -> None:
-        self.params: dict[str, Any] = {**self.default_params(), **params}
+        defaults = self.default_params()
+        unknown = sorted(set(params) - set(defaults))
+        if unknown:
+            raise ConfigError(
+                f"unknown {self.label or self.name} parameter(s) {unknown}: "
+                f"expected some of {sorted(defaults)}"
+            )
+        self.params: dict[str, Any] = {**defaults, **params}
 
     @classmethod
     @abstractmethod

@@ -73,12 +73,6 @@ class WindowTokenizer(Tokenizer):
     version: ClassVar[str] = "1"
 
     def __init__(self, **params: Any) -> None:
-        unknown = sorted(set(params) - set(self.default_params()))
-        if unknown:
-            raise ConfigError(
-                f"unknown window parameter(s) {unknown}: "
-                f"expected some of {sorted(self.default_params())}"
-            )
         super().__init__(**params)
         for key in ("target_fs_hz", "window_ms", "stride_ms"):
             check_positive(key, self.params[key])
