@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from emgcorpus.errors import ConfigError
-from tests.training.toy import gesture_shards, periodic_shards
+from tests.training.toy import periodic_shards, pretrained_gesture_toy
 from training.checkpoint import read_meta
 from training.evaluate import EvalConfig, evaluate_loso, pooled_features, position_slots
 from training.finetune import trainable_copy
@@ -91,17 +91,7 @@ def test_fine_tuning_copies_and_unfreezes_only_the_last_layers() -> None:
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("adapt")
-    shards = gesture_shards(root / "shards")
-    ckpt = pretrain(
-        shards,
-        root / "ckpt",
-        model_config=TINY,
-        config=PretrainConfig(steps=5, batch_size=4),
-        exclude_datasets=["toy"],
-        progress=False,
-    ).checkpoint
-    return shards, ckpt
+    return pretrained_gesture_toy(tmp_path_factory.mktemp("adapt"), TINY)
 
 
 def test_finetuned_few_shot_is_reported_beside_the_frozen_probe(toy: tuple[Path, Path]) -> None:

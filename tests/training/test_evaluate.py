@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from emgcorpus.errors import ConfigError
-from tests.training.toy import gesture_shards
+from tests.training.toy import pretrained_gesture_toy
 from training.evaluate import REGIMES, EvalConfig, evaluate_loso
 from training.pretrain import PretrainConfig, pretrain
 from training.report import write_report
@@ -18,17 +18,7 @@ TINY = {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "dropout": 0.0}
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("eval")
-    shards = gesture_shards(root / "shards")
-    ckpt = pretrain(
-        shards,
-        root / "ckpt",
-        model_config=TINY,
-        config=PretrainConfig(steps=5, batch_size=4),
-        exclude_datasets=["toy"],
-        progress=False,
-    ).checkpoint
-    return shards, ckpt
+    return pretrained_gesture_toy(tmp_path_factory.mktemp("eval"), TINY)
 
 
 def test_eval_refuses_a_checkpoint_that_saw_evaluation_subjects(

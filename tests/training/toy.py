@@ -149,3 +149,19 @@ def gesture_shards(out: Path, subjects: tuple[str, ...] = ("a", "b", "c")) -> Pa
     for s in ("p1", "p2"):
         rows += gesture_recording_rows("pre", s)
     return write_shards(out, rows, n_files=2, vocab_size=16)
+
+
+def pretrained_gesture_toy(root: Path, model_config: dict[str, Any]) -> tuple[Path, Path]:
+    """Gesture shards under ``root`` and a 5-step checkpoint pretrained without dataset toy."""
+    from training.pretrain import PretrainConfig, pretrain
+
+    shards = gesture_shards(root / "shards")
+    ckpt = pretrain(
+        shards,
+        root / "ckpt",
+        model_config=model_config,
+        config=PretrainConfig(steps=5, batch_size=4),
+        exclude_datasets=["toy"],
+        progress=False,
+    ).checkpoint
+    return shards, ckpt
