@@ -1,6 +1,6 @@
 """Dataset adapters: one module per public dataset family (see adapters.registry)."""
 
-from adapters.base import (
+from emgcorpus.recording import (
     Adapter,
     ChannelInfo,
     ElectrodePosition,

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from adapters.base import ElectrodePosition, Event, SourceUnit
 from emgcorpus.errors import ConfigError, SourceError
+from emgcorpus.recording import ElectrodePosition, Event, SourceUnit
 
 # ---------------------------------------------------------------------------- paths, units
 
@@ -340,7 +340,7 @@ def option_mapping(options: Mapping[str, Any], name: str) -> dict[str, str] | No
 def option_channel_type(options: Mapping[str, Any], default: str = "EMG") -> str:
     """Option ``channel_type``: one of the BIDS channel types (``default`` when absent);
     ConfigError listing them otherwise."""
-    from adapters.base import CHANNEL_TYPES
+    from emgcorpus.recording import CHANNEL_TYPES
 
     ctype = option_str(options, "channel_type", default) or default
     if ctype not in CHANNEL_TYPES:

@@ -33,8 +33,8 @@ from adapters._common import (
     option_positive_float,
     option_str,
 )
-from adapters.base import Adapter, ChannelInfo, Event, Recording, SourceFile, SourceUnit
 from emgcorpus.errors import ConfigError, SourceError
+from emgcorpus.recording import Adapter, ChannelInfo, Event, Recording, SourceFile, SourceUnit
 
 
 @dataclass(frozen=True)

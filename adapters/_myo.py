@@ -8,7 +8,7 @@ whose unit the releases do not state. Only the channel names differ between them
 from __future__ import annotations
 
 from adapters._common import nyquist, ring_position
-from adapters.base import ChannelInfo
+from emgcorpus.recording import ChannelInfo
 
 #: pods on the Myo armband
 MYO_N_CHANNELS = 8

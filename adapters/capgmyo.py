@@ -45,7 +45,8 @@ from adapters._common import (
     mat_variable,
     option_str,
 )
-from adapters.base import (
+from emgcorpus.errors import SourceError, check_option
+from emgcorpus.recording import (
     Adapter,
     ChannelInfo,
     ElectrodePosition,
@@ -55,7 +56,6 @@ from adapters.base import (
     SourceUnit,
     SubjectInfo,
 )
-from emgcorpus.errors import SourceError, check_option
 
 FS_HZ = 1000.0
 N_CHANNELS = 128

@@ -58,8 +58,8 @@ from adapters._common import (
     whole_recording_event,
 )
 from adapters._myo import myo_channels
-from adapters.base import Adapter, Recording, SourceFile, SourceUnit
 from emgcorpus.errors import SourceError
+from emgcorpus.recording import Adapter, Recording, SourceFile, SourceUnit
 
 FS_HZ = 200.0
 N_CHANNELS = 8

@@ -51,14 +51,14 @@ from adapters._common import (
     whole_recording_event,
 )
 from adapters._myo import myo_channels
-from adapters.base import (
+from emgcorpus.errors import SourceError
+from emgcorpus.recording import (
     Adapter,
     Recording,
     SourceFile,
     SourceUnit,
     SubjectInfo,
 )
-from emgcorpus.errors import SourceError
 
 FS_HZ = 200.0
 N_CHANNELS = 8

@@ -22,7 +22,8 @@ import re
 import numpy as np
 
 from adapters._common import check_finite, glob_units, load_mat, mat_variable
-from adapters.base import (
+from emgcorpus.errors import SourceError
+from emgcorpus.recording import (
     Adapter,
     ChannelInfo,
     ElectrodePosition,
@@ -32,7 +33,6 @@ from adapters.base import (
     SourceUnit,
     SubjectInfo,
 )
-from emgcorpus.errors import SourceError
 
 FS_HZ = 2048.0
 N_CHANNELS = 192

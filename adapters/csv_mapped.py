@@ -39,8 +39,8 @@ from adapters._common import (
     option_str,
 )
 from adapters._mapped import MappedAdapter, label_events
-from adapters.base import Recording, SourceUnit
 from emgcorpus.errors import ConfigError, SourceError
+from emgcorpus.recording import Recording, SourceUnit
 
 
 def read_table(path: Path, *, header: bool, delimiter: str) -> tuple[list[str], list[np.ndarray]]:

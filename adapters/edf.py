@@ -45,8 +45,8 @@ from adapters._common import (
     option_positive_float,
     option_str,
 )
-from adapters.base import Adapter, ChannelInfo, Event, Recording, SourceFile, SourceUnit
 from emgcorpus.errors import SourceError
+from emgcorpus.recording import Adapter, ChannelInfo, Event, Recording, SourceFile, SourceUnit
 
 _EXTENSIONS = (".edf", ".bdf")
 _VOLT_UNITS = {"uV", "mV", "V", "nV"}

@@ -31,7 +31,6 @@ from __future__ import annotations
 import numpy as np
 
 from adapters._common import glob_units, open_hdf5
-from adapters.base import Adapter, ChannelInfo, Recording, SourceFile, SourceUnit
 from adapters.emg2qwerty import (
     attr_text,
     band_channels,
@@ -39,6 +38,7 @@ from adapters.emg2qwerty import (
     session_timeseries,
 )
 from emgcorpus.errors import SourceError
+from emgcorpus.recording import Adapter, ChannelInfo, Recording, SourceFile, SourceUnit
 
 FS_HZ = 2000.0
 N_EMG = 16

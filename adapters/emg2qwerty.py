@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from adapters._common import glob_units, nyquist, open_hdf5, ring_position
-from adapters.base import (
+from emgcorpus.errors import SourceError
+from emgcorpus.recording import (
     Adapter,
     ChannelInfo,
     Event,
@@ -46,7 +47,6 @@ from adapters.base import (
     SourceFile,
     SourceUnit,
 )
-from emgcorpus.errors import SourceError
 
 FS_HZ = 2000.0
 N_BAND_CHANNELS = 16

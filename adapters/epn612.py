@@ -42,7 +42,8 @@ import numpy as np
 
 from adapters._common import as_integer_if_exact, check_nonempty
 from adapters._myo import myo_channels
-from adapters.base import (
+from emgcorpus.errors import SourceError
+from emgcorpus.recording import (
     Adapter,
     Event,
     Recording,
@@ -50,7 +51,6 @@ from adapters.base import (
     SourceUnit,
     SubjectInfo,
 )
-from emgcorpus.errors import SourceError
 
 FS_HZ = 200.0
 N_CHANNELS = 8

@@ -43,7 +43,8 @@ from typing import Any
 import numpy as np
 
 from adapters._common import as_integer_if_exact, load_mat, mat_variable, relative_key
-from adapters.base import (
+from emgcorpus.errors import SourceError
+from emgcorpus.recording import (
     Adapter,
     ChannelInfo,
     ElectrodePosition,
@@ -52,7 +53,6 @@ from adapters.base import (
     SourceFile,
     SourceUnit,
 )
-from emgcorpus.errors import SourceError
 
 FS_HZ = 1000.0
 N_EMG = 64

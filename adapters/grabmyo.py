@@ -40,9 +40,9 @@ from __future__ import annotations
 import re
 
 from adapters._common import nyquist, relative_key, whole_recording_event
-from adapters.base import Adapter, ChannelInfo, Recording, SourceFile, SourceUnit
 from adapters.wfdb_record import read_wfdb
 from emgcorpus.errors import SourceError
+from emgcorpus.recording import Adapter, ChannelInfo, Recording, SourceFile, SourceUnit
 
 #: 1-based gesture number G -> name (libemg GRABMyo wrapper)
 GESTURES = {

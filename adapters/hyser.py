@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from adapters._common import check_nonempty, normalize_units
-from adapters.base import (
+from emgcorpus.errors import SourceError, check_option
+from emgcorpus.recording import (
     Adapter,
     ChannelInfo,
     ElectrodePosition,
@@ -37,7 +38,6 @@ from adapters.base import (
     SourceUnit,
     SubjectInfo,
 )
-from emgcorpus.errors import SourceError, check_option
 
 N_CHANNELS = 256
 GRIDS = ("ED", "EP", "FD", "FP")

@@ -33,8 +33,8 @@ import numpy as np
 
 from adapters._common import check_finite, load_mat
 from adapters._mapped import MappedAdapter, label_events
-from adapters.base import Recording, SourceUnit
 from emgcorpus.errors import ConfigError, SourceError
+from emgcorpus.recording import Recording, SourceUnit
 
 
 def mat_variable_for_option(mat: dict[str, Any], name: str, option: str, path: Path) -> Any:

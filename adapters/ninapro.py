@@ -61,7 +61,8 @@ from adapters._common import (
     option_str,
     ring_position,
 )
-from adapters.base import (
+from emgcorpus.errors import SourceError, check_option
+from emgcorpus.recording import (
     Adapter,
     ChannelInfo,
     ElectrodePosition,
@@ -71,7 +72,6 @@ from adapters.base import (
     SourceUnit,
     SubjectInfo,
 )
-from emgcorpus.errors import SourceError, check_option
 
 #: File-name patterns: (regex, what the 2nd and 3rd numbers mean).
 _NAME_A_E = re.compile(r"^S(\d+)_A(\d+)_E(\d+)\.mat$", re.IGNORECASE)

@@ -57,7 +57,8 @@ from adapters._common import (
     option_positive_float,
     option_str,
 )
-from adapters.base import (
+from emgcorpus.errors import SourceError
+from emgcorpus.recording import (
     Adapter,
     ChannelInfo,
     ElectrodePosition,
@@ -65,7 +66,6 @@ from adapters.base import (
     SourceFile,
     SourceUnit,
 )
-from emgcorpus.errors import SourceError
 
 _GRID_RX = re.compile(r"\b((?:GR|HD)(\d{2,3})(MM|ML)(\d{2})(\d{2}))\b")
 _LABEL_RX = re.compile(r"^(?P<body>.*?)\s*\[(?P<units>[^\]]*)\]\s*$")

@@ -46,7 +46,8 @@ from typing import Any
 import numpy as np
 
 from adapters._common import events_from_labels, glob_units, nyquist, open_hdf5
-from adapters.base import (
+from emgcorpus.errors import SourceError
+from emgcorpus.recording import (
     Adapter,
     ChannelInfo,
     ElectrodePosition,
@@ -54,7 +55,6 @@ from adapters.base import (
     SourceFile,
     SourceUnit,
 )
-from emgcorpus.errors import SourceError
 
 FS_HZ = 5120.0
 N_CHANNELS = 24

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import importlib
 
-from adapters.base import Adapter
 from emgcorpus.errors import ConfigError
+from emgcorpus.recording import Adapter
 
 #: registry name -> "module:Class"
 ADAPTERS: dict[str, str] = {

@@ -47,7 +47,6 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import fft as sfft
 
-from adapters.base import Adapter, Event, Recording, SourceUnit, SubjectInfo
 from adapters.sim_devices import DEVICES, VirtualDevice, channel_infos, nominal_sites
 from adapters.sim_physiology import (
     DEFAULT_GESTURES,
@@ -63,6 +62,7 @@ from adapters.sim_physiology import (
     slow_fluctuation,
 )
 from emgcorpus.errors import ConfigError, SourceError, check_option, check_positive
+from emgcorpus.recording import Adapter, Event, Recording, SourceUnit, SubjectInfo
 
 __all__ = ["DEFAULT_GESTURES", "SimAdapter", "SimOptions", "simulate_recording"]
 

@@ -5,7 +5,7 @@ skin is ``(angle_deg, along_mm)``: ``angle_deg`` around the forearm (0 = dorsal 
 90 = ulnar side, 180 = volar midline, 270 = radial side) and ``along_mm`` from the elbow
 crease towards the wrist. Each device knows its *nominal* electrode sites; a subject's
 donning (rotation/shift of the armband or grid, placement error of bipolar pairs) moves
-the real sites, while the :class:`~adapters.base.ElectrodePosition` written into the
+the real sites, while the :class:`~emgcorpus.recording.ElectrodePosition` written into the
 recording stays nominal, as in a real dataset.
 
 Devices (``name``: channels, rate, ADC):
@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from adapters.base import ChannelInfo, ElectrodePosition
+from emgcorpus.recording import ChannelInfo, ElectrodePosition
 
 #: Radius of the virtual forearm [mm] (circumference about 250 mm).
 FOREARM_RADIUS_MM = 40.0

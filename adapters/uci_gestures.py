@@ -39,8 +39,8 @@ import numpy as np
 
 from adapters._common import check_nonempty, events_from_labels
 from adapters._myo import myo_channels
-from adapters.base import Adapter, Recording, SourceFile, SourceUnit
 from emgcorpus.errors import SourceError
+from emgcorpus.recording import Adapter, Recording, SourceFile, SourceUnit
 
 N_CHANNELS = 8
 HEADER = ("time", *(f"channel{k}" for k in range(1, N_CHANNELS + 1)), "class")

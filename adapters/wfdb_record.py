@@ -51,7 +51,8 @@ from adapters._common import (
     option_str,
     relative_key,
 )
-from adapters.base import (
+from emgcorpus.errors import SourceError
+from emgcorpus.recording import (
     Adapter,
     ChannelInfo,
     Event,
@@ -60,7 +61,6 @@ from adapters.base import (
     SourceUnit,
     SubjectInfo,
 )
-from emgcorpus.errors import SourceError
 
 #: bytes per sample of the fixed-size WFDB formats (spec "signal-5")
 FORMAT_BYTES: dict[str, float] = {

@@ -37,7 +37,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from adapters.base import Adapter, ChannelInfo, Recording, SourceUnit  # noqa: E402
+from emgcorpus.recording import Adapter, ChannelInfo, Recording, SourceUnit  # noqa: E402
 
 SHARED = (REPO / ".." / "shared" / "data").resolve()
 #: adapter name -> folder below ../shared/data

@@ -25,11 +25,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from emgcorpus.shards.schema import SHARD_SCHEMA
 from emgcorpus.topology import POSITION_DIM
 from training.data import ShardDataset, collate_tokens
 from training.model import MaskedTokenModel, ModelConfig, count_parameters
 from training.pretrain import mask_tokens
-from vocab.shard_schema import SHARD_SCHEMA
 
 
 def write_synthetic_shards(

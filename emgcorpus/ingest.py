@@ -43,10 +43,10 @@ import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
-from adapters.base import Adapter, Recording, SourceUnit
 from emgcorpus.errors import ChecksumError, EmgCorpusError, SourceError, check_option
 from emgcorpus.lake import Lake
 from emgcorpus.lake_writer import SIGNAL_ROW_GROUP_ROWS, LakeWriter
+from emgcorpus.recording import Adapter, Recording, SourceUnit
 from emgcorpus.schema import CHUNK_BYTES, RAW_STREAM, SIGNALS, TABLES
 
 T = TypeVar("T")

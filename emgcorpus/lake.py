@@ -28,7 +28,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
-from adapters.base import (
+from emgcorpus.errors import LakeError
+from emgcorpus.lake_cache import IndexedTable, SignalFiles, indexed_table, parquet_footer
+from emgcorpus.lake_cache import signal_files as cached_signal_files
+from emgcorpus.lake_writer import create_tables, read_snapshot, snapshot_path, write_snapshot
+from emgcorpus.recording import (
     ChannelInfo,
     ElectrodePosition,
     Event,
@@ -36,10 +40,6 @@ from adapters.base import (
     SourceFile,
     SubjectInfo,
 )
-from emgcorpus.errors import LakeError
-from emgcorpus.lake_cache import IndexedTable, SignalFiles, indexed_table, parquet_footer
-from emgcorpus.lake_cache import signal_files as cached_signal_files
-from emgcorpus.lake_writer import create_tables, read_snapshot, snapshot_path, write_snapshot
 from emgcorpus.schema import RAW_STREAM, TABLES, stream_name
 
 _POSITION_FIELDS = ("angle_deg", "along_mm", "row", "col", "pitch_mm", "grid_name", "muscle")

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from adapters.base import ElectrodePosition
+from emgcorpus.recording import ElectrodePosition
 
 POSITION_DIM = 8
 

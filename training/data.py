@@ -1,6 +1,6 @@
 """Reading token shards: a streaming, shardable, resumable dataset and the padding collate.
 
-Shards follow ``vocab.shard_schema.SHARD_SCHEMA`` (one row = one sentence of one
+Shards follow ``emgcorpus.shards.schema.SHARD_SCHEMA`` (one row = one sentence of one
 recording) and are listed by ``index.json`` beside them (else every ``*.parquet`` in the
 folder, sorted by name).
 
@@ -38,7 +38,7 @@ from emgcorpus.topology import POSITION_DIM
 from training.windows import RecordingEvents, subject_key
 
 try:  # the contract of vocab/special_tokens.py: PAD=0, MASK=1, CLS=2, SEP=3, UNK=4
-    from vocab.special_tokens import PAD as PAD_ID  # type: ignore[import-not-found]
+    from emgcorpus.shards.special_tokens import PAD as PAD_ID  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - until the vocab module lands
     PAD_ID = 0
 

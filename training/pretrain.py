@@ -27,8 +27,8 @@ from training.data import ShardDataset, ShardSet, collate_tokens
 from training.model import MaskedTokenModel, ModelConfig
 
 try:  # the contract of vocab/special_tokens.py
-    from vocab.special_tokens import MASK as MASK_ID  # type: ignore[import-not-found]
-    from vocab.special_tokens import PAD as PAD_ID  # type: ignore[import-not-found]
+    from emgcorpus.shards.special_tokens import MASK as MASK_ID  # type: ignore[import-not-found]
+    from emgcorpus.shards.special_tokens import PAD as PAD_ID  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - until the vocab module lands
     PAD_ID, MASK_ID = 0, 1
 N_SPECIAL = 5  # PAD, MASK, CLS, SEP, UNK are never drawn as random replacements

@@ -136,7 +136,7 @@ class Vocabulary:
     @property
     def n_tokens(self) -> int:
         """Size of the whole token space (special + rest + code tokens)."""
-        from vocab.special_tokens import vocab_size
+        from emgcorpus.shards.special_tokens import vocab_size
 
         return int(vocab_size(self.size))
 
@@ -156,7 +156,7 @@ class Vocabulary:
         """Token ids (int32) of ``segments``: active -> nearest code after standardisation,
         rest -> rest token by duration, active segments without a finite descriptor -> UNK.
         """
-        from vocab.special_tokens import UNK, code_to_token, rest_tokens
+        from emgcorpus.shards.special_tokens import UNK, code_to_token, rest_tokens
 
         n = len(segments)
         out = np.full(n, UNK, np.int64)

@@ -777,7 +777,7 @@ class VocabularyBuilder:
             usage = merge_usage(usage_parts, k)
         stages.update(stages.total - stages.n)
         stages.close()
-        from vocab.special_tokens import FIRST_CODE_ID, SPECIAL_TOKENS, vocab_size
+        from emgcorpus.shards.special_tokens import FIRST_CODE_ID, SPECIAL_TOKENS, vocab_size
 
         meta: dict[str, Any] = {
             "format": FORMAT,

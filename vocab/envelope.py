@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-from adapters.base import ChannelInfo
 from emgcorpus.errors import ConfigError
+from emgcorpus.recording import ChannelInfo
 
 #: The band edge is kept this far below Nyquist (or the device's high cutoff).
 NYQUIST_MARGIN = 0.95

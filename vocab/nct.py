@@ -39,8 +39,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from adapters.base import ChannelInfo
 from emgcorpus.errors import ConfigError, check_positive
+from emgcorpus.recording import ChannelInfo
 from vocab.contractions import ContractionDetector, rest_runs, split_substeps
 from vocab.descriptors import DESCRIPTOR_DIM, describe
 from vocab.envelope import (

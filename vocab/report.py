@@ -19,9 +19,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from emgcorpus.shards.special_tokens import FIRST_CODE_ID  # noqa: E402
 from vocab.artifact import Vocabulary, default_store  # noqa: E402
 from vocab.compiler import RecordingRef, open_lake, segment_recording  # noqa: E402
-from vocab.special_tokens import FIRST_CODE_ID  # noqa: E402
 
 REPORTS_DIRNAME = "_vocab_reports"
 #: Moving-RMS window of the drawn envelope [s].

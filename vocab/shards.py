@@ -1,4 +1,4 @@
-"""Tokenize a lake with one vocabulary into Parquet training shards (schema: vocab.shard_schema).
+"""Tokenize a lake with one vocabulary into Parquet training shards (emgcorpus.shards.schema).
 
 Layout of a shard folder (default ``<lake>/_shards/<vocab_id>/``)::
 
@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 from dask import delayed
 
 from emgcorpus.errors import ConfigError, LakeError
+from emgcorpus.shards.schema import SHARD_SCHEMA
 from emgcorpus.topology import POSITION_DIM, position_vector
 from vocab.artifact import Vocabulary, canonical_json, default_store
 from vocab.compiler import (
@@ -47,7 +48,6 @@ from vocab.compiler import (
     session_partitions,
 )
 from vocab.runner import DaskRunner
-from vocab.shard_schema import SHARD_SCHEMA
 from vocab.tokenizer_base import Segments, Tokenizer
 
 FORMAT = "emgcorpus.shards/1"
@@ -374,7 +374,7 @@ def verify_shards(shard_dir: str | Path) -> list[str]:
         if meta.num_rows != entry.get("rows"):
             problems.append(f"{path}: {meta.num_rows} rows, the index lists {entry.get('rows')}")
         if not schema.remove_metadata().equals(SHARD_SCHEMA):
-            problems.append(f"{path}: schema differs from vocab.shard_schema.SHARD_SCHEMA")
+            problems.append(f"{path}: schema differs from emgcorpus.shards.schema.SHARD_SCHEMA")
     for extra in sorted(shard_dir.glob(SHARD_GLOB)):
         if extra.name not in listed:
             problems.append(f"{extra}: shard file not listed in {INDEX_FILE}")

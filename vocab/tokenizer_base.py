@@ -6,7 +6,7 @@ A tokenizer works in two stages so that a vocabulary can be compiled across devi
    fixed-length sub-steps, rest periods; or fixed windows for the baseline tokenizer) and
    gives each non-rest segment a device-independent *descriptor* vector;
 2. a codebook (see vocab.codebook) maps descriptors to code ids; rest segments become
-   rest tokens by duration. Token ids are laid out by vocab.special_tokens.
+   rest tokens by duration. Token ids are laid out by emgcorpus.shards.special_tokens.
 
 Units: ``x`` is float physical samples, shape (n_samples, n_channels); ``fs`` in Hz;
 segment ``onset_s``/``duration_s`` in seconds from the recording's first sample.
@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from adapters.base import ChannelInfo
 from emgcorpus.errors import ConfigError
+from emgcorpus.recording import ChannelInfo
 
 #: Segment kinds.
 KIND_ACTIVE = 0  # a contraction (or one fixed sub-step of a long one) / an active window

@@ -37,8 +37,8 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import signal
 
-from adapters.base import ChannelInfo
 from emgcorpus.errors import ConfigError, check_positive
+from emgcorpus.recording import ChannelInfo
 from vocab.nct import check_input, emg_channels, sort_segments
 from vocab.tokenizer_base import KIND_ACTIVE, KIND_REST, Segments, Tokenizer
 

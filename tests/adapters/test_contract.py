@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters.base import CHANNEL_TYPES, Adapter, Recording, SourceUnit
 from adapters.registry import adapter_names, get_adapter_class, make_adapter
+from emgcorpus.recording import CHANNEL_TYPES, Adapter, Recording, SourceUnit
 
 N_UNITS = 3
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adapters.base import SourceUnit
 from adapters.cote_allard import GESTURES, CoteAllardAdapter
 from emgcorpus.errors import SourceError
+from emgcorpus.recording import SourceUnit
 from tests.conftest import shared_data
 
 

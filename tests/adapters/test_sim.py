@@ -10,11 +10,11 @@ import pytest
 from scipy.signal import welch
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-from adapters.base import Recording, SourceUnit
 from adapters.registry import make_adapter
 from adapters.sim import SimAdapter, SimOptions, simulate_recording
 from adapters.sim_devices import DEVICES
 from emgcorpus.errors import ConfigError, SourceError
+from emgcorpus.recording import Recording, SourceUnit
 
 SMALL = {
     "subjects": "2",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from emgcorpus.archive import ArchiveError, extract_archive, is_archive, marker_path
+from emgcorpus.catalog.archive import ArchiveError, extract_archive, is_archive, marker_path
 
 FILES = {"set/s1/a.dat": b"\x01\x02" * 64, "set/s1/b.csv": b"1,2\n3,4\n", "set/README": b"hi"}
 

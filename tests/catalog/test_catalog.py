@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from adapters.registry import ADAPTERS
-from emgcorpus.catalog import (
+from emgcorpus.catalog.entries import (
     CatalogEntry,
     checksums_for,
     default_catalog_path,
@@ -89,7 +89,7 @@ def test_checksums_for_lists_known_sha256(catalog: dict[str, CatalogEntry]) -> N
 
 
 def test_flexemg_checksums_match_the_shared_copy() -> None:
-    from emgcorpus.http_download import sha256_file
+    from emgcorpus.catalog.http import sha256_file
     from tests.conftest import shared_data
 
     root = shared_data("flexemg_hd64")
@@ -192,7 +192,7 @@ def test_ingest_command_round_trips_options_and_adds_dataset_when_needed(
     import yaml
 
     from adapters.registry import make_adapter
-    from emgcorpus.fetch import ingest_command
+    from emgcorpus.catalog.fetch import ingest_command
 
     for e in catalog.values():
         argv = shlex.split(ingest_command(e, tmp_path / e.name))

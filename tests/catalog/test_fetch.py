@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from emgcorpus.catalog import get_entry
+from emgcorpus.catalog.entries import get_entry
+from emgcorpus.catalog.fetch import fetch, fetched_state, verify_local
+from emgcorpus.catalog.http import DownloadError, RetryPolicy, download
 from emgcorpus.errors import ChecksumError
-from emgcorpus.fetch import fetch, fetched_state, verify_local
-from emgcorpus.http_download import DownloadError, RetryPolicy, download
 from tests.catalog.catalog_factory import entry, write_catalog
 from tests.catalog.http_fixture import HTML_PAGE, Route, closed_port, serve
 
@@ -191,7 +191,7 @@ def test_glob_only_manual_dataset_counts_matching_files(tmp_path: Path) -> None:
 def test_login_dataset_unzips_archives_the_user_placed(tmp_path: Path) -> None:
     import zipfile
 
-    from emgcorpus.archive import ArchiveError
+    from emgcorpus.catalog.archive import ArchiveError
 
     cat = write_catalog(
         tmp_path / "catalog.yaml",

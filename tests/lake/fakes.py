@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from adapters.base import (
+from emgcorpus.errors import SourceError
+from emgcorpus.recording import (
     Adapter,
     ChannelInfo,
     ElectrodePosition,
@@ -25,7 +26,6 @@ from adapters.base import (
     SourceUnit,
     SubjectInfo,
 )
-from emgcorpus.errors import SourceError
 
 
 def make_samples(key: str, n: int, n_ch: int, dtype: str) -> np.ndarray:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adapters.base import Adapter, ChannelInfo, Recording, SourceUnit, SubjectInfo
 from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
+from emgcorpus.recording import Adapter, ChannelInfo, Recording, SourceUnit, SubjectInfo
 from emgcorpus.verify import verify_lake
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from emgcorpus.errors import ConfigError
-from emgcorpus.pipeline import PipelineConfig, run_pipeline, split_subjects
+from emgcorpus.runs.pipeline import PipelineConfig, run_pipeline, split_subjects
 
 TINY_SIM = {
     "subjects": 4,

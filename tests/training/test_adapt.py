@@ -154,7 +154,7 @@ def test_session_and_device_filters(toy: tuple[Path, Path]) -> None:
 
 
 def test_results_markdown_lists_every_method_and_regime(toy: tuple[Path, Path]) -> None:
-    from training.experiments import TARGETS, reproduce, results_markdown, summary_table
+    from emgcorpus.runs.experiments import TARGETS, reproduce, results_markdown, summary_table
 
     shards, ckpt = toy
     cfg = EvalConfig(dataset="toy", baselines=["window"], few_shot=0.2, within_subject=False)

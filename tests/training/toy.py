@@ -10,8 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from emgcorpus.shards.schema import SHARD_SCHEMA
 from emgcorpus.topology import POSITION_DIM
-from vocab.shard_schema import SHARD_SCHEMA
 
 N_CHANNELS = 4
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from emgcorpus.errors import ConfigError, LakeError
+from emgcorpus.shards.special_tokens import FIRST_CODE_ID, FIRST_REST_ID, UNK, rest_tokens
 from vocab.artifact import (
     CODEBOOK_FILE,
     VOCAB_FILE,
@@ -18,7 +19,6 @@ from vocab.artifact import (
     list_vocabularies,
     resolve_id,
 )
-from vocab.special_tokens import FIRST_CODE_ID, FIRST_REST_ID, UNK, rest_tokens
 from vocab.tokenizer_base import KIND_ACTIVE, KIND_REST, Segments
 
 

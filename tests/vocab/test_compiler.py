@@ -11,6 +11,7 @@ from dask import delayed
 
 from emgcorpus.errors import ConfigError, LakeError
 from emgcorpus.lake import Lake
+from emgcorpus.shards.special_tokens import FIRST_CODE_ID, FIRST_REST_ID
 from vocab import compiler
 from vocab.artifact import CODEBOOK_FILE, VOCAB_FILE, Vocabulary
 from vocab.codebook import DescriptorSample, merge_samples
@@ -20,7 +21,6 @@ from vocab.compiler import (
     session_partitions,
     tree_merge_samples,
 )
-from vocab.special_tokens import FIRST_CODE_ID, FIRST_REST_ID
 from vocab.spill import SCRATCH_DIRNAME
 from vocab.tokenizers import get_tokenizer
 

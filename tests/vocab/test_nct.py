@@ -9,8 +9,8 @@ import pytest
 from scipy import io as sio
 from scipy import signal
 
-from adapters.base import ChannelInfo
 from emgcorpus.errors import ConfigError
+from emgcorpus.recording import ChannelInfo
 from tests.conftest import shared_data
 from vocab.descriptors import DESCRIPTOR_DIM
 from vocab.nct import NCTTokenizer

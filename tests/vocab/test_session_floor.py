@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from adapters.base import ChannelInfo
 from emgcorpus.errors import ConfigError
+from emgcorpus.recording import ChannelInfo
 from vocab.compiler import session_partitions
 from vocab.nct import NCTTokenizer
 from vocab.tokenizer_base import KIND_ACTIVE, Segments

@@ -12,9 +12,9 @@ import pytest
 
 from emgcorpus.errors import ConfigError
 from emgcorpus.lake import Lake
+from emgcorpus.shards.schema import SHARD_SCHEMA
 from emgcorpus.topology import POSITION_DIM, position_vector
 from vocab.compiler import VocabularyBuilder
-from vocab.shard_schema import SHARD_SCHEMA
 from vocab.shards import INDEX_FILE, default_shard_dir, read_index, tokenize_lake, verify_shards
 
 

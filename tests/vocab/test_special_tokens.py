@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from emgcorpus.errors import ConfigError
-from vocab import special_tokens as st
+from emgcorpus.shards import special_tokens as st
 
 
 def test_layout_is_contiguous_and_distinct() -> None:

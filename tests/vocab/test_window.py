@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adapters.base import ChannelInfo
 from emgcorpus.errors import ConfigError
+from emgcorpus.recording import ChannelInfo
 from tests.conftest import shared_data
 from vocab.tokenizer_base import KIND_ACTIVE, KIND_REST
 from vocab.tokenizers import get_tokenizer

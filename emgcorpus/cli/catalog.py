@@ -1,6 +1,6 @@
 """CLI: ``emgcorpus catalog [show NAME]`` and ``emgcorpus fetch DATASET [--to DIR]``.
 
-Thin click layer over :mod:`emgcorpus.catalog` and :mod:`emgcorpus.fetch`.
+Thin click layer over :mod:`emgcorpus.catalog.entries` and :mod:`emgcorpus.catalog.fetch`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from emgcorpus.catalog import CatalogEntry, get_entry, load_catalog
-from emgcorpus.fetch import (
+from emgcorpus.catalog.entries import CatalogEntry, get_entry, load_catalog
+from emgcorpus.catalog.fetch import (
     DEFAULT_DATA_ROOT,
     default_dir,
     fetch,
@@ -177,7 +177,7 @@ def fetch_cmd(dataset: str, to: Path | None, catalog_path: Path | None, retries:
     Listed archives are then extracted safely (once); the last lines tell the folder to
     give the adapter and the command that ingests it.
     """
-    from emgcorpus.http_download import RetryPolicy
+    from emgcorpus.catalog.http import RetryPolicy
 
     report = fetch(
         dataset,

@@ -1,13 +1,13 @@
 """``emgcorpus fetch``: get a catalog dataset's files into a folder, and check them.
 
 Open datasets are downloaded from the URLs in ``catalog.yaml`` (see
-:mod:`emgcorpus.http_download` for resume, retries, checksum and HTML detection). For
+:mod:`emgcorpus.catalog.http` for resume, retries, checksum and HTML detection). For
 datasets a user must download by hand (``access: login`` such as NinaPro, or hosts that
 need a browser), :func:`fetch` returns the exact manual steps, extracts the archives the
 user placed that match the entry's ``extract_glob``, and verifies what is in the folder:
 listed files by size and sha256 where known, else the entry's ``expect_glob``.
 
-Listed archives (zip, tar.*; see :mod:`emgcorpus.archive`) are extracted safely into
+Listed archives (zip, tar.*; see :mod:`emgcorpus.catalog.archive`) are extracted safely into
 the dataset folder once their checks pass, idempotently. :func:`source_dir` tells which
 folder to give the adapter afterwards and :func:`ingest_command` the exact command.
 
@@ -26,15 +26,15 @@ from typing import Any, Literal
 
 import yaml
 
-from emgcorpus.archive import (
+from emgcorpus.catalog.archive import (
     ArchiveClashError,
     ExtractResult,
     extract_archive,
     is_archive,
     marker_path,
 )
-from emgcorpus.catalog import CatalogEntry, CatalogFile, get_entry
-from emgcorpus.http_download import DownloadError, RetryPolicy, download, sha256_file
+from emgcorpus.catalog.entries import CatalogEntry, CatalogFile, get_entry
+from emgcorpus.catalog.http import DownloadError, RetryPolicy, download, sha256_file
 
 DEFAULT_DATA_ROOT = Path("emg-data")
 
@@ -250,7 +250,7 @@ def fetch(
     not downloaded again; a present file that fails its check is downloaded again. For
     manual datasets the report carries the steps and what is missing; nothing is
     downloaded. Listed archives that pass their checks are then extracted (once; see
-    :func:`emgcorpus.archive.extract_archive`). ``echo`` receives one line per file
+    :func:`emgcorpus.catalog.archive.extract_archive`). ``echo`` receives one line per file
     (default: silent).
     Raises DownloadError naming the URL, dataset and file (unreachable host, HTTP error,
     HTML page), ChecksumError, or ArchiveError (unsafe or unreadable archive: nothing

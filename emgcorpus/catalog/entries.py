@@ -32,7 +32,7 @@ class CatalogFile:
     """One downloadable file: ``path`` is relative to the dataset folder; ``size`` in bytes.
 
     ``extract``: unpack the file after download (``None``: yes when the name ends like a
-    zip or tar archive, see :data:`emgcorpus.archive.ARCHIVE_SUFFIXES`).
+    zip or tar archive, see :data:`emgcorpus.catalog.archive.ARCHIVE_SUFFIXES`).
     """
 
     url: str
@@ -44,7 +44,7 @@ class CatalogFile:
     @property
     def is_extracted(self) -> bool:
         """True when ``fetch`` unpacks this file into the dataset folder."""
-        from emgcorpus.archive import is_archive
+        from emgcorpus.catalog.archive import is_archive
 
         return self.extract if self.extract is not None else is_archive(self.path)
 
@@ -65,7 +65,7 @@ class CatalogEntry:
     the entry's name (see :attr:`lake_dataset`). Several entries may share one lake name
     (both LibEMG CIIL sets are ``ciil``). ``source`` is the folder, relative to the
     dataset folder, to give the adapter once the files are fetched and extracted
-    (default: see :func:`emgcorpus.fetch.source_dir`).
+    (default: see :func:`emgcorpus.catalog.fetch.source_dir`).
     """
 
     name: str
@@ -152,7 +152,7 @@ def default_catalog_path() -> Path:
     if env:
         return Path(env)
     here = Path(__file__).resolve().parent
-    checkout = here.parent / "catalog.yaml"
+    checkout = here.parent.parent / "catalog.yaml"
     if checkout.is_file():
         return checkout
     return here / "catalog.yaml"

@@ -50,11 +50,9 @@ def cli(ctx: click.Context, lake: Path | None) -> None:
 
 
 def _register_all() -> None:
-    from emgcorpus import cli_catalog, cli_lake, cli_pipeline
-    from training import cli as training_cli
-    from vocab import cli as vocab_cli
+    from emgcorpus.cli import catalog, lake, runs, train, vocab
 
-    for module in (cli_lake, cli_catalog, vocab_cli, training_cli, cli_pipeline):
+    for module in (lake, catalog, vocab, train, runs):
         module.register(cli)
 
 

@@ -46,7 +46,7 @@ def _parse_options(pairs: tuple[str, ...], mapping: Path | None) -> dict[str, An
 def _checksums(dataset: str) -> dict[str, str]:
     """sha256 of the dataset's files from catalog.yaml; empty if the catalog module is absent."""
     try:
-        catalog = importlib.import_module("emgcorpus.catalog")
+        catalog = importlib.import_module("emgcorpus.catalog.entries")
     except ImportError:
         return {}
     checksums_for = getattr(catalog, "checksums_for", None)

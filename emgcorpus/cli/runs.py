@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from emgcorpus.pipeline import QUICKSTART_SIM, PipelineConfig, run_pipeline
+from emgcorpus.runs.pipeline import QUICKSTART_SIM, PipelineConfig, run_pipeline
 
 _DEFAULTS = PipelineConfig()
 

@@ -267,7 +267,7 @@ def reproduce_cmd(
     device: str | None,
 ) -> None:
     """Reproduce a real-data result: ingest, vocab + pretrain without the target, LOSO."""
-    from training.experiments import ExperimentConfig, reproduce
+    from emgcorpus.runs.experiments import ExperimentConfig, reproduce
 
     cfg = ExperimentConfig()
     overrides = {
@@ -303,7 +303,7 @@ def reproduce_cmd(
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Run folder.")
 def ablate_cmd(experiment: str, out: Path | None) -> None:
     """Model-only variants (window length, pooling, fine-tuning) on a reproduce run."""
-    from training.experiments import ablate
+    from emgcorpus.runs.experiments import ablate
 
     out = out or Path(f"emg-runs/{experiment}")
     for name, table in ablate(experiment, out).items():
