@@ -25,8 +25,9 @@ import polars as pl
 import pyarrow as pa
 from tqdm import tqdm
 
+from emgcorpus.chunk_codec import stream_batches
 from emgcorpus.errors import check_option, check_positive
-from emgcorpus.ingest import DEFAULT_BATCH_BYTES, stream_batches, write_batch_stream
+from emgcorpus.ingest import DEFAULT_BATCH_BYTES
 from emgcorpus.lake import Lake
 from emgcorpus.lake_writer import LakeWriter
 from emgcorpus.resample import METHODS, resample_blocks, resample_info
@@ -104,7 +105,7 @@ def harmonize(
         with tqdm(total=len(todo), desc=f"harmonize {fs:g} Hz", disable=not show) as bar:
             while True:
                 rows.clear()
-                if not write_batch_stream(writer, batch(bar)):
+                if not writer.append_signals(batch(bar)):
                     break
                 writer.append("harmonized", pa.Table.from_pylist(rows, HARMONIZED))
                 result["snapshot"] = writer.publish()

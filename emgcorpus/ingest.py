@@ -27,7 +27,6 @@ Errors:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import sys
@@ -43,11 +42,13 @@ import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
+from emgcorpus.checksums import file_sha256, samples_sha256
+from emgcorpus.chunk_codec import chunk_batches, little_endian
 from emgcorpus.errors import ChecksumError, EmgCorpusError, SourceError, check_option
 from emgcorpus.lake import Lake
-from emgcorpus.lake_writer import SIGNAL_ROW_GROUP_ROWS, LakeWriter
+from emgcorpus.lake_writer import LakeWriter
 from emgcorpus.recording import Adapter, Recording, SourceUnit
-from emgcorpus.schema import CHUNK_BYTES, RAW_STREAM, SIGNALS, TABLES
+from emgcorpus.schema import RAW_STREAM, TABLES
 
 T = TypeVar("T")
 
@@ -57,8 +58,6 @@ DEFAULT_BATCH_BYTES = 128 * 1024 * 1024
 DEFAULT_BATCH_RECORDINGS = 500
 #: Payloads [bytes] hashed on the background thread (smaller ones: inline, cheaper).
 _BACKGROUND_HASH_BYTES = 1 << 20
-#: Chunks per Arrow record batch handed to the Delta writer (<= 64 MiB).
-_CHUNKS_PER_ARROW_BATCH = 16
 
 
 @dataclass
@@ -81,28 +80,6 @@ class IngestReport:
         d = asdict(self)
         d["errors"] = [{"unit": k, "error": m} for k, m in self.errors]
         return d
-
-
-def file_sha256(path: Path, block: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in ``block``-byte pieces."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while data := f.read(block):
-            h.update(data)
-    return h.hexdigest()
-
-
-def little_endian(samples: np.ndarray) -> np.ndarray:
-    """C-contiguous little-endian copy (or view) of ``samples``, values unchanged."""
-    dt = samples.dtype
-    if dt.byteorder == ">" or (dt.byteorder == "=" and sys.byteorder == "big"):
-        dt = dt.newbyteorder("<")
-    return np.ascontiguousarray(samples, dtype=dt)
-
-
-def samples_sha256(samples: np.ndarray) -> str:
-    """sha256 of the stored raw payload: C-order little-endian bytes of ``samples``."""
-    return hashlib.sha256(little_endian(samples).data.cast("B")).hexdigest()
 
 
 def validate_recording(rec: Recording, where: str | Path) -> None:
@@ -279,7 +256,7 @@ class _Ingestor:
             self.next_seq += 1
             raw = little_endian(rec.samples)
             digest = _run(self.pool, partial(samples_sha256, raw), raw.nbytes)
-            yield from _chunk_batches(rid, seq, rec.dataset, RAW_STREAM, raw)
+            yield from chunk_batches(rid, seq, rec.dataset, RAW_STREAM, raw)
             self._collect(unit, rec, raw, seq, names, shas, digest.result())
             del rec, raw, digest
             if self.batch_bytes >= batch_bytes or len(self.batch_ids) >= batch_recordings:
@@ -416,105 +393,6 @@ def merge_subject_rows(old: dict[str, Any], new: dict[str, Any]) -> dict[str, An
     return merged
 
 
-def rows_per_chunk(n_channels: int, dtype: np.dtype[Any]) -> int:
-    """Samples per stored chunk of ``n_channels`` columns of ``dtype`` (<= CHUNK_BYTES)."""
-    return max(1, CHUNK_BYTES // max(1, n_channels * dtype.itemsize))
-
-
-def _chunk_batches(
-    rid: str,
-    seq: int,
-    dataset: str,
-    stream: str,
-    samples: np.ndarray,
-    first_chunk: int = 0,
-) -> Iterator[pa.RecordBatch]:
-    """Signal rows of one stream of one recording: chunks of <= CHUNK_BYTES, C-order.
-
-    ``samples`` start at chunk ``first_chunk`` (a part of a longer stream, see
-    :func:`stream_batches`).
-
-    The ``data`` column is a zero-copy view of ``samples`` (C-contiguous, little-endian),
-    except in a last batch of fewer than ``SIGNAL_ROW_GROUP_ROWS`` rows of a recording of
-    several batches: that one is copied, so that a writer holding it back does not keep
-    the whole recording alive.
-    """
-    samples = little_endian(samples)
-    n, n_ch = samples.shape
-    row_bytes = max(1, n_ch * samples.dtype.itemsize)
-    per_chunk = rows_per_chunk(n_ch, samples.dtype)
-    n_chunks = -(-n // per_chunk)
-    flat = samples.reshape(-1).view(np.uint8)
-    # (pa.repeat of a string scalar and pa.array of numpy ints: tens of us cheaper per
-    # batch than Python lists, which matters for many small recordings)
-    rid_s, dataset_s, stream_s, dtype_s = (
-        pa.scalar(v, pa.string()) for v in (rid, dataset, stream, samples.dtype.str)
-    )
-    for first in range(0, n_chunks, _CHUNKS_PER_ARROW_BATCH):
-        idx = np.arange(first, min(first + _CHUNKS_PER_ARROW_BATCH, n_chunks), dtype=np.int64)
-        starts = idx * per_chunk
-        counts = np.minimum(starts + per_chunk, n) - starts
-        k = len(idx)
-        lo, hi = int(starts[0]) * row_bytes, int(starts[-1] + counts[-1]) * row_bytes
-        offsets = np.zeros(k + 1, np.int32)
-        np.cumsum(counts * row_bytes, out=offsets[1:])
-        payload = flat[lo:hi]
-        if k < SIGNAL_ROW_GROUP_ROWS and hi - lo < flat.nbytes:
-            payload = payload.copy()
-        data = pa.Array.from_buffers(
-            pa.binary(), k, [None, pa.py_buffer(offsets), pa.py_buffer(payload)]
-        )
-        yield pa.RecordBatch.from_arrays(
-            [
-                pa.repeat(rid_s, k),
-                pa.array(np.full(k, seq, np.int64)),
-                pa.repeat(dataset_s, k),
-                pa.repeat(stream_s, k),
-                pa.array(idx + first_chunk),
-                pa.array(starts + first_chunk * per_chunk),
-                pa.array(counts),
-                pa.array(np.full(k, n_ch, np.int64)),
-                pa.repeat(dtype_s, k),
-                data,
-            ],
-            schema=SIGNALS,
-        )
-
-
-def stream_batches(
-    rid: str,
-    seq: int,
-    dataset: str,
-    stream: str,
-    blocks: Iterator[np.ndarray],
-    n_channels: int,
-    dtype: str = "<f4",
-    chunks_per_group: int = 4,
-) -> Iterator[pa.RecordBatch]:
-    """Signal rows of a stream given as consecutive blocks of any length: the same
-    chunks as :func:`_chunk_batches` over the concatenation, built ``chunks_per_group``
-    chunks at a time (memory: one group, e.g. 16 MiB)."""
-    dt = np.dtype(dtype)
-    group_rows = rows_per_chunk(n_channels, dt) * chunks_per_group
-    buf, fill, chunk = np.empty((group_rows, n_channels), dt), 0, 0
-    for block in blocks:
-        pos = 0
-        while pos < block.shape[0]:
-            take = min(group_rows - fill, block.shape[0] - pos)
-            buf[fill : fill + take] = block[pos : pos + take]
-            fill, pos = fill + take, pos + take
-            if fill == group_rows:  # a fresh buffer each time: the writer may hold views
-                yield from _chunk_batches(rid, seq, dataset, stream, buf, chunk)
-                buf, fill, chunk = np.empty_like(buf), 0, chunk + chunks_per_group
-    if fill:
-        yield from _chunk_batches(rid, seq, dataset, stream, buf[:fill], chunk)
-
-
-def write_batch_stream(writer: LakeWriter, batches: Iterator[pa.RecordBatch]) -> bool:
-    """Commit a stream of signal batches; False (nothing committed) if it is empty."""
-    return writer.append_signals(batches)
-
-
 def ingest(
     lake_path: str | Path,
     adapter: Adapter,
@@ -553,7 +431,7 @@ def ingest(
             while True:
                 state.reset_batch()
                 batches = state.signal_batches(todo, batch_bytes, batch_recordings, bar)
-                wrote = write_batch_stream(writer, batches)
+                wrote = writer.append_signals(batches)
                 if state.error is not None:
                     raise state.error  # the writer's exit restores every table
                 if not wrote:

@@ -34,7 +34,8 @@ from emgcorpus.catalog.archive import (
     marker_path,
 )
 from emgcorpus.catalog.entries import CatalogEntry, CatalogFile, get_entry
-from emgcorpus.catalog.http import DownloadError, RetryPolicy, download, sha256_file
+from emgcorpus.catalog.http import DownloadError, RetryPolicy, download
+from emgcorpus.checksums import file_sha256
 
 DEFAULT_DATA_ROOT = Path("emg-data")
 
@@ -105,7 +106,7 @@ def _check_file(spec: CatalogFile, directory: Path, *, hash_files: bool = True) 
     if spec.size is not None and size != spec.size:
         return FileStatus(spec.path, "wrong-size", f"expected {spec.size} bytes, found {size}")
     if spec.sha256 is not None and hash_files:
-        found = sha256_file(path)
+        found = file_sha256(path)
         if found != spec.sha256:
             return FileStatus(spec.path, "bad-checksum", f"expected {spec.sha256}, found {found}")
         return FileStatus(spec.path, "ok")

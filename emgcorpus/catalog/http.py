@@ -16,7 +16,6 @@ half-written or wrong file is never mistaken for data:
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from emgcorpus.checksums import file_sha256
 from emgcorpus.errors import ChecksumError, EmgCorpusError
 
 CHUNK_BYTES = 1 << 16
@@ -61,15 +61,6 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         return float(min(self.max_backoff_s, self.backoff_s * (2**attempt)))
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _looks_like_html(content_type: str | None, head: bytes) -> bool:
@@ -189,7 +180,7 @@ def download(
         part.unlink(missing_ok=True)
         raise DownloadError(url, f"size mismatch: catalog lists {size} bytes, got {got_size}")
     if sha256 is not None:
-        found = sha256_file(part)
+        found = file_sha256(part)
         if found != sha256:
             part.unlink(missing_ok=True)
             raise ChecksumError(dest, sha256, found)

@@ -89,12 +89,12 @@ def test_checksums_for_lists_known_sha256(catalog: dict[str, CatalogEntry]) -> N
 
 
 def test_flexemg_checksums_match_the_shared_copy() -> None:
-    from emgcorpus.catalog.http import sha256_file
+    from emgcorpus.checksums import file_sha256
     from tests.conftest import shared_data
 
     root = shared_data("flexemg_hd64")
     sums = checksums_for("flexemg", REPO / "catalog.yaml")
-    assert {p: sha256_file(root / p) for p in list(sums)[:3]} == {
+    assert {p: file_sha256(root / p) for p in list(sums)[:3]} == {
         p: sums[p] for p in list(sums)[:3]
     }
 
