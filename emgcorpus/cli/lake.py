@@ -1,8 +1,9 @@
 """Lake commands: ``ingest``, ``ls``, ``harmonize``, ``verify``, ``adapters``.
 
-Each command is one call into the library (:func:`emgcorpus.ingest.ingest`,
+Each command is one call into the library (:func:`emgcorpus.catalog.sources.ingest_source`,
 :func:`emgcorpus.summary.lake_summary`, :func:`emgcorpus.harmonize.harmonize`,
-:func:`emgcorpus.verify.verify_lake`). The lake path comes from the top-level ``--lake``.
+:func:`emgcorpus.verify.verify_lake`, :func:`emgcorpus.catalog.status.format_adapters`).
+The lake path comes from the top-level ``--lake``.
 
 ``ingest`` exits with status 1 when any unit failed: with ``--on-error skip`` (default)
 the good units are ingested and published anyway and the failures are listed; with
@@ -11,56 +12,25 @@ the good units are ingested and published anyway and the failures are listed; wi
 
 from __future__ import annotations
 
-import importlib
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
-import yaml
 
-from emgcorpus.errors import ConfigError
-
-
-def _parse_options(pairs: tuple[str, ...], mapping: Path | None) -> dict[str, Any]:
-    """Adapter options: the mapping file's top-level keys, then ``key=value`` pairs (YAML
-    scalars: ``3`` is an int, ``true`` a bool) overriding them."""
-    options: dict[str, Any] = {}
-    if mapping is not None:
-        try:
-            doc = yaml.safe_load(mapping.read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{mapping}: cannot read mapping file ({exc})") from None
-        if not isinstance(doc, dict):
-            raise ConfigError(f"{mapping}: expected a YAML mapping at top level")
-        options.update(doc)
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--option {pair!r}: expected key=value")
-        options[key.strip()] = yaml.safe_load(value) if value else ""
-    return options
-
-
-def _checksums(dataset: str) -> dict[str, str]:
-    """sha256 of the dataset's files from catalog.yaml; empty if the catalog module is absent."""
-    try:
-        catalog = importlib.import_module("emgcorpus.catalog.entries")
-    except ImportError:
-        return {}
-    checksums_for = getattr(catalog, "checksums_for", None)
-    return dict(checksums_for(dataset)) if checksums_for is not None else {}
-
-
-def _echo_json(doc: Any) -> None:
-    click.echo(json.dumps(doc, indent=1, default=str))
+from emgcorpus.cli.common import adapter_choice, constant_choice, echo_json, parse_key_values
 
 
 @click.command("ingest")
-@click.argument("adapter")
+@click.argument("adapter", type=adapter_choice(), metavar="ADAPTER")
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("--option", "option_pairs", multiple=True, help="Adapter option key=value.")
+@click.option(
+    "--option",
+    "option_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Adapter option (repeatable; the value is read as YAML: 3, true, [1, 2]); "
+    "overrides the --mapping file.",
+)
 @click.option(
     "--mapping",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -89,20 +59,25 @@ def ingest_cmd(
     no_checksums: bool,
     as_json: bool,
 ) -> None:
-    """Read SOURCE with ADAPTER into the lake (idempotent; exit 1 if any unit failed)."""
-    from adapters.registry import make_adapter
-    from emgcorpus.ingest import ingest
+    """Read SOURCE with ADAPTER into the lake (idempotent; exit 1 if any unit failed).
 
-    options = _parse_options(option_pairs, mapping)
-    if dataset is not None:
-        options["dataset"] = dataset
-    ad = make_adapter(adapter, str(source), **options)
-    checksums = {} if no_checksums else _checksums(ad.dataset)
-    report = ingest(
-        ctx.obj["lake"], ad, checksums=checksums, on_error=on_error, progress=not as_json
+    ADAPTER is a registered adapter name (``emgcorpus adapters`` lists them).
+    """
+    from emgcorpus.catalog.sources import ingest_source
+
+    report = ingest_source(
+        ctx.obj["lake"],
+        adapter,
+        source,
+        options=parse_key_values(option_pairs, "--option"),
+        mapping_file=mapping,
+        dataset=dataset,
+        checksums=not no_checksums,
+        on_error=on_error,
+        progress=not as_json,
     )
     if as_json:
-        _echo_json(report.to_dict())
+        echo_json(report.to_dict())
     else:
         click.echo(
             f"{report.dataset}: {len(report.added)} added, {len(report.skipped)} already in "
@@ -124,7 +99,7 @@ def ls_cmd(ctx: click.Context, as_json: bool) -> None:
 
     summary = lake_summary(ctx.obj["lake"])
     if as_json:
-        _echo_json(summary)
+        echo_json(summary)
     else:
         click.echo(format_summary(summary))
 
@@ -133,7 +108,7 @@ def ls_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.option("--fs", type=float, required=True, help="Target sampling rate [Hz].")
 @click.option(
     "--method",
-    type=click.Choice(["soxr", "scipy"]),
+    type=constant_choice("emgcorpus.resample", "METHODS"),
     default="soxr",
     show_default=True,
     help="Resampler.",
@@ -151,7 +126,7 @@ def harmonize_cmd(
         ctx.obj["lake"], fs, method=method, datasets=list(datasets) or None, progress=not as_json
     )
     if as_json:
-        _echo_json(result)
+        echo_json(result)
     else:
         click.echo(
             f"harmonized {len(result['added'])} recordings at {fs:g} Hz with {method} "
@@ -170,7 +145,7 @@ def verify_cmd(ctx: click.Context, as_json: bool, no_shards: bool) -> None:
     problems = verify_lake(ctx.obj["lake"], shards=not no_shards)
     n_shards = 0 if no_shards else len(shard_folders(ctx.obj["lake"]))
     if as_json:
-        _echo_json({"ok": not problems, "problems": problems})
+        echo_json({"ok": not problems, "problems": problems})
     elif problems:
         for p in problems:
             click.echo(p)
@@ -183,15 +158,9 @@ def verify_cmd(ctx: click.Context, as_json: bool, no_shards: bool) -> None:
 @click.command("adapters")
 def adapters_cmd() -> None:
     """List registered adapters (name and summary; unavailable ones with the reason)."""
-    from adapters.registry import adapter_names, get_adapter_class
+    from emgcorpus.catalog.status import format_adapters
 
-    for name in adapter_names():
-        try:
-            cls = get_adapter_class(name)
-        except Exception as exc:  # noqa: BLE001 - list every adapter whatever its state
-            click.echo(f"{name:<14} unavailable: {type(exc).__name__}: {exc}")
-            continue
-        click.echo(f"{name:<14} {cls.summary}")
+    click.echo(format_adapters())
 
 
 def register(cli: click.Group) -> None:

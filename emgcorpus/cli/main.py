@@ -6,21 +6,14 @@ command is one call into the library and everything the CLI does is also a Pytho
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from emgcorpus import __version__
+from emgcorpus.cli.common import DEFAULT_LAKE, LAKE_ENV, default_lake
 from emgcorpus.errors import EmgCorpusError
-
-DEFAULT_LAKE = "./emg-lake"
-
-
-def default_lake() -> Path:
-    """The lake path: ``$EMGCORPUS_LAKE`` if set, else ``./emg-lake``."""
-    return Path(os.environ.get("EMGCORPUS_LAKE", DEFAULT_LAKE))
 
 
 class _Group(click.Group):
@@ -40,7 +33,7 @@ class _Group(click.Group):
     "--lake",
     type=click.Path(path_type=Path),
     default=None,
-    help="Lakehouse folder (default: $EMGCORPUS_LAKE, else ./emg-lake).",
+    help=f"Lakehouse folder (default: ${LAKE_ENV}, else {DEFAULT_LAKE}).",
 )
 @click.pass_context
 def cli(ctx: click.Context, lake: Path | None) -> None:
