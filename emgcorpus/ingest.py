@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -47,7 +46,7 @@ from emgcorpus.chunk_codec import chunk_batches, little_endian
 from emgcorpus.errors import ChecksumError, EmgCorpusError, SourceError, check_option
 from emgcorpus.lake import Lake
 from emgcorpus.lake_writer import LakeWriter
-from emgcorpus.recording import Adapter, Recording, SourceUnit
+from emgcorpus.recording import Adapter, Recording, SourceUnit, validate_recording
 from emgcorpus.schema import RAW_STREAM, TABLES
 
 T = TypeVar("T")
@@ -80,49 +79,6 @@ class IngestReport:
         d = asdict(self)
         d["errors"] = [{"unit": k, "error": m} for k, m in self.errors]
         return d
-
-
-def validate_recording(rec: Recording, where: str | Path) -> None:
-    """Raise SourceError naming ``where`` if ``rec`` cannot be stored faithfully."""
-    if not (isinstance(rec.fs, (int, float)) and math.isfinite(rec.fs) and rec.fs > 0):
-        raise SourceError(where, f"sampling rate must be a finite number > 0 Hz, got {rec.fs!r}")
-    x = rec.samples
-    if not isinstance(x, np.ndarray) or x.ndim != 2:
-        shape = getattr(x, "shape", type(x).__name__)
-        raise SourceError(
-            where, f"samples must be a 2-D array (n_samples, n_channels), got {shape}"
-        )
-    if x.dtype.kind not in "iuf":
-        raise SourceError(where, f"samples must be integer or float, got dtype {x.dtype}")
-    if x.shape[0] == 0 or x.shape[1] == 0:
-        raise SourceError(where, f"empty recording: samples have shape {x.shape}")
-    if len(rec.channels) != x.shape[1]:
-        raise SourceError(
-            where, f"{len(rec.channels)} channels described but samples have {x.shape[1]} columns"
-        )
-    if x.dtype.kind == "f" and not math.isfinite(float(np.add.reduce(x, axis=None, dtype="f8"))):
-        bad = ~np.isfinite(x)
-        if bad.any():
-            row, col = (int(i[0]) for i in np.nonzero(bad))
-            raise SourceError(
-                where,
-                f"{int(bad.sum())} NaN/Inf samples (first at sample {row}, "
-                f"channel {rec.channels[col].name!r})",
-            )
-    for c in rec.channels:
-        if not (math.isfinite(c.gain) and math.isfinite(c.offset)):
-            raise SourceError(where, f"channel {c.name!r}: gain/offset must be finite")
-    duration = x.shape[0] / rec.fs
-    tolerance = 1.0 / rec.fs
-    for e in rec.events:
-        if not (math.isfinite(e.onset) and math.isfinite(e.duration)) or e.duration < 0:
-            raise SourceError(where, f"event {e.label!r}: onset/duration must be finite, >= 0")
-        if e.onset < 0 or e.onset + e.duration > duration + tolerance:
-            raise SourceError(
-                where,
-                f"event {e.label!r} at {e.onset:g}-{e.onset + e.duration:g} s lies outside "
-                f"the recording (0-{duration:g} s)",
-            )
 
 
 def _size(files: list[Path]) -> int:

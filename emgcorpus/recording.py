@@ -10,7 +10,9 @@ stream, check checksums and isolate bad files:
 
 Only one recording is in memory at a time. A unit that cannot be read raises
 :class:`emgcorpus.errors.SourceError` naming the file; ingestion records the error and
-goes on with the next unit.
+goes on with the next unit. :func:`validate_recording` holds the rules every recording
+must meet (ingest refuses a unit that breaks one; the adapter contract test runs the same
+function on every registered adapter).
 
 Conventions (units in brackets):
 
@@ -25,6 +27,7 @@ Conventions (units in brackets):
 from __future__ import annotations
 
 import hashlib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -157,6 +160,11 @@ class SourceUnit:
     files: tuple[Path, ...]
 
 
+def subject_key(dataset: str, subject: str) -> str:
+    """The key that identifies a subject across datasets: ``dataset:subject``."""
+    return f"{dataset}:{subject}"
+
+
 def make_recording_id(dataset: str, subject: str, session: str, trial: str) -> str:
     """Stable id of a recording: 16 hex digits of sha1 over its identifying fields."""
     text = "\x1f".join((dataset, subject, session, trial))
@@ -198,6 +206,108 @@ class Recording:
         gain = np.array([c.gain for c in self.channels], dtype=np.float64)
         offset = np.array([c.offset for c in self.channels], dtype=np.float64)
         return (self.samples.astype(np.float64) - offset) * gain
+
+
+#: Slack on the Nyquist frequency [Hz] allowed to a channel's ``high_cutoff`` (rounding).
+NYQUIST_SLACK_HZ = 1e-9
+
+
+def validate_recording(rec: Recording, where: str | Path, dataset: str | None = None) -> None:
+    """Raise SourceError naming ``where`` if ``rec`` breaks the recording contract.
+
+    The rules: non-empty ``str`` identity fields (and ``rec.dataset == dataset`` when
+    given: the adapter's dataset name); a finite sampling rate > 0 [Hz]; samples a
+    non-empty 2-D integer or float array with one column per channel and no NaN/Inf;
+    unique channel names, each channel with a non-empty ``units``, a type of
+    :data:`CHANNEL_TYPES`, status ``good``/``bad``, a finite non-zero ``gain``, a finite
+    ``offset`` and a ``high_cutoff`` in (0, fs/2] [Hz] where known; events sorted by
+    onset, each with a non-empty label, a ``str`` kind and a finite onset >= 0 [s] and
+    duration >= 0 [s] ending within the recording (one sample period of slack).
+    """
+    if dataset is not None and rec.dataset != dataset:
+        raise SourceError(where, f"dataset {rec.dataset!r} differs from the adapter's {dataset!r}")
+    for name in ("dataset", "subject", "session", "trial", "device"):
+        value = getattr(rec, name)
+        if not (isinstance(value, str) and value):
+            raise SourceError(where, f"{name} must be a non-empty string, got {value!r}")
+    if not (isinstance(rec.fs, (int, float)) and math.isfinite(rec.fs) and rec.fs > 0):
+        raise SourceError(where, f"sampling rate must be a finite number > 0 Hz, got {rec.fs!r}")
+    x = rec.samples
+    if not isinstance(x, np.ndarray) or x.ndim != 2:
+        shape = getattr(x, "shape", type(x).__name__)
+        raise SourceError(
+            where, f"samples must be a 2-D array (n_samples, n_channels), got {shape}"
+        )
+    if x.dtype.kind not in "iuf":
+        raise SourceError(where, f"samples must be integer or float, got dtype {x.dtype}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise SourceError(where, f"empty recording: samples have shape {x.shape}")
+    if len(rec.channels) != x.shape[1]:
+        raise SourceError(
+            where, f"{len(rec.channels)} channels described but samples have {x.shape[1]} columns"
+        )
+    if x.dtype.kind == "f" and not math.isfinite(float(np.add.reduce(x, axis=None, dtype="f8"))):
+        bad = ~np.isfinite(x)
+        if bad.any():
+            row, col = (int(i[0]) for i in np.nonzero(bad))
+            raise SourceError(
+                where,
+                f"{int(bad.sum())} NaN/Inf samples (first at sample {row}, "
+                f"channel {rec.channels[col].name!r})",
+            )
+    _validate_channels(rec, where)
+    _validate_events(rec, where)
+
+
+def _validate_channels(rec: Recording, where: str | Path) -> None:
+    """The channel rules of :func:`validate_recording`."""
+    names = [c.name for c in rec.channels]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise SourceError(where, f"channel names must be unique, repeated: {dup}")
+    nyquist = rec.fs / 2
+    for c in rec.channels:
+        if not (isinstance(c.units, str) and c.units):
+            raise SourceError(where, f"channel {c.name!r}: units must be a non-empty string")
+        if c.type not in CHANNEL_TYPES:
+            raise SourceError(where, f"channel {c.name!r}: type {c.type!r} not in {CHANNEL_TYPES}")
+        if c.status not in ("good", "bad"):
+            raise SourceError(where, f"channel {c.name!r}: status {c.status!r} is not good/bad")
+        if not (math.isfinite(c.gain) and math.isfinite(c.offset)):
+            raise SourceError(where, f"channel {c.name!r}: gain/offset must be finite")
+        if c.gain == 0:
+            raise SourceError(where, f"channel {c.name!r}: gain must not be 0")
+        if c.high_cutoff is not None and not 0 < c.high_cutoff <= nyquist + NYQUIST_SLACK_HZ:
+            raise SourceError(
+                where,
+                f"channel {c.name!r}: high_cutoff {c.high_cutoff!r} Hz outside "
+                f"(0, {nyquist:g}] (Nyquist)",
+            )
+
+
+def _validate_events(rec: Recording, where: str | Path) -> None:
+    """The event rules of :func:`validate_recording`."""
+    duration = rec.samples.shape[0] / rec.fs
+    tolerance = 1.0 / rec.fs
+    previous = -math.inf
+    for e in rec.events:
+        if not (isinstance(e.label, str) and e.label and isinstance(e.kind, str)):
+            raise SourceError(
+                where, f"event {e!r}: label must be a non-empty string, kind a string"
+            )
+        if not (math.isfinite(e.onset) and math.isfinite(e.duration)) or e.duration < 0:
+            raise SourceError(where, f"event {e.label!r}: onset/duration must be finite, >= 0")
+        if e.onset < 0 or e.onset + e.duration > duration + tolerance:
+            raise SourceError(
+                where,
+                f"event {e.label!r} at {e.onset:g}-{e.onset + e.duration:g} s lies outside "
+                f"the recording (0-{duration:g} s)",
+            )
+        if e.onset < previous:
+            raise SourceError(
+                where, f"event {e.label!r} at {e.onset:g} s: events must be sorted by onset"
+            )
+        previous = e.onset
 
 
 class Adapter(ABC):

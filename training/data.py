@@ -34,8 +34,9 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from emgcorpus.errors import ConfigError, SourceError
+from emgcorpus.recording import subject_key
 from emgcorpus.topology import POSITION_DIM
-from training.windows import RecordingEvents, subject_key
+from training.windows import RecordingEvents
 
 try:  # the contract of vocab/special_tokens.py: PAD=0, MASK=1, CLS=2, SEP=3, UNK=4
     from emgcorpus.shards.special_tokens import PAD as PAD_ID  # type: ignore[import-not-found]

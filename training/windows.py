@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from emgcorpus.errors import ConfigError, check_option, check_positive
+from emgcorpus.recording import subject_key
 
 Labelling = Literal["containment", "majority"]
 
@@ -102,11 +103,6 @@ class RecordingEvents:
     duration_s: float
     #: dicts with onset [s], duration [s], label, repetition, kind
     events: list[dict[str, Any]] = field(default_factory=list)
-
-
-def subject_key(dataset: str, subject: str) -> str:
-    """The key that identifies a subject across datasets: ``dataset:subject``."""
-    return f"{dataset}:{subject}"
 
 
 def natural_key(text: str) -> tuple[Any, ...]:

@@ -104,10 +104,10 @@ def run_pipeline(
     from adapters.registry import make_adapter
     from emgcorpus.harmonize import harmonize
     from emgcorpus.ingest import ingest
+    from emgcorpus.recording import subject_key
     from training.evaluate import EvalConfig, evaluate_loso
     from training.pretrain import PretrainConfig, pretrain
     from training.report import write_report
-    from training.windows import subject_key
     from vocab.compiler import VocabularyBuilder
     from vocab.shards import tokenize_lake
 

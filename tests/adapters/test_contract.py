@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from adapters.registry import adapter_names, get_adapter_class, make_adapter
-from emgcorpus.recording import CHANNEL_TYPES, Adapter, Recording, SourceUnit
+from emgcorpus.recording import Adapter, SourceUnit, validate_recording
 
 N_UNITS = 3
 
@@ -76,37 +76,9 @@ def _files(units: list[SourceUnit]) -> set[str]:
 
 
 # ---------------------------------------------------------------------------- the contract
-
-
-def _check_recording(rec: Recording, adapter: Adapter) -> None:
-    assert rec.dataset == adapter.dataset
-    for field in (rec.subject, rec.session, rec.trial, rec.device):
-        assert isinstance(field, str) and field, f"identity fields must be non-empty str: {rec}"
-    assert isinstance(rec.samples, np.ndarray)
-    assert rec.samples.ndim == 2, f"samples must be 2-D, got shape {rec.samples.shape}"
-    assert rec.samples.shape[0] > 0
-    assert rec.samples.shape[1] == len(rec.channels)
-    kind = rec.samples.dtype.kind
-    assert kind in "iuf", f"samples dtype must be integer or float, got {rec.samples.dtype}"
-    if kind == "f":
-        assert np.all(np.isfinite(rec.samples)), "samples must be finite"
-    assert isinstance(rec.fs, float | int) and np.isfinite(rec.fs) and rec.fs > 0
-    names = [c.name for c in rec.channels]
-    assert len(set(names)) == len(names), f"channel names must be unique: {names}"
-    for ch in rec.channels:
-        assert isinstance(ch.units, str) and ch.units, f"{ch.name}: units must be a string"
-        assert ch.type in CHANNEL_TYPES, f"{ch.name}: type {ch.type!r}"
-        assert ch.status in ("good", "bad"), f"{ch.name}: status {ch.status!r}"
-        assert np.isfinite(ch.gain) and ch.gain != 0 and np.isfinite(ch.offset)
-        if ch.high_cutoff is not None:
-            assert 0 < ch.high_cutoff <= rec.fs / 2 + 1e-9, f"{ch.name}: high_cutoff above Nyquist"
-    tol = 1.0 / rec.fs
-    onsets = [e.onset for e in rec.events]
-    assert onsets == sorted(onsets), "events must be sorted by onset"
-    for e in rec.events:
-        assert isinstance(e.label, str) and e.label and isinstance(e.kind, str)
-        assert e.onset >= 0 and e.duration >= 0, e
-        assert e.onset + e.duration <= rec.duration_s + tol, f"event {e} past the recording end"
+# (each recording: emgcorpus.recording.validate_recording, the rules ingest applies; here
+# the adapter's own duties: docs, sorted unique units, stable ids, repeatable reads, no
+# other unit's files opened)
 
 
 @pytest.mark.parametrize("name", adapter_names())
@@ -133,7 +105,7 @@ def test_adapter_contract(name: str, tmp_path: Path) -> None:
             first = adapter.read(unit)
         foreign = sorted(set(opened) & others)
         assert not foreign, f"reading {unit.key} opened other units' files: {foreign[:3]}"
-        _check_recording(first, adapter)
+        validate_recording(first, unit.key, dataset=adapter.dataset)
         second = adapter.read(unit)
         assert second.recording_id == first.recording_id, "recording id must be stable"
         assert second.samples.dtype == first.samples.dtype
