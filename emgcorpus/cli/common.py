@@ -1,5 +1,6 @@
-"""What every command module shares: the lake default, the JSON printer, ``key=value``
-parsing, comma lists and click choices read from the library's registries.
+"""What every command module shares: the lake default, the JSON printer and ``--json``
+flag, ``key=value`` parsing, comma lists, the Dask options and click choices read from
+the library's registries.
 
 One place each, so every command prints JSON the same way, reads ``--option k=v`` /
 ``--param k=v`` with the same rules, and offers the names the registries hold (a new
@@ -12,7 +13,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import yaml
@@ -22,6 +23,8 @@ from emgcorpus.errors import ConfigError
 #: The lake folder when neither ``--lake`` nor ``$EMGCORPUS_LAKE`` is given.
 DEFAULT_LAKE = "./emg-lake"
 LAKE_ENV = "EMGCORPUS_LAKE"
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def default_lake() -> Path:
@@ -39,6 +42,37 @@ def context_lake(ctx: click.Context) -> Path:
 def echo_json(doc: Any) -> None:
     """Print ``doc`` as indented JSON (paths and other objects as their ``str``)."""
     click.echo(json.dumps(doc, indent=2, default=str))
+
+
+def json_option(what: str = "the result") -> Callable[[F], F]:
+    """The ``--json`` flag (parameter ``as_json``): print ``what`` as JSON instead of text."""
+    return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON.")
+
+
+def echo_doc(doc: Any, as_json: bool, text: Callable[[], str]) -> None:
+    """Print ``doc`` as JSON with ``--json``, else the text ``text()`` lays out."""
+    if as_json:
+        echo_json(doc)
+    else:
+        click.echo(text())
+
+
+def dask_options(f: F) -> F:
+    """``--scheduler`` and ``--dask-workers`` (parameters ``scheduler``, ``dask_workers``):
+    where the Dask stages (vocabulary build, tokenizing) run."""
+    f = click.option(
+        "--dask-workers",
+        type=int,
+        default=None,
+        help="Workers of the LocalCluster started when --scheduler is not given "
+        "(default: one per core).",
+    )(f)
+    return click.option(
+        "--scheduler",
+        default=None,
+        help="Dask scheduler address (tcp://host:port); 'sync' runs in this process; "
+        "default: a LocalCluster started for this command.",
+    )(f)
 
 
 def parse_key_values(pairs: Iterable[str], option: str) -> dict[str, Any]:
