@@ -36,13 +36,9 @@ from scipy import signal
 from adapters.registry import make_adapter
 from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
-from vocab.compiler import (
-    DEFAULT_PARTITION_SIZE,
-    DESCRIPTOR_MODES,
-    VocabularyBuilder,
-    tokenized_channels,
-)
-from vocab.shards import tokenize_lake
+from vocab.compiler import DESCRIPTOR_MODES, VocabularyBuilder
+from vocab.lake_partitions import DEFAULT_PARTITION_SIZE, tokenized_channels
+from vocab.tokenize import tokenize_lake
 
 SIM = {
     "gestures": 3,

@@ -69,7 +69,7 @@ def verify_token_shards(lake_path: str | Path) -> list[str]:
     folders = shard_folders(lake_path)
     if not folders:
         return []
-    from vocab.shards import verify_shards  # vocab builds on emgcorpus: imported on use
+    from emgcorpus.shards.verify import verify_shards  # imported on use
 
     problems: list[str] = []
     for folder in folders:

@@ -5,7 +5,8 @@ A vocabulary is a folder of two files:
 - ``vocab.json``: parameters, tokenizer config (name, version, params), the corpus it was
   compiled from (lake path and snapshot), the descriptor standardisation, the fit trace
   and usage statistics, and the sha256 of the codebook file. Serialised canonically
-  (sorted keys, fixed separators, no timestamps), so equal content gives equal bytes;
+  (emgcorpus.canonical_json: sorted keys, fixed separators, no timestamps), so equal
+  content gives equal bytes;
 - ``codebook.npy``: the centroids, float32, shape (size, descriptor_dim), in the
   standardised descriptor space.
 
@@ -17,7 +18,6 @@ saving an id that exists verifies the bytes are identical and never overwrites.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from emgcorpus.canonical_json import canonical_json
+from emgcorpus.checksums import bytes_sha256
 from emgcorpus.errors import ConfigError, LakeError
 from vocab.codebook import nearest_centroid, standardize, usable_rows
 from vocab.tokenizer_base import KIND_ACTIVE, Segments, Tokenizer
@@ -45,21 +47,11 @@ def default_store(lake_path: str | Path) -> Path:
     return Path(lake_path) / STORE_DIRNAME
 
 
-def canonical_json(obj: Any) -> bytes:
-    """Deterministic JSON bytes: sorted keys, fixed separators, trailing newline."""
-    text = json.dumps(obj, sort_keys=True, indent=1, separators=(",", ": "), allow_nan=False)
-    return (text + "\n").encode()
-
-
 def npy_bytes(array: np.ndarray) -> bytes:
     """The .npy serialisation of ``array`` (deterministic for equal dtype/shape/values)."""
     buf = io.BytesIO()
     np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
     return buf.getvalue()
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass
@@ -83,7 +75,7 @@ class Vocabulary:
         meta = dict(self.meta)
         meta["codebook"] = {
             "file": CODEBOOK_FILE,
-            "sha256": sha256_hex(codebook),
+            "sha256": bytes_sha256(codebook),
             "shape": [int(s) for s in self.codebook.shape],
             "dtype": "float32",
         }
@@ -92,7 +84,7 @@ class Vocabulary:
     @property
     def id(self) -> str:
         """Content address: 16 hex digits of sha256(vocab.json)."""
-        return sha256_hex(self.files()[VOCAB_FILE])[:ID_LENGTH]
+        return bytes_sha256(self.files()[VOCAB_FILE])[:ID_LENGTH]
 
     # ------------------------------------------------------------------ accessors
     @property
@@ -182,7 +174,7 @@ class Vocabulary:
         """
         store = Path(store)
         files = self.files()
-        vid = sha256_hex(files[VOCAB_FILE])[:ID_LENGTH]
+        vid = bytes_sha256(files[VOCAB_FILE])[:ID_LENGTH]
         target = store / vid
         if target.exists():
             _check_identical(target, files)
@@ -214,13 +206,13 @@ class Vocabulary:
         """Load a vocabulary by id or unique id prefix; verifies the codebook sha256."""
         folder = resolve_id(store, vocab_id)
         meta_bytes = (folder / VOCAB_FILE).read_bytes()
-        if sha256_hex(meta_bytes)[:ID_LENGTH] != folder.name:
+        if bytes_sha256(meta_bytes)[:ID_LENGTH] != folder.name:
             raise LakeError(f"{folder / VOCAB_FILE}: content does not match its id {folder.name}")
         meta = json.loads(meta_bytes)
         cb_bytes = (folder / CODEBOOK_FILE).read_bytes()
-        if sha256_hex(cb_bytes) != meta["codebook"]["sha256"]:
+        if bytes_sha256(cb_bytes) != meta["codebook"]["sha256"]:
             raise LakeError(
-                f"{folder / CODEBOOK_FILE}: sha256 {sha256_hex(cb_bytes)} differs from the "
+                f"{folder / CODEBOOK_FILE}: sha256 {bytes_sha256(cb_bytes)} differs from the "
                 f"{meta['codebook']['sha256']} recorded in {VOCAB_FILE}"
             )
         codebook = np.load(io.BytesIO(cb_bytes), allow_pickle=False)

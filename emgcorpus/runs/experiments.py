@@ -173,7 +173,7 @@ def reproduce(
     from training.report import write_report
     from training.windows import WindowSpec
     from vocab.compiler import VocabularyBuilder
-    from vocab.shards import tokenize_lake
+    from vocab.tokenize import tokenize_lake
 
     if target_name not in TARGETS:
         raise ConfigError(f"unknown experiment {target_name!r}: expected one of {sorted(TARGETS)}")

@@ -109,7 +109,7 @@ def run_pipeline(
     from training.pretrain import PretrainConfig, pretrain
     from training.report import write_report
     from vocab.compiler import VocabularyBuilder
-    from vocab.shards import tokenize_lake
+    from vocab.tokenize import tokenize_lake
 
     cfg = config or PipelineConfig()
     lake_path, out = Path(lake_path), Path(out_dir)

@@ -75,8 +75,9 @@ def test_token_shards_under_the_lake_are_verified(tmp_path: Path) -> None:
 
     from adapters.registry import make_adapter
     from emgcorpus.cli import cli
+    from emgcorpus.shards.index import SHARDS_DIRNAME, read_index
     from vocab.compiler import VocabularyBuilder
-    from vocab.shards import SHARDS_DIRNAME, read_index, tokenize_lake
+    from vocab.tokenize import tokenize_lake
 
     path = tmp_path / "lake"
     sim = {"subjects": 1, "gestures": 2, "repetitions": 1, "contraction_s": 1.0, "rest_s": 1.0}

@@ -13,7 +13,7 @@ from emgcorpus.cli import cli
 from emgcorpus.ingest import ingest
 from training.evaluate import REGIMES
 from vocab.compiler import VocabularyBuilder
-from vocab.shards import tokenize_lake
+from vocab.tokenize import tokenize_lake
 
 SIM = {
     "subjects": 4,

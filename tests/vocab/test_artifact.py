@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emgcorpus.canonical_json import canonical_json
 from emgcorpus.errors import ConfigError, LakeError
 from emgcorpus.shards.special_tokens import FIRST_CODE_ID, FIRST_REST_ID, UNK, rest_tokens
 from vocab.artifact import (
     CODEBOOK_FILE,
     VOCAB_FILE,
     Vocabulary,
-    canonical_json,
     diff,
     list_vocabularies,
     resolve_id,

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from emgcorpus.cli import cli
+from emgcorpus.shards.index import read_index
 from vocab.artifact import default_store, list_vocabularies
-from vocab.shards import read_index
 
 
 @pytest.fixture(scope="module")

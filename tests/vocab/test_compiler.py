@@ -15,12 +15,9 @@ from emgcorpus.shards.special_tokens import FIRST_CODE_ID, FIRST_REST_ID
 from vocab import compiler
 from vocab.artifact import CODEBOOK_FILE, VOCAB_FILE, Vocabulary
 from vocab.codebook import DescriptorSample, merge_samples
-from vocab.compiler import (
-    VocabularyBuilder,
-    recording_weights,
-    session_partitions,
-    tree_merge_samples,
-)
+from vocab.compiler import VocabularyBuilder
+from vocab.lake_partitions import recording_weights, session_partitions
+from vocab.partition_tasks import tree_merge_samples
 from vocab.spill import SCRATCH_DIRNAME
 from vocab.tokenizers import get_tokenizer
 

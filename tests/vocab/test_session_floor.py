@@ -9,7 +9,7 @@ from scipy import signal
 
 from emgcorpus.errors import ConfigError
 from emgcorpus.recording import ChannelInfo
-from vocab.compiler import session_partitions
+from vocab.lake_partitions import session_partitions
 from vocab.nct import NCTTokenizer
 from vocab.tokenizer_base import KIND_ACTIVE, Segments
 

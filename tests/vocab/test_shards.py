@@ -12,10 +12,12 @@ import pytest
 
 from emgcorpus.errors import ConfigError
 from emgcorpus.lake import Lake
+from emgcorpus.shards.index import INDEX_FILE, default_shard_dir, read_index
 from emgcorpus.shards.schema import SHARD_SCHEMA
+from emgcorpus.shards.verify import verify_shards
 from emgcorpus.topology import POSITION_DIM, position_vector
 from vocab.compiler import VocabularyBuilder
-from vocab.shards import INDEX_FILE, default_shard_dir, read_index, tokenize_lake, verify_shards
+from vocab.tokenize import tokenize_lake
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 
 from emgcorpus.shards.special_tokens import FIRST_CODE_ID  # noqa: E402
 from vocab.artifact import Vocabulary, default_store  # noqa: E402
-from vocab.compiler import RecordingRef, open_lake, segment_recording  # noqa: E402
+from vocab.lake_partitions import RecordingRef, open_lake, segment_recording  # noqa: E402
 
 REPORTS_DIRNAME = "_vocab_reports"
 #: Moving-RMS window of the drawn envelope [s].
@@ -166,7 +166,7 @@ def _table(rows: list[tuple[str, Any]]) -> str:
     return f"<table>{body}</table>"
 
 
-def write_report(
+def write_vocab_report(
     lake_path: str | Path,
     vocab_id: str,
     out_dir: str | Path | None = None,

@@ -8,7 +8,7 @@ import matplotlib.image as mpimg
 import numpy as np
 
 from vocab.compiler import VocabularyBuilder
-from vocab.report import default_report_dir, moving_rms, write_report
+from vocab.vocab_report import default_report_dir, moving_rms, write_vocab_report
 
 
 def test_report_writes_html_and_plots(sim_lake: Path) -> None:
@@ -16,7 +16,7 @@ def test_report_writes_html_and_plots(sim_lake: Path) -> None:
     vocab = VocabularyBuilder(
         lake, "nct", size=6, sample_size=200, scheduler="sync", partition_size=2
     ).build(progress=False)
-    html = write_report(lake, vocab.id[:7], n_examples=4)
+    html = write_vocab_report(lake, vocab.id[:7], n_examples=4)
     assert html == default_report_dir(lake, vocab.id) / "index.html"
     text = html.read_text()
     assert vocab.id in text

@@ -1,0 +1,136 @@
+"""Writing token shards: sentence rows, Parquet tables and files (the format's one writer).
+
+A tokenizer job (vocab.tokenize_lake) turns recordings into token arrays and hands them
+here: :func:`sentence_rows` cuts one recording's tokens into the rows of SHARD_SCHEMA,
+:func:`write_partition_shards` writes a partition's rows into ``part-PPPPP-SSS.parquet``
+files and returns their index entries (emgcorpus.shards.index writes the index).
+
+Writing is deterministic and idempotent: the Parquet options are fixed, so equal rows give
+equal bytes, and :func:`write_if_changed` leaves a file whose bytes already exist
+unchanged alone (compare and skip) and replaces a changed one atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from emgcorpus.checksums import file_sha256
+from emgcorpus.shards.schema import SHARD_SCHEMA
+
+#: Sentences per shard file unless the caller says otherwise.
+DEFAULT_MAX_ROWS = 4096
+#: Parquet writer options fixed here so equal tables give equal bytes.
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "use_dictionary": True}
+
+
+def shard_file_name(partition: int, part: int) -> str:
+    """``part-PPPPP-SSS.parquet``: file ``part`` of map partition ``partition``."""
+    return f"part-{partition:05d}-{part:03d}.parquet"
+
+
+def write_if_changed(path: Path, write: Callable[[Path], Any]) -> None:
+    """Write ``path`` through ``write(tmp_path)`` into a temporary file beside it; keep an
+    existing file with the same bytes untouched, else replace it atomically."""
+    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        if path.exists() and file_sha256(path) == file_sha256(tmp):
+            return
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def sentence_rows(
+    recording: dict[str, Any],
+    n_channels: int,
+    ids: np.ndarray,
+    channel: np.ndarray,
+    onset_s: np.ndarray,
+    duration_s: np.ndarray,
+    pos: np.ndarray,
+    events: list[dict[str, Any]],
+    max_tokens: int,
+) -> list[dict[str, Any]]:
+    """One recording's tokens (sorted by onset) cut into shard rows (dicts in SHARD_SCHEMA).
+
+    ``recording`` holds the recording columns (recording_id, dataset, device, subject,
+    session, trial); ``n_channels`` is the number of tokenized channels. Per token:
+    ``ids`` (n,) token ids, ``channel`` (n,) int16 channel index (-1: every channel),
+    ``onset_s``/``duration_s`` (n,) float64 [s] from the recording's first sample, ``pos``
+    (n, POSITION_DIM) float32 electrode position. ``events`` are the recording's events
+    (onset [s], duration [s], label, repetition, kind); a sentence of at most
+    ``max_tokens`` tokens carries those overlapping [its first onset, its last end).
+    """
+    ev_on = np.asarray([e["onset"] for e in events], np.float64)
+    ev_end = ev_on + np.asarray([e["duration"] for e in events], np.float64)
+    rows = []
+    for s, start in enumerate(range(0, ids.shape[0], max_tokens)):
+        sl = slice(start, start + max_tokens)
+        t0 = float(onset_s[sl][0])
+        t1 = float((onset_s[sl] + duration_s[sl]).max())
+        overlapping = np.flatnonzero((ev_on < t1) & (ev_end > t0))
+        rows.append(
+            {
+                **recording,
+                "sentence_index": s,
+                "t_start_s": t0,
+                "t_end_s": t1,
+                "n_channels": n_channels,
+                "token_ids": ids[sl].astype(np.int32),
+                "token_channel": channel[sl],
+                "token_onset_s": onset_s[sl].astype(np.float32),
+                "token_duration_s": duration_s[sl].astype(np.float32),
+                "token_pos": pos[sl].reshape(-1),
+                "events": [events[i] for i in overlapping],
+            }
+        )
+    return rows
+
+
+def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """A table in SHARD_SCHEMA (its column order) from shard rows."""
+    columns = {}
+    for field in SHARD_SCHEMA:
+        values = [r[field.name] for r in rows]
+        if pa.types.is_list(field.type) and field.name != "events":
+            values = [np.asarray(v).tolist() for v in values]
+        columns[field.name] = pa.array(values, type=field.type)
+    return pa.table(columns, schema=SHARD_SCHEMA)
+
+
+def write_partition_shards(
+    rows: list[dict[str, Any]], out_dir: str | Path, partition: int, max_rows: int
+) -> list[dict[str, Any]]:
+    """Write map partition ``partition``'s rows (in order) into shard files of at most
+    ``max_rows`` rows in ``out_dir``; return their index entries (file, rows, tokens,
+    recordings, sha256)."""
+    entries = []
+    for j, start in enumerate(range(0, len(rows), max_rows)):
+        chunk = rows[start : start + max_rows]
+        table = rows_to_table(chunk)
+        name = shard_file_name(partition, j)
+        path = Path(out_dir) / name
+        write_if_changed(path, partial(pq.write_table, table, **PARQUET_OPTIONS))
+        entries.append(
+            {
+                "file": name,
+                "rows": len(chunk),
+                "tokens": int(sum(len(r["token_ids"]) for r in chunk)),
+                "recordings": len({r["recording_id"] for r in chunk}),
+                "sha256": file_sha256(path),
+            }
+        )
+    return entries

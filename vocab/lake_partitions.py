@@ -1,0 +1,248 @@
+"""What the vocabulary jobs read from the lake: recordings in partitions, segmented.
+
+The recordings of a lake (sorted by id) are cut into fixed partitions of whole sessions
+(:func:`session_partitions`: at most ``partition_size`` recordings and
+``partition_samples`` channel-samples each), so one task's signal and descriptors are
+bounded and the result does not depend on the scheduler. A task opens the lake at the
+snapshot taken once at the start (:func:`open_lake`), reads the tokenized channels (EMG
+with status ``good``, at ``fs`` or the native rate) and segments them session by session
+(:func:`segment_partition`: the recordings of a session share noise floors). The
+vocabulary build (vocab.compiler, vocab.partition_tasks) and the tokenization
+(vocab.tokenize) both read the lake through this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emgcorpus.errors import ConfigError
+from vocab.tokenizer_base import Segments, Tokenizer
+
+#: Recordings per map partition (part of the artifact's parameters: it fixes sum order).
+DEFAULT_PARTITION_SIZE = 16
+#: Channel-samples (EMG channels x samples at the rate read) per map partition: 2**26, e.g.
+#: 16 channels x 35 min at 2 kHz, 256 MiB as float32 signal, ~10 MiB of descriptors on
+#: the simulated corpus. None: recording count only. Recorded in the artifact's parameters
+#: when it makes the partitions differ from recording-count ones (VocabularyBuilder.params).
+DEFAULT_PARTITION_SAMPLES = 2**26
+#: Channel types that are tokenized.
+TOKENIZED_CHANNEL_TYPES = ("EMG",)
+
+
+@dataclass(frozen=True)
+class RecordingRef:
+    """What a task needs to know about one recording besides its samples.
+
+    ``session`` identifies the recording's session (dataset, subject, session, device);
+    recordings of one session share their noise floors. Empty: a session of its own.
+    """
+
+    recording_id: str
+    dataset: str
+    device: str
+    session: str = ""
+
+
+def session_key(dataset: str, subject: str, session: str, device: str) -> str:
+    """The key of one (dataset, subject, session, device) group of recordings."""
+    return "\x1f".join((dataset, subject, session, device))
+
+
+def session_partitions(
+    keys: list[str],
+    size: int,
+    weights: list[int] | None = None,
+    max_weight: int | None = None,
+) -> list[list[int]]:
+    """Cut recordings (in id order, ``keys`` their session keys) into partitions.
+
+    A partition holds whole sessions, at most ``size`` recordings and, when ``max_weight``
+    is given, at most ``max_weight`` in total of ``weights`` (a recording's channel-samples,
+    so a partition's signal and descriptor bytes are bounded). A session over either bound
+    is cut into chunks within both (each chunk then pools its own noise floor; a single
+    recording heavier than ``max_weight`` is a chunk of its own). Sessions come in the order
+    of their first recording, recordings within a session in id order. Returns lists of
+    indices into ``keys``.
+    """
+    if max_weight is not None and weights is None:
+        raise ConfigError("session_partitions: max_weight needs weights")
+    limit = None if max_weight is None else int(max_weight)
+    w = [0] * len(keys) if weights is None else [int(v) for v in weights]
+    groups: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        groups.setdefault(k if k else f"\x00{i}", []).append(i)
+    parts: list[list[int]] = []
+    current: list[int] = []
+    load = 0
+    for members in groups.values():
+        for chunk in _chunks(members, size, w, limit):
+            weight = sum(w[i] for i in chunk)
+            full = len(current) + len(chunk) > size
+            if current and (full or (limit is not None and load + weight > limit)):
+                parts.append(current)
+                current, load = [], 0
+            current = current + chunk
+            load += weight
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _chunks(members: list[int], size: int, w: list[int], limit: int | None) -> list[list[int]]:
+    """One session's recordings in consecutive chunks of <= ``size`` recordings and, when
+    ``limit`` is given, <= ``limit`` weight (or a single recording)."""
+    chunks: list[list[int]] = []
+    chunk: list[int] = []
+    load = 0
+    for i in members:
+        heavy = limit is not None and load + w[i] > limit
+        if chunk and (len(chunk) == size or heavy):
+            chunks.append(chunk)
+            chunk, load = [], 0
+        chunk.append(i)
+        load += w[i]
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def open_lake(lake_path: str | Path, snapshot: dict[str, int] | None = None) -> Any:
+    """Open the lake (at ``snapshot`` when given)."""
+    from emgcorpus.lake import Lake
+
+    return Lake.open(lake_path, snapshot=snapshot)
+
+
+def tokenized_channels(channels: list[Any]) -> list[int]:
+    """Indices of the channels the tokenizer sees: EMG channels with status ``good``."""
+    return [
+        i
+        for i, c in enumerate(channels)
+        if c.type in TOKENIZED_CHANNEL_TYPES and (c.status or "good") == "good"
+    ]
+
+
+def segment_recording(
+    lake: Any, ref: RecordingRef, tokenizer: Tokenizer, fs: float | None, native_fs: float
+) -> tuple[Segments, float, list[int], list[Any]]:
+    """Segment one recording's tokenized channels.
+
+    Returns the segments (channel indices mapped back to the recording's channel list),
+    the recording duration [s], the tokenized channel indices and every ChannelInfo.
+    """
+    channels = lake.channel_infos(ref.recording_id)
+    keep = tokenized_channels(channels)
+    x = lake.read_samples(ref.recording_id, fs=fs, channels=keep, physical=True)
+    rate = float(fs) if fs is not None else float(native_fs)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    seconds = x.shape[0] / rate
+    if not keep or x.shape[0] == 0:
+        return Segments.empty(tokenizer.descriptor_dim), seconds, keep, channels
+    seg = tokenizer.segment(x, rate, [channels[i] for i in keep])
+    mapped = np.asarray(keep, dtype=np.int32)
+    ch = np.asarray(seg.channel, dtype=np.int32)
+    seg.channel = np.where(ch >= 0, mapped[np.clip(ch, 0, None)], -1).astype(np.int32)
+    return seg, seconds, keep, channels
+
+
+def segment_partition(
+    lake: Any,
+    refs: list[RecordingRef],
+    native_fs: list[float],
+    tokenizer: Tokenizer,
+    fs: float | None,
+) -> Iterator[tuple[int, Segments, float, list[int], list[Any]]]:
+    """Segment a partition's recordings session by session (consecutive refs with the
+    same ``session`` share noise floors, see Tokenizer.segment_session).
+
+    Yields, in ``refs`` order: the index into ``refs``, the segments (channel indices of
+    the recording), the duration [s], the tokenized channel indices and every ChannelInfo.
+    """
+    i = 0
+    while i < len(refs):
+        j = i + 1
+        while j < len(refs) and refs[j].session and refs[j].session == refs[i].session:
+            j += 1
+        yield from _SessionGroup(lake, refs, native_fs, fs, list(range(i, j))).run(tokenizer)
+        i = j
+
+
+class _SessionGroup:
+    """The recordings of one session inside a partition, loaded on demand."""
+
+    def __init__(
+        self,
+        lake: Any,
+        refs: list[RecordingRef],
+        native_fs: list[float],
+        fs: float | None,
+        members: list[int],
+    ) -> None:
+        self.lake, self.refs, self.native_fs, self.fs = lake, refs, native_fs, fs
+        self.members = members
+        self.infos = {g: lake.channel_infos(refs[g].recording_id) for g in members}
+        self.keeps = {g: tokenized_channels(self.infos[g]) for g in members}
+        self.seconds: dict[int, float] = {}
+        self.todo = [g for g in members if self.keeps[g]]
+
+    def rate(self, g: int) -> float:
+        return float(self.fs) if self.fs is not None else float(self.native_fs[g])
+
+    def read(self, g: int) -> np.ndarray:
+        rid = self.refs[g].recording_id
+        x = self.lake.read_samples(rid, fs=self.fs, channels=self.keeps[g], physical=True)
+        self.seconds[g] = x.shape[0] / self.rate(g)
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def load(self, k: int) -> tuple[np.ndarray, float, list[Any]]:
+        """Recording ``todo[k]`` as the tokenizer reads it."""
+        g = self.todo[k]
+        x = self.read(g)
+        return x, self.rate(g), [self.infos[g][c] for c in self.keeps[g]]
+
+    def run(
+        self, tokenizer: Tokenizer
+    ) -> Iterator[tuple[int, Segments, float, list[int], list[Any]]]:
+        segs = dict(zip(self.todo, tokenizer.segment_session(len(self.todo), self.load)))
+        for g in self.members:
+            seg = segs.get(g)
+            if seg is None:
+                self.read(g)  # no tokenized channel: still count the recording's time
+                seg = Segments.empty(tokenizer.descriptor_dim)
+            else:
+                mapped = np.asarray(self.keeps[g], dtype=np.int32)
+                ch = np.asarray(seg.channel, dtype=np.int32)
+                seg.channel = np.where(ch >= 0, mapped[np.clip(ch, 0, None)], -1).astype(np.int32)
+            yield g, seg, self.seconds[g], self.keeps[g], self.infos[g]
+
+
+def recording_weights(table: Any, fs: float | None) -> list[int]:
+    """Channel-samples of every recording of a recordings table, in recording id order:
+    EMG channels x samples, at ``fs`` [Hz] when given (else the native rate)."""
+    table = table.sort("recording_id")
+    out = []
+    for n, ch, native in zip(table["n_samples"], table["n_emg_channels"], table["native_fs"]):
+        samples = int(n) if fs is None else int(np.ceil(int(n) * float(fs) / float(native)))
+        out.append(samples * int(ch))
+    return out
+
+
+def recording_refs(table: Any) -> tuple[list[RecordingRef], list[float]]:
+    """RecordingRefs (with session keys) and native rates [Hz] of a recordings table, in
+    recording id order."""
+    table = table.sort("recording_id")
+    refs = [
+        RecordingRef(
+            str(r["recording_id"]),
+            str(r["dataset"]),
+            str(r["device"]),
+            session_key(str(r["dataset"]), str(r["subject"]), str(r["session"]), str(r["device"])),
+        )
+        for r in table.iter_rows(named=True)
+    ]
+    return refs, [float(f) for f in table["native_fs"]]

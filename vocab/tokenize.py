@@ -1,0 +1,210 @@
+"""Tokenize a lake with one vocabulary into token shards (the format: emgcorpus.shards).
+
+Recordings (sorted by id) are cut into fixed partitions of whole sessions
+(vocab.lake_partitions.session_partitions: the recordings of a session share noise
+floors); each Dask task tokenizes one partition and writes its own shards through
+emgcorpus.shards.writer, so the files do not depend on the scheduler or the number of
+workers, and no payload passes through the client (the output folder must be visible to
+every worker). Each recording becomes *sentences*: its tokens sorted by onset, cut into
+runs of at most ``max_tokens_per_sentence`` tokens. Re-running is idempotent: unchanged
+shards are left alone, changed ones replaced atomically, and stale shard files not in the
+new index (emgcorpus.shards.index) are removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from dask import delayed
+
+from emgcorpus.errors import ConfigError, LakeError
+from emgcorpus.shards.index import default_shard_dir, write_index
+from emgcorpus.shards.writer import DEFAULT_MAX_ROWS, sentence_rows, write_partition_shards
+from emgcorpus.topology import POSITION_DIM, position_vector
+from vocab.artifact import Vocabulary, default_store
+from vocab.lake_partitions import (
+    DEFAULT_PARTITION_SAMPLES,
+    DEFAULT_PARTITION_SIZE,
+    RecordingRef,
+    open_lake,
+    recording_refs,
+    recording_weights,
+    segment_partition,
+    session_partitions,
+)
+from vocab.runner import DaskRunner
+from vocab.tokenizer_base import Segments
+
+
+@dataclass(frozen=True)
+class RecordingMeta:
+    """The recording fields every shard row carries."""
+
+    ref: RecordingRef
+    subject: str
+    session: str
+    trial: str
+    native_fs: float
+
+
+def sentences_of(
+    lake: Any,
+    meta: RecordingMeta,
+    vocab: Vocabulary,
+    seg: Segments,
+    keep: list[int],
+    infos: list[Any],
+    max_tokens: int,
+) -> list[dict[str, Any]]:
+    """The shard rows (dicts in SHARD_SCHEMA) of one recording's segments: encoded with
+    ``vocab``, sorted by onset, with the electrode position of every token's channel
+    (``infos``: every ChannelInfo; ``keep``: the tokenized channel indices)."""
+    ref = meta.ref
+    if len(seg) == 0:
+        return []
+    ids = vocab.encode(seg)
+    order = np.argsort(seg.onset_s, kind="stable")
+    ids, channel = ids[order], np.asarray(seg.channel, np.int16)[order]
+    onset = np.asarray(seg.onset_s, np.float64)[order]
+    duration = np.asarray(seg.duration_s, np.float64)[order]
+    positions = np.zeros((len(infos) + 1, POSITION_DIM), np.float32)  # last row: channel -1
+    for i, info in enumerate(infos):
+        positions[i] = position_vector(info.position)
+    pos = positions[np.where(channel >= 0, channel, len(infos))]
+    events = [
+        {
+            "onset": float(e["onset"]),
+            "duration": float(e["duration"]),
+            "label": str(e["label"]),
+            "repetition": None if e["repetition"] is None else int(e["repetition"]),
+            "kind": str(e["kind"]),
+        }
+        for e in lake.events(ref.recording_id).iter_rows(named=True)
+    ]
+    recording = {
+        "recording_id": ref.recording_id,
+        "dataset": ref.dataset,
+        "device": ref.device,
+        "subject": meta.subject,
+        "session": meta.session,
+        "trial": meta.trial,
+    }
+    return sentence_rows(
+        recording, len(keep), ids, channel, onset, duration, pos, events, max_tokens
+    )
+
+
+def tokenize_partition(
+    lake_path: str,
+    snapshot: dict[str, int],
+    metas: list[RecordingMeta],
+    vocab: Vocabulary,
+    fs: float | None,
+    out_dir: str,
+    partition: int,
+    max_rows: int,
+    max_tokens: int,
+) -> list[dict[str, Any]]:
+    """The map task: tokenize the partition's recordings, write its shards, return their
+    index entries (file, rows, tokens, recordings, sha256)."""
+    lake = open_lake(lake_path, snapshot)
+    tokenizer = vocab.tokenizer()
+    rows: list[dict[str, Any]] = []
+    refs = [m.ref for m in metas]
+    native = [m.native_fs for m in metas]
+    for i, seg, _, keep, infos in segment_partition(lake, refs, native, tokenizer, fs):
+        rows.extend(sentences_of(lake, metas[i], vocab, seg, keep, infos, max_tokens))
+    return write_partition_shards(rows, out_dir, partition, max_rows)
+
+
+def tokenize_lake(
+    lake_path: str | Path,
+    vocab_id: str,
+    out_dir: str | Path | None = None,
+    max_rows_per_shard: int = DEFAULT_MAX_ROWS,
+    max_tokens_per_sentence: int = 2048,
+    progress: bool = True,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    store: str | Path | None = None,
+    partition_size: int = DEFAULT_PARTITION_SIZE,
+    partition_samples: int | None = DEFAULT_PARTITION_SAMPLES,
+) -> Path:
+    """Tokenize the lake (its current snapshot, the vocabulary's datasets and rate) with
+    vocabulary ``vocab_id`` (id or unique prefix) into shards; return the shard folder.
+
+    ``scheduler``/``n_workers`` as for VocabularyBuilder (None = LocalCluster, ``sync``,
+    or a scheduler address). ``partition_size``/``partition_samples`` bound a task's
+    recordings and channel-samples (see vocab.lake_partitions.session_partitions). Re-running
+    gives the same files and index.
+    """
+    if int(max_rows_per_shard) < 1:
+        raise ConfigError(f"max_rows_per_shard must be >= 1, got {max_rows_per_shard}")
+    if int(max_tokens_per_sentence) < 1:
+        raise ConfigError(f"max_tokens_per_sentence must be >= 1, got {max_tokens_per_sentence}")
+    if int(partition_size) < 1:
+        raise ConfigError(f"partition_size must be >= 1, got {partition_size}")
+    if partition_samples is not None and int(partition_samples) < 1:
+        raise ConfigError(f"partition_samples must be >= 1 or None, got {partition_samples}")
+    lake_path = Path(lake_path).resolve()
+    vocab = Vocabulary.load(store if store is not None else default_store(lake_path), vocab_id)
+    vocab.tokenizer()  # fail early if the installed tokenizer version differs
+    out = Path(out_dir) if out_dir is not None else default_shard_dir(lake_path, vocab.id)
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    lake = open_lake(lake_path)
+    snapshot = {str(k): int(v) for k, v in lake.snapshot().items()}
+    datasets = vocab.meta["params"].get("datasets")
+    fs = vocab.meta["params"].get("fs")
+    table = lake.recordings(datasets=datasets).sort("recording_id")
+    if table.height == 0:
+        raise LakeError(f"{lake_path}: no recordings to tokenize")
+    refs, _ = recording_refs(table)
+    metas = [
+        RecordingMeta(
+            ref, str(r["subject"]), str(r["session"]), str(r["trial"]), float(r["native_fs"])
+        )
+        for ref, r in zip(refs, table.iter_rows(named=True))
+    ]
+    keys = [m.ref.session for m in metas]
+    cuts = session_partitions(keys, partition_size, recording_weights(table, fs), partition_samples)
+    # the budget is recorded only when it cut differently from recording-count partitions
+    binds = partition_samples is not None and cuts != session_partitions(keys, partition_size)
+    parts = [[metas[i] for i in p] for p in cuts]
+    with DaskRunner(scheduler, n_workers, progress) as run:
+        v = delayed(vocab)
+        tasks = [
+            delayed(tokenize_partition)(
+                str(lake_path),
+                snapshot,
+                part,
+                v,
+                fs,
+                str(out),
+                p,
+                int(max_rows_per_shard),
+                int(max_tokens_per_sentence),
+            )
+            for p, part in enumerate(parts)
+        ]
+        results = run.compute(tasks, "tokenize")
+    shards = [entry for entries in results for entry in entries]
+    fields: dict[str, Any] = {
+        "vocab_id": vocab.id,
+        "vocab_size": vocab.n_tokens,
+        "tokenizer": vocab.tokenizer_config,
+        "lake": str(lake_path),
+        "snapshot": snapshot,
+        "datasets": datasets,
+        "fs": fs,
+        "max_tokens_per_sentence": int(max_tokens_per_sentence),
+        "max_rows_per_shard": int(max_rows_per_shard),
+        "partition_size": int(partition_size),
+    }
+    if binds:
+        fields["partition_samples"] = int(partition_samples or 0)
+    write_index(out, fields, shards, len(metas))
+    return out
