@@ -21,13 +21,19 @@ from emgcorpus.catalog.status import (
     format_entry,
     format_fetch_report,
 )
-from emgcorpus.cli.common import context_lake, echo_json
+from emgcorpus.cli.common import context_lake, echo_doc, json_option
 
-_CATALOG_HELP = "Catalog file (default: catalog.yaml of the installation)."
+_catalog_option = click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Catalog file (default: catalog.yaml of the installation).",
+)
 
 
 @click.group("catalog", invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option("the table")
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path),
@@ -35,13 +41,7 @@ _CATALOG_HELP = "Catalog file (default: catalog.yaml of the installation)."
     show_default=True,
     help="Folder holding fetched datasets (one sub-folder per dataset).",
 )
-@click.option(
-    "--catalog",
-    "catalog_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help=_CATALOG_HELP,
-)
+@_catalog_option
 @click.pass_context
 def catalog_cmd(
     ctx: click.Context, as_json: bool, data_dir: Path, catalog_path: Path | None
@@ -53,24 +53,18 @@ def catalog_cmd(
     if ctx.invoked_subcommand is not None:
         return
     rows = catalog_rows(context_lake(ctx), data_dir, catalog_path)
-    if as_json:
-        echo_json(rows)
-    else:
-        click.echo(format_catalog_table(rows))
+    echo_doc(rows, as_json, lambda: format_catalog_table(rows))
 
 
 @catalog_cmd.command("show")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option("the entry")
 @click.pass_context
 def show_cmd(ctx: click.Context, name: str, as_json: bool) -> None:
     """Show one catalog entry, with its citation, files and the command that ingests it."""
     entry = get_entry(name, ctx.obj.get("catalog_path"))
     data_root = ctx.obj.get("data_dir", DEFAULT_DATA_ROOT)
-    if as_json:
-        echo_json(entry_document(entry, data_root))
-    else:
-        click.echo(format_entry(entry, data_root))
+    echo_doc(entry_document(entry, data_root), as_json, lambda: format_entry(entry, data_root))
 
 
 @click.command("fetch")
@@ -82,13 +76,7 @@ def show_cmd(ctx: click.Context, name: str, as_json: bool) -> None:
     default=None,
     help=f"Target folder (default: {DEFAULT_DATA_ROOT}/DATASET).",
 )
-@click.option(
-    "--catalog",
-    "catalog_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help=_CATALOG_HELP,
-)
+@_catalog_option
 @click.option(
     "--retries",
     type=click.IntRange(0, 20),

@@ -17,7 +17,15 @@ from pathlib import Path
 
 import click
 
-from emgcorpus.cli.common import adapter_choice, constant_choice, echo_json, parse_key_values
+from emgcorpus.cli.common import (
+    adapter_choice,
+    constant_choice,
+    context_lake,
+    echo_doc,
+    echo_json,
+    json_option,
+    parse_key_values,
+)
 
 
 @click.command("ingest")
@@ -46,7 +54,7 @@ from emgcorpus.cli.common import adapter_choice, constant_choice, echo_json, par
     "the first bad unit stops everything and nothing is committed.",
 )
 @click.option("--no-checksums", is_flag=True, help="Do not check files against catalog.yaml.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("the report")
 @click.pass_context
 def ingest_cmd(
     ctx: click.Context,
@@ -66,7 +74,7 @@ def ingest_cmd(
     from emgcorpus.catalog.sources import ingest_source
 
     report = ingest_source(
-        ctx.obj["lake"],
+        context_lake(ctx),
         adapter,
         source,
         options=parse_key_values(option_pairs, "--option"),
@@ -91,17 +99,14 @@ def ingest_cmd(
 
 
 @click.command("ls")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option("the summary")
 @click.pass_context
 def ls_cmd(ctx: click.Context, as_json: bool) -> None:
     """Datasets, subjects, recordings, hours, channels, rates and table versions."""
     from emgcorpus.summary import format_summary, lake_summary
 
-    summary = lake_summary(ctx.obj["lake"])
-    if as_json:
-        echo_json(summary)
-    else:
-        click.echo(format_summary(summary))
+    summary = lake_summary(context_lake(ctx))
+    echo_doc(summary, as_json, lambda: format_summary(summary))
 
 
 @click.command("harmonize")
@@ -114,7 +119,7 @@ def ls_cmd(ctx: click.Context, as_json: bool) -> None:
     help="Resampler.",
 )
 @click.option("--dataset", "datasets", multiple=True, help="Only these datasets (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option("the result")
 @click.pass_context
 def harmonize_cmd(
     ctx: click.Context, fs: float, method: str, datasets: tuple[str, ...], as_json: bool
@@ -123,19 +128,20 @@ def harmonize_cmd(
     from emgcorpus.harmonize import harmonize
 
     result = harmonize(
-        ctx.obj["lake"], fs, method=method, datasets=list(datasets) or None, progress=not as_json
+        context_lake(ctx), fs, method=method, datasets=list(datasets) or None, progress=not as_json
     )
-    if as_json:
-        echo_json(result)
-    else:
-        click.echo(
+    echo_doc(
+        result,
+        as_json,
+        lambda: (
             f"harmonized {len(result['added'])} recordings at {fs:g} Hz with {method} "
             f"({len(result['skipped'])} already there)"
-        )
+        ),
+    )
 
 
 @click.command("verify")
-@click.option("--json", "as_json", is_flag=True, help="Print problems as JSON.")
+@json_option("the problems")
 @click.option("--no-shards", is_flag=True, help="Skip the token shards under <lake>/_shards.")
 @click.pass_context
 def verify_cmd(ctx: click.Context, as_json: bool, no_shards: bool) -> None:
