@@ -29,7 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from tqdm import tqdm
 
 from emgcorpus.errors import ConfigError, LakeError
-from training.data import RecordingTokens
+from emgcorpus.shards.reader import RecordingTokens
 from training.features import strong_features, td_features
 from training.windows import Window
 

@@ -8,8 +8,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from emgcorpus.shards.reader import ShardSet
 from tests.training.toy import numbered_shards
-from training.data import ShardDataset, ShardSet, collate_tokens
+from training.data import ShardDataset, collate_tokens
 
 
 def _first_ids(items: list[dict]) -> list[int]:
