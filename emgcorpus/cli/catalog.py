@@ -74,7 +74,7 @@ def show_cmd(ctx: click.Context, name: str, as_json: bool) -> None:
     "to",
     type=click.Path(path_type=Path),
     default=None,
-    help=f"Target folder (default: {DEFAULT_DATA_ROOT}/DATASET).",
+    help=f"Target folder (default: ./{DEFAULT_DATA_ROOT}/DATASET).",
 )
 @_catalog_option
 @click.option(

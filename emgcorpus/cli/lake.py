@@ -69,7 +69,7 @@ def ingest_cmd(
 ) -> None:
     """Read SOURCE with ADAPTER into the lake (idempotent; exit 1 if any unit failed).
 
-    ADAPTER is a registered adapter name (``emgcorpus adapters`` lists them).
+    ADAPTER is a registered adapter name (`emgcorpus adapters` lists them).
     """
     from emgcorpus.catalog.sources import ingest_source
 

@@ -43,7 +43,12 @@ def vocab_group() -> None:
 @click.option(
     "--datasets", multiple=True, help="Only these datasets (repeat or comma list; default: all)."
 )
-@click.option("--fs", type=float, default=None, help="Read recordings at this rate [Hz].")
+@click.option(
+    "--fs",
+    type=float,
+    default=None,
+    help="Read recordings at this rate [Hz] (default: native rates).",
+)
 @dask_options
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of sampling and initialisation."
