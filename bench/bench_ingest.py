@@ -121,8 +121,8 @@ def floor(adapter: Adapter, folder: Path) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from emgcorpus.lake_writer import COMPRESSION_LEVEL
-    from emgcorpus.schema import CHUNK_BYTES
+    from emgcorpus.chunk_codec import rows_per_chunk
+    from emgcorpus.schema import COMPRESSION_LEVEL
 
     folder.mkdir(parents=True, exist_ok=True)
     schema = pa.schema([("data", pa.binary())])
@@ -136,7 +136,7 @@ def floor(adapter: Adapter, folder: Path) -> dict[str, Any]:
             except Exception:  # noqa: BLE001 - the floor skips what ingest would skip
                 continue
             x = np.ascontiguousarray(rec.samples)
-            step = max(1, CHUNK_BYTES // (x.shape[1] * x.itemsize))
+            step = rows_per_chunk(x.shape[1], x.dtype)
             blocks = [x[i : i + step].tobytes() for i in range(0, len(x), step)]
             writer.write_table(pa.table({"data": pa.array(blocks, pa.binary())}))
             total += x.nbytes

@@ -6,7 +6,8 @@ all ``n_channels`` columns as C-order little-endian bytes of ``dtype``, with its
 ``chunk_index`` and ``start_sample``. Ingest writes raw streams with
 :func:`chunk_batches` (one whole array), harmonize writes derived streams with
 :func:`stream_batches` (blocks of any length); both give the same rows for the same
-samples.
+samples. :func:`chunk_samples` decodes one stored chunk back (what
+:meth:`emgcorpus.lake.Lake.iter_samples` does for each).
 """
 
 from __future__ import annotations
@@ -124,3 +125,9 @@ def stream_batches(
                 buf, fill, chunk = np.empty_like(buf), 0, chunk + chunks_per_group
     if fill:
         yield from chunk_batches(rid, seq, dataset, stream, buf[:fill], chunk)
+
+
+def chunk_samples(data: pa.Buffer, dtype: str, n_samples: int, n_channels: int) -> np.ndarray:
+    """The samples of one stored chunk: a zero-copy (``n_samples``, ``n_channels``) view
+    of its ``data`` bytes as ``dtype`` (read-only)."""
+    return np.frombuffer(data, dtype=np.dtype(dtype)).reshape(n_samples, n_channels)

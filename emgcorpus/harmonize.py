@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from emgcorpus.lake import Lake
 from emgcorpus.lake_writer import LakeWriter
 from emgcorpus.resample import METHODS, resample_blocks, resample_info
 from emgcorpus.schema import HARMONIZED, stream_name
+from emgcorpus.signal_writer import SignalFileWriter
 
 
 def band_of(lake: Lake, recording_id: str, fs: float) -> tuple[float, float | None]:
@@ -42,6 +42,30 @@ def band_of(lake: Lake, recording_id: str, fs: float) -> tuple[float, float | No
     lows = [c.low_cutoff for c in infos if c.low_cutoff is not None]
     high = min(min(highs, default=native_nyquist), native_nyquist, fs / 2)
     return high, (max(lows) if lows else None)
+
+
+def _store(
+    lake: Lake, r: dict[str, Any], fs: float, method: str, stream: str, signals: SignalFileWriter
+) -> dict[str, Any]:
+    """Write recording ``r`` (a ``recordings`` row) resampled to ``fs`` [Hz] as ``stream``
+    to ``signals``, a chunk group at a time; return its ``harmonized`` row."""
+    rid, n_ch = r["recording_id"], int(r["n_channels"])
+    info = resample_info(float(r["native_fs"]), fs, int(r["n_samples"]), method)
+    blocks = resample_blocks(lake.iter_samples(rid, physical=True), info, n_ch)
+    for chunks in stream_batches(rid, int(r["seq"]), r["dataset"], stream, blocks, n_ch):
+        signals.write(chunks)
+    high, low = band_of(lake, rid, fs)
+    return {
+        "recording_id": rid,
+        "dataset": r["dataset"],
+        "fs": fs,
+        "stream": stream,
+        "method": info.method,
+        "params_json": json.dumps(info.to_dict(), sort_keys=True),
+        "n_samples": info.n_out,
+        "high_cutoff": high,
+        "low_cutoff": low,
+    }
 
 
 def harmonize(
@@ -72,40 +96,20 @@ def harmonize(
             "skipped": sorted(done & set(recs["recording_id"].to_list())),
             "snapshot": lake.snapshot(),
         }
-        rows: list[dict[str, Any]] = []
         pending = iter(todo)
         show = progress and sys.stderr.isatty()
-
-        def batch(bar: tqdm) -> Iterator[pa.RecordBatch]:
-            size = 0
-            for r in pending:
-                bar.update(1)
-                rid, n_ch = r["recording_id"], int(r["n_channels"])
-                info = resample_info(float(r["native_fs"]), fs, int(r["n_samples"]), method)
-                blocks = resample_blocks(lake.iter_samples(rid, physical=True), info, n_ch)
-                yield from stream_batches(rid, int(r["seq"]), r["dataset"], stream, blocks, n_ch)
-                high, low = band_of(lake, rid, fs)
-                rows.append(
-                    {
-                        "recording_id": rid,
-                        "dataset": r["dataset"],
-                        "fs": fs,
-                        "stream": stream,
-                        "method": info.method,
-                        "params_json": json.dumps(info.to_dict(), sort_keys=True),
-                        "n_samples": info.n_out,
-                        "high_cutoff": high,
-                        "low_cutoff": low,
-                    }
-                )
-                size += info.n_out * n_ch * 4
-                if size >= batch_bytes:
-                    return
-
         with tqdm(total=len(todo), desc=f"harmonize {fs:g} Hz", disable=not show) as bar:
-            while True:
-                rows.clear()
-                if not writer.append_signals(batch(bar)):
+            while True:  # one batch per turn, until the recordings run out
+                rows: list[dict[str, Any]] = []
+                size = 0
+                with writer.signals() as signals:
+                    for r in pending:
+                        bar.update(1)
+                        rows.append(_store(lake, r, fs, method, stream, signals))
+                        size += rows[-1]["n_samples"] * int(r["n_channels"]) * 4
+                        if size >= batch_bytes:
+                            break
+                if not rows:
                     break
                 writer.append("harmonized", pa.Table.from_pylist(rows, HARMONIZED))
                 result["snapshot"] = writer.publish()

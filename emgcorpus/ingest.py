@@ -1,15 +1,17 @@
 """Ingest: stream an adapter's recordings into the lake, in bounded, atomic batches.
 
-One unit is read at a time; its samples go straight into a pyarrow RecordBatchReader
-that ``write_deltalake`` consumes, so memory holds one recording plus the Parquet writer's
-buffer, whatever the dataset size. A batch ends after ``batch_bytes`` of samples or
-``batch_recordings`` recordings; then its metadata rows are committed and, with
-``on_error="skip"``, the lake snapshot is published, so a crashed run keeps every
-finished batch and a re-run resumes.
+One loop reads one unit at a time (checksums, adapter read, :func:`validate_recording`);
+its samples go straight to new Parquet files of ``signals`` (chunked by
+:mod:`emgcorpus.chunk_codec`, written in a :meth:`LakeWriter.signals` block), so memory
+holds one recording plus the Parquet writer's buffer, whatever the dataset size; its
+metadata rows (:mod:`emgcorpus.rows`) wait in the batch. A batch ends after
+``batch_bytes`` of samples or ``batch_recordings`` recordings; then its metadata rows are
+committed and, with ``on_error="skip"``, the lake snapshot is published, so a crashed run
+keeps every finished batch and a re-run resumes.
 
 Subjects: a subject's demographics are merged over its recordings (this ingest's and
 those already in the lake): each field keeps the first value stated and is filled from a
-later recording where it was unknown (:func:`merge_subject_rows`).
+later recording where it was unknown (:func:`emgcorpus.rows.merge_subject_rows`).
 
 Idempotent: units whose (dataset, unit key) or recording id the lake already holds are
 skipped (reported in ``IngestReport.skipped``) and nothing new is committed.
@@ -27,17 +29,15 @@ Errors:
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
@@ -47,7 +47,15 @@ from emgcorpus.errors import ChecksumError, EmgCorpusError, SourceError, check_o
 from emgcorpus.lake import Lake
 from emgcorpus.lake_writer import LakeWriter
 from emgcorpus.recording import Adapter, Recording, SourceUnit, validate_recording
+from emgcorpus.rows import (
+    channel_rows,
+    event_rows,
+    merge_subject_rows,
+    recording_row,
+    subject_row,
+)
 from emgcorpus.schema import RAW_STREAM, TABLES
+from emgcorpus.signal_writer import SignalFileWriter
 
 T = TypeVar("T")
 
@@ -116,48 +124,26 @@ def _relative(path: Path, root: Path, root_resolved: Path | None = None) -> str:
         return path.as_posix()
 
 
-class _Ingestor:
-    """State of one ingest: what the lake holds, the rows of the batch in progress."""
+@dataclass
+class _UnitRead:
+    """One unit read and checked: its recording and the source files it came from."""
 
-    def __init__(
-        self,
-        lake: Lake,
-        adapter: Adapter,
-        checksums: dict[str, str],
-        on_error: str,
-        report: IngestReport,
-        pool: ThreadPoolExecutor,
-    ) -> None:
+    recording: Recording
+    #: source files (posix, relative to the adapter's source) and their sha256
+    source_files: list[str]
+    source_sha256: list[str]
+
+
+class _SourceReader:
+    """Reads units of one adapter, checking their files against the catalog checksums."""
+
+    def __init__(self, adapter: Adapter, checksums: dict[str, str], pool: ThreadPoolExecutor):
         self.adapter = adapter
-        self.source_resolved = Path(adapter.source).resolve()
-        self.pool = pool
         self.checksums = checksums
-        self.on_error = on_error
-        self.report = report
-        recs = lake.recordings()
-        self.known_ids: set[str] = set(recs["recording_id"].to_list())
-        self.known_units: dict[tuple[str, str], str] = {
-            (d, k): r for d, k, r in recs.select("dataset", "unit_key", "recording_id").iter_rows()
-        }
-        self.next_seq = int(recs["seq"].max()) + 1 if recs.height else 0  # type: ignore[arg-type]
-        #: (dataset, subject) -> subjects row, as merged so far; keys the lake holds
-        self.subject_rows: dict[tuple[str, str], dict[str, Any]] = {
-            (r["dataset"], r["subject"]): r for r in lake.subjects().iter_rows(named=True)
-        }
-        self.lake_subjects: set[tuple[str, str]] = set(self.subject_rows)
-        self.error: EmgCorpusError | None = None
-        self.reset_batch()
+        self.pool = pool
+        self.source_resolved = Path(adapter.source).resolve()
 
-    def reset_batch(self) -> None:
-        self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
-        self.batch_bytes = 0
-        self.batch_ids: list[str] = []
-        self.batch_subjects: set[tuple[str, str]] = set()
-
-    def already_known(self, unit: SourceUnit) -> str | None:
-        return self.known_units.get((self.adapter.dataset, unit.key))
-
-    def read_unit(self, unit: SourceUnit) -> tuple[Recording, list[str], list[str]]:
+    def read(self, unit: SourceUnit) -> _UnitRead:
         """Check the unit's files against the catalog, read and validate it.
 
         The files are hashed on the background thread while the adapter reads them; a
@@ -170,11 +156,13 @@ class _Ingestor:
         except BaseException:
             self._check_checksums(files, hashing.result())
             raise
-        names, shas = self._check_checksums(files, hashing.result())
+        shas = hashing.result()
+        names = self._check_checksums(files, shas)
         validate_recording(rec, unit.files[0] if unit.files else unit.key)
-        return rec, names, shas
+        return _UnitRead(rec, names, shas)
 
-    def _check_checksums(self, files: list[Path], found: list[str]) -> tuple[list[str], list[str]]:
+    def _check_checksums(self, files: list[Path], found: list[str]) -> list[str]:
+        """The files' paths relative to the source; ChecksumError on the first mismatch."""
         names = []
         for f, sha in zip(files, found):
             rel = _relative(f, self.adapter.source, self.source_resolved)
@@ -182,171 +170,121 @@ class _Ingestor:
             if expected is not None and expected.lower() != sha:
                 raise ChecksumError(f, expected, sha)
             names.append(rel)
-        return names, found
+        return names
 
-    def signal_batches(
-        self, units: Iterator[SourceUnit], batch_bytes: int, batch_recordings: int, bar: tqdm
-    ) -> Iterator[pa.RecordBatch]:
-        """Read units until the batch is full; yield their signal rows; collect metadata.
 
-        The payload's sha256 is computed on the background thread while the rows are
-        written. One recording is held at a time.
-        """
-        for unit in units:
-            bar.update(1)
-            try:
-                rec, names, shas = self.read_unit(unit)
-                rid = rec.recording_id
-                if rid in self.known_ids:
-                    self.report.skipped.append(rid)
-                    continue
-            except Exception as exc:  # noqa: BLE001 - one bad unit must not stop the rest
-                err = exc if isinstance(exc, EmgCorpusError) else None
-                msg = str(exc) if err else f"{type(exc).__name__}: {exc}"
-                self.report.errors.append((unit.key, msg))
-                if self.on_error == "abort":
-                    self.error = err or SourceError(unit.key, msg)
-                    return
-                continue
-            seq = self.next_seq
-            self.next_seq += 1
-            raw = little_endian(rec.samples)
-            digest = _run(self.pool, partial(samples_sha256, raw), raw.nbytes)
-            yield from chunk_batches(rid, seq, rec.dataset, RAW_STREAM, raw)
-            self._collect(unit, rec, raw, seq, names, shas, digest.result())
-            del rec, raw, digest
-            if self.batch_bytes >= batch_bytes or len(self.batch_ids) >= batch_recordings:
-                return
+def _unit_error(unit: SourceUnit, exc: Exception) -> tuple[str, EmgCorpusError]:
+    """(message to report, error to raise) for a unit that failed with ``exc``: ``exc``
+    itself when it is one of the project's errors, else a SourceError naming the unit."""
+    if isinstance(exc, EmgCorpusError):
+        return str(exc), exc
+    message = f"{type(exc).__name__}: {exc}"
+    return message, SourceError(unit.key, message)
 
-    def _collect(
-        self,
-        unit: SourceUnit,
-        rec: Recording,
-        raw: np.ndarray,
-        seq: int,
-        names: list[str],
-        shas: list[str],
-        samples_sha: str,
-    ) -> None:
-        rid = rec.recording_id
-        self.known_ids.add(rid)
-        self.known_units[(rec.dataset, unit.key)] = rid
-        self.batch_ids.append(rid)
-        self.batch_bytes += raw.nbytes
-        self.report.sample_bytes += raw.nbytes
-        self.report.duration_s += rec.duration_s
-        self.rows["recordings"].append(
-            {
-                "recording_id": rid,
-                "seq": seq,
-                "dataset": rec.dataset,
-                "subject": rec.subject,
-                "session": rec.session,
-                "trial": rec.trial,
-                "device": rec.device,
-                "native_fs": float(rec.fs),
-                "n_samples": rec.n_samples,
-                "duration_s": rec.duration_s,
-                "n_channels": raw.shape[1],
-                "n_emg_channels": sum(c.type == "EMG" for c in rec.channels),
-                "sample_dtype": raw.dtype.str,
-                "unit_key": unit.key,
-                "source_files": names,
-                "source_sha256": shas,
-                "samples_sha256": samples_sha,
-                "adapter": self.adapter.name,
-                "adapter_version": str(self.adapter.version),
-                "meta_json": json.dumps(rec.meta, sort_keys=True),
-            }
-        )
-        for i, c in enumerate(rec.channels):
-            p = c.position
-            self.rows["channels"].append(
-                {
-                    "recording_id": rid,
-                    "dataset": rec.dataset,
-                    "channel_index": i,
-                    "name": c.name,
-                    "type": c.type,
-                    "units": c.units,
-                    "gain": float(c.gain),
-                    "offset": float(c.offset),
-                    "position_system": p.system,
-                    "angle_deg": p.angle_deg,
-                    "along_mm": p.along_mm,
-                    "row": p.row,
-                    "col": p.col,
-                    "pitch_mm": p.pitch_mm,
-                    "grid_name": p.grid_name,
-                    "muscle": p.muscle,
-                    "signal_electrode": c.signal_electrode,
-                    "reference": c.reference,
-                    "group": c.group,
-                    "target_muscle": c.target_muscle,
-                    "placement_scheme": c.placement_scheme,
-                    "placement_description": c.placement_description,
-                    "interelectrode_distance": c.interelectrode_distance,
-                    "low_cutoff": c.low_cutoff,
-                    "high_cutoff": c.high_cutoff,
-                    "status": c.status,
-                }
-            )
-        for e in rec.events:
-            self.rows["events"].append(
-                {
-                    "recording_id": rid,
-                    "dataset": rec.dataset,
-                    "onset": float(e.onset),
-                    "duration": float(e.duration),
-                    "label": e.label,
-                    "repetition": e.repetition,
-                    "kind": e.kind,
-                }
-            )
+
+class _LakeHoldings:
+    """What the lake holds, kept up to date as recordings are added: recording ids,
+    (dataset, unit key) -> recording id, the next ``seq``, and the merged subjects rows."""
+
+    def __init__(self, lake: Lake) -> None:
+        recs = lake.recordings()
+        self.ids: set[str] = set(recs["recording_id"].to_list())
+        self.units: dict[tuple[str, str], str] = {
+            (d, k): r for d, k, r in recs.select("dataset", "unit_key", "recording_id").iter_rows()
+        }
+        self.next_seq = int(recs["seq"].max()) + 1 if recs.height else 0  # type: ignore[arg-type]
+        #: (dataset, subject) -> subjects row, as merged so far
+        self.subject_rows: dict[tuple[str, str], dict[str, Any]] = {
+            (r["dataset"], r["subject"]): r for r in lake.subjects().iter_rows(named=True)
+        }
+        #: (dataset, subject) keys of the rows committed to the lake
+        self.committed_subjects: set[tuple[str, str]] = set(self.subject_rows)
+
+
+#: Tables that get one row per recording, channel, event (subjects rows are merged).
+_ROW_TABLES = ("recordings", "channels", "events")
+
+
+class _Batch:
+    """The metadata rows of the recordings of one batch (their samples went to
+    ``signals`` as they were read)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in _ROW_TABLES}
+        self.sample_bytes = 0
+        self.recording_ids: list[str] = []
+        #: (dataset, subject) whose subjects row is new or enriched by this batch
+        self.subjects: set[tuple[str, str]] = set()
+
+    def full(self, batch_bytes: int, batch_recordings: int) -> bool:
+        return self.sample_bytes >= batch_bytes or len(self.recording_ids) >= batch_recordings
+
+    def add_subject(self, rec: Recording, holdings: _LakeHoldings) -> None:
+        """Merge the subject's demographics stated by ``rec`` into ``holdings``."""
         key = (rec.dataset, rec.subject)
         row = subject_row(rec)
-        old = self.subject_rows.get(key)
+        old = holdings.subject_rows.get(key)
         merged = row if old is None else merge_subject_rows(old, row)
         if merged != old:
-            self.subject_rows[key] = merged
-            self.batch_subjects.add(key)
+            holdings.subject_rows[key] = merged
+            self.subjects.add(key)
 
-    def commit_subjects(self, writer: LakeWriter) -> None:
-        """Commit the batch's new and enriched subjects rows (an upsert when the lake
-        already holds some of them, else a plain append)."""
-        rows = [self.subject_rows[k] for k in sorted(self.batch_subjects)]
-        table = pa.Table.from_pylist(rows, TABLES["subjects"])
-        if self.batch_subjects & self.lake_subjects:
-            writer.upsert("subjects", table, keys=("dataset", "subject"))
+    def commit(self, writer: LakeWriter, holdings: _LakeHoldings) -> None:
+        """Commit the batch's metadata rows (unpublished); the batch's subjects rows are
+        an upsert when the lake already holds some of them, else a plain append."""
+        for table in _ROW_TABLES:
+            writer.append(table, pa.Table.from_pylist(self.rows[table], TABLES[table]))
+        rows = [holdings.subject_rows[k] for k in sorted(self.subjects)]
+        subjects = pa.Table.from_pylist(rows, TABLES["subjects"])
+        if self.subjects & holdings.committed_subjects:
+            writer.upsert("subjects", subjects, keys=("dataset", "subject"))
         else:
-            writer.append("subjects", table)
-        self.lake_subjects |= self.batch_subjects
+            writer.append("subjects", subjects)
+        holdings.committed_subjects |= self.subjects
 
 
-_SUBJECT_FIELDS = ("age", "sex", "handedness", "height_cm", "weight_kg")
+def _store(
+    read: _UnitRead,
+    unit: SourceUnit,
+    adapter: Adapter,
+    signals: SignalFileWriter,
+    batch: _Batch,
+    holdings: _LakeHoldings,
+    pool: ThreadPoolExecutor,
+) -> None:
+    """Write one recording's samples to ``signals`` and its metadata rows to ``batch``.
 
-
-def subject_row(rec: Recording) -> dict[str, Any]:
-    """The subjects row one recording states (None where it says nothing)."""
-    s = rec.subject_info
-    row: dict[str, Any] = {"dataset": rec.dataset, "subject": rec.subject}
-    for name in _SUBJECT_FIELDS:
-        row[name] = getattr(s, name) if s else None
-    row["extra_json"] = json.dumps(s.extra if s else {}, sort_keys=True)
-    return row
-
-
-def merge_subject_rows(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """Demographics of one subject from several recordings: each field keeps the first
-    value stated and takes a later recording's value where it was unknown; ``extra``
-    keys likewise (first value of a key wins)."""
-    merged = dict(old)
-    for name in _SUBJECT_FIELDS:
-        if merged.get(name) is None and new.get(name) is not None:
-            merged[name] = new[name]
-    extra = {**json.loads(new.get("extra_json") or "{}"), **json.loads(old["extra_json"] or "{}")}
-    merged["extra_json"] = json.dumps(extra, sort_keys=True)
-    return merged
+    The payload's sha256 is computed on the background thread while the chunks are
+    written.
+    """
+    rec = read.recording
+    rid = rec.recording_id
+    seq = holdings.next_seq
+    holdings.next_seq += 1
+    raw = little_endian(rec.samples)
+    digest = _run(pool, partial(samples_sha256, raw), raw.nbytes)
+    for chunks in chunk_batches(rid, seq, rec.dataset, RAW_STREAM, raw):
+        signals.write(chunks)
+    batch.rows["recordings"].append(
+        recording_row(
+            rec,
+            seq=seq,
+            unit_key=unit.key,
+            sample_dtype=raw.dtype.str,
+            source_files=read.source_files,
+            source_sha256=read.source_sha256,
+            samples_sha256=digest.result(),
+            adapter=adapter.name,
+            adapter_version=str(adapter.version),
+        )
+    )
+    batch.rows["channels"].extend(channel_rows(rec))
+    batch.rows["events"].extend(event_rows(rec))
+    batch.add_subject(rec, holdings)
+    batch.recording_ids.append(rid)
+    batch.sample_bytes += raw.nbytes
+    holdings.ids.add(rid)
+    holdings.units[(rec.dataset, unit.key)] = rid
 
 
 def ingest(
@@ -363,7 +301,8 @@ def ingest(
 
     ``checksums`` maps source paths (posix, relative to ``adapter.source``) to sha256; a
     file that differs is a ChecksumError for its unit. ``on_error`` is ``skip`` or
-    ``abort`` (see the module docstring). Returns an IngestReport.
+    ``abort`` (see the module docstring). ``batch_bytes`` [bytes] and
+    ``batch_recordings`` bound one batch. Returns an IngestReport.
     """
     check_option("on_error", on_error, ("skip", "abort"))
     adapter.check_source()
@@ -372,11 +311,11 @@ def ingest(
     units = adapter.discover()
     report = IngestReport(dataset=adapter.dataset)
     with LakeWriter(lake_path) as writer, ThreadPoolExecutor(1) as pool:
-        lake = Lake.open(lake_path)
-        state = _Ingestor(lake, adapter, checksums or {}, on_error, report, pool)
+        holdings = _LakeHoldings(Lake.open(lake_path))
+        reader = _SourceReader(adapter, checksums or {}, pool)
         pending = []
         for unit in units:
-            known = state.already_known(unit)
+            known = holdings.units.get((adapter.dataset, unit.key))
             if known is None:
                 pending.append(unit)
             else:
@@ -384,18 +323,35 @@ def ingest(
         todo = iter(pending)
         show = progress and sys.stderr.isatty()
         with tqdm(total=len(pending), desc=f"ingest {adapter.dataset}", disable=not show) as bar:
-            while True:
-                state.reset_batch()
-                batches = state.signal_batches(todo, batch_bytes, batch_recordings, bar)
-                wrote = writer.append_signals(batches)
-                if state.error is not None:
-                    raise state.error  # the writer's exit restores every table
-                if not wrote:
+            while True:  # one batch per turn, until the units run out
+                batch = _Batch()
+                with writer.signals() as signals:
+                    for unit in todo:
+                        bar.update(1)
+                        try:
+                            read = reader.read(unit)
+                        except Exception as exc:  # noqa: BLE001 - one bad unit must not stop the rest
+                            message, error = _unit_error(unit, exc)
+                            report.errors.append((unit.key, message))
+                            if on_error == "skip":
+                                continue
+                            if error is exc:  # the writer's exit restores every table
+                                raise
+                            raise error from exc
+                        rec = read.recording
+                        if rec.recording_id in holdings.ids:
+                            report.skipped.append(rec.recording_id)
+                        else:
+                            _store(read, unit, adapter, signals, batch, holdings, pool)
+                            report.sample_bytes += rec.samples.nbytes
+                            report.duration_s += rec.duration_s
+                        del read, rec  # one recording in memory at a time
+                        if batch.full(batch_bytes, batch_recordings):
+                            break
+                if not batch.recording_ids:
                     break
-                for table in ("recordings", "channels", "events"):
-                    writer.append(table, pa.Table.from_pylist(state.rows[table], TABLES[table]))
-                state.commit_subjects(writer)
-                report.added.extend(state.batch_ids)
+                batch.commit(writer, holdings)
+                report.added.extend(batch.recording_ids)
                 if on_error == "skip":
                     report.snapshot = writer.publish()
         if on_error == "abort" and report.added:

@@ -28,32 +28,20 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
+from emgcorpus.chunk_codec import chunk_samples
 from emgcorpus.errors import LakeError
 from emgcorpus.lake_cache import IndexedTable, SignalFiles, indexed_table, parquet_footer
 from emgcorpus.lake_cache import signal_files as cached_signal_files
 from emgcorpus.lake_writer import create_tables, read_snapshot, snapshot_path, write_snapshot
-from emgcorpus.recording import (
-    ChannelInfo,
-    ElectrodePosition,
-    Event,
-    Recording,
-    SourceFile,
-    SubjectInfo,
+from emgcorpus.recording import ChannelInfo, Recording, SubjectInfo
+from emgcorpus.rows import (
+    channel_from_row,
+    event_from_row,
+    sources_from_row,
+    subject_info_from_row,
 )
 from emgcorpus.schema import RAW_STREAM, TABLES, stream_name
 
-_POSITION_FIELDS = ("angle_deg", "along_mm", "row", "col", "pitch_mm", "grid_name", "muscle")
-_CHANNEL_FIELDS = (
-    "signal_electrode",
-    "reference",
-    "group",
-    "target_muscle",
-    "placement_scheme",
-    "placement_description",
-    "interelectrode_distance",
-    "low_cutoff",
-    "high_cutoff",
-)
 #: table -> (index key columns, order within a key); a table is read sorted this way.
 _INDEX: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "recordings": (("recording_id",), ()),
@@ -173,7 +161,7 @@ class Lake:
     def channel_infos(self, recording_id: str) -> list[ChannelInfo]:
         """The channels of ``recording_id`` as ChannelInfo (with ElectrodePosition)."""
         self.recording_row(recording_id)
-        return [_channel_info(r) for r in self.channels(recording_id).iter_rows(named=True)]
+        return [channel_from_row(r) for r in self.channels(recording_id).iter_rows(named=True)]
 
     # --- samples ------------------------------------------------------------------
     @property
@@ -297,9 +285,7 @@ class Lake:
                         f"{table['chunk_index'][i].as_py()} starts at {start}, expected {pos} "
                         "(run `emgcorpus verify`)"
                     )
-                # a zero-copy view of the stored bytes
-                block = np.frombuffer(data[i].as_buffer(), dtype=np.dtype(dtypes[i]))
-                block = block.reshape(n, n_channels)
+                block = chunk_samples(data[i].as_buffer(), dtypes[i], n, n_channels)
                 if channels is not None:
                     block = block[:, cols]
                 if convert:
@@ -359,20 +345,7 @@ class Lake:
                 native = c.high_cutoff if c.high_cutoff is not None else row["native_fs"] / 2
                 d["high_cutoff"] = min(native, fs / 2)
             infos.append(ChannelInfo.from_dict(d))
-        events = [
-            Event(
-                onset=e["onset"],
-                duration=e["duration"],
-                label=e["label"],
-                repetition=e["repetition"],
-                kind=e["kind"],
-            )
-            for e in self.events(recording_id).iter_rows(named=True)
-        ]
-        sources = [
-            SourceFile(path=p, sha256=s)
-            for p, s in zip(row["source_files"] or [], row["source_sha256"] or [])
-        ]
+        events = [event_from_row(e) for e in self.events(recording_id).iter_rows(named=True)]
         return Recording(
             dataset=row["dataset"],
             subject=row["subject"],
@@ -383,7 +356,7 @@ class Lake:
             channels=infos,
             samples=samples,
             events=events,
-            sources=sources,
+            sources=sources_from_row(row),
             subject_info=self.subject_info(row["dataset"], row["subject"]),
             meta=json.loads(row["meta_json"] or "{}"),
         )
@@ -405,16 +378,7 @@ class Lake:
         rows = self._index("subjects").rows((dataset, subject))
         if rows.height == 0:
             return None
-        r = rows.row(0, named=True)
-        return SubjectInfo(
-            subject=subject,
-            age=r["age"],
-            sex=r["sex"],
-            handedness=r["handedness"],
-            height_cm=r["height_cm"],
-            weight_kg=r["weight_kg"],
-            extra=json.loads(r["extra_json"] or "{}"),
-        )
+        return subject_info_from_row(rows.row(0, named=True))
 
     def stream_for(self, fs: float) -> str:
         """Stream name of the harmonized samples at ``fs`` [Hz]."""
@@ -431,19 +395,3 @@ def _match(table: pa.Table, seq: int, recording_id: str, stream: str) -> pa.Chun
     """Rows of ``table`` that belong to one recording's stream."""
     same = pc.and_(pc.equal(table["seq"], seq), pc.equal(table["recording_id"], recording_id))
     return pc.and_(same, pc.equal(table["stream"], stream))
-
-
-def _channel_info(r: dict[str, Any]) -> ChannelInfo:
-    pos = ElectrodePosition.from_dict(
-        {"system": r["position_system"] or "n/a", **{k: r[k] for k in _POSITION_FIELDS}}
-    )
-    return ChannelInfo(
-        name=r["name"],
-        type=r["type"],
-        units=r["units"],
-        gain=float(r["gain"]),
-        offset=float(r["offset"]),
-        position=pos,
-        status=r["status"],
-        **{k: r[k] for k in _CHANNEL_FIELDS},
-    )

@@ -23,7 +23,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -32,12 +33,11 @@ from deltalake import ColumnProperties, DeltaTable, WriterProperties, write_delt
 from deltalake.transaction import AddAction, RemoveAction
 
 from emgcorpus.errors import LakeError
-from emgcorpus.schema import (  # noqa: F401 - storage settings, re-exported
+from emgcorpus.schema import (
     COMPRESSION,
     COMPRESSION_LEVEL,
     PARTITION_BY,
     SIGNAL_ROW_GROUP_ROWS,
-    SIGNAL_STAT_COLUMNS,
     TABLES,
     TARGET_FILE_BYTES,
 )
@@ -243,18 +243,20 @@ class LakeWriter:
         )
         self._dirty.add(table)
 
-    def append_signals(self, batches: Iterable[pa.RecordBatch]) -> bool:
-        """Stream ``signals`` rows into new Parquet files and commit them, unpublished.
+    @contextmanager
+    def signals(self) -> Iterator[SignalFileWriter]:
+        """A block that streams ``signals`` rows (``.write(batch)``) into new Parquet files.
 
-        Returns False (nothing committed) if ``batches`` is empty.
+        On leaving the block the files are committed (unpublished) in one Delta commit;
+        nothing is committed when no rows were written. An exception in the block deletes
+        the block's files and propagates (nothing committed).
         """
         if self._lock_fd is None:
-            raise LakeError("LakeWriter.append_signals outside its `with` block")
+            raise LakeError("LakeWriter.signals outside its `with` block")
         with SignalFileWriter(self.lake / "signals") as files:
-            for batch in batches:
-                files.write(batch)
+            yield files
         if not files.actions:
-            return False
+            return
         DeltaTable(self.lake / "signals").create_write_transaction(
             list[AddAction | RemoveAction](files.actions),
             mode="append",
@@ -262,7 +264,6 @@ class LakeWriter:
             partition_by=PARTITION_BY["signals"],
         )
         self._dirty.add("signals")
-        return True
 
     def publish(self) -> dict[str, int]:
         """Make every committed table visible at once; return the new snapshot."""

@@ -5,7 +5,7 @@ new files under the table folder (partition folder ``dataset=<name>``), one row 
 ``SIGNAL_ROW_GROUP_ROWS`` at a time, and lists the finished files as Delta AddActions
 with the statistics delta-rs would record (row count, min/max/null count of
 ``SIGNAL_STAT_COLUMNS``). Committing them is the caller's job
-(:meth:`emgcorpus.lake_writer.LakeWriter.append_signals`); files never committed are
+(:meth:`emgcorpus.lake_writer.LakeWriter.signals`); files never committed are
 never referenced by the log, so readers never see them.
 """
 

@@ -15,7 +15,7 @@ from deltalake import DeltaTable
 from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
 from emgcorpus.lake_cache import parquet_footer
-from emgcorpus.lake_writer import SIGNAL_ROW_GROUP_ROWS
+from emgcorpus.schema import SIGNAL_ROW_GROUP_ROWS
 from tests.lake.fakes import SpecAdapter, build_recording, spec
 
 #: 40 small recordings (one chunk each) in two ingest batches, and one of several chunks.
