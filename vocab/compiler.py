@@ -74,10 +74,10 @@ from vocab.lake_partitions import (
     DEFAULT_PARTITION_SIZE,
     TOKENIZED_CHANNEL_TYPES,
     RecordingRef,
+    check_partitioning,
+    lake_snapshot,
     open_lake,
-    recording_refs,
-    recording_weights,
-    session_partitions,
+    plan_partitions,
 )
 from vocab.partition_tasks import (
     PassTasks,
@@ -147,10 +147,7 @@ class VocabularyBuilder:
                 f"sample_size ({sample_size}) must be >= vocabulary size ({size}): "
                 "k-means++ draws the initial codes from the sample"
             )
-        if int(partition_size) < 1:
-            raise ConfigError(f"partition_size must be >= 1, got {partition_size}")
-        if partition_samples is not None and int(partition_samples) < 1:
-            raise ConfigError(f"partition_samples must be >= 1 or None, got {partition_samples}")
+        check_partitioning(partition_size, partition_samples)
         if fs is not None and not float(fs) > 0:
             raise ConfigError(f"fs must be > 0 Hz, got {fs}")
         if descriptors not in DESCRIPTOR_MODES:
@@ -213,13 +210,10 @@ class VocabularyBuilder:
         if table.height == 0:
             which = f" of datasets {', '.join(self.datasets)}" if self.datasets else ""
             raise LakeError(f"{self.lake_path}: no recordings{which} to compile a vocabulary from")
-        refs, nfs = recording_refs(table)
-        keys = [r.session for r in refs]
-        parts = session_partitions(
-            keys, self.partition_size, recording_weights(table, self.fs), self.partition_samples
-        )
-        binds = parts != session_partitions(keys, self.partition_size)
-        return [[refs[i] for i in p] for p in parts], [[nfs[i] for i in p] for p in parts], binds
+        plan = plan_partitions(table, self.partition_size, self.fs, self.partition_samples)
+        refs = [[plan.refs[i] for i in p] for p in plan.partitions]
+        nfs = [[plan.native_fs[i] for i in p] for p in plan.partitions]
+        return refs, nfs, plan.samples_bind
 
     def _scratch(self, snapshot: dict[str, int]) -> ScratchDir | nullcontext[None]:
         """The build's scratch folder (``descriptors="spill"``), else a no-op context."""
@@ -285,7 +279,7 @@ class VocabularyBuilder:
     def build(self, progress: bool = True, save: bool = True) -> Vocabulary:
         """Run the job; return the vocabulary (saved in the store unless ``save=False``)."""
         lake = open_lake(self.lake_path)
-        snapshot = {str(k): int(v) for k, v in lake.snapshot().items()}
+        snapshot = lake_snapshot(lake)
         parts, nfs, binds = self._partitions(lake)
         dim = self.tokenizer.descriptor_dim
         k = self.size

@@ -195,7 +195,13 @@ def noise_floor(env: np.ndarray, grid: TimeGrid, block_ms: float, percentile: fl
     blocks). A channel that is digitally silent gets a floor of the smallest positive
     float32, so it never activates.
     """
-    levels = block_levels(env, grid, block_ms)
+    return floor_from_levels(block_levels(env, grid, block_ms), env, percentile)
+
+
+def floor_from_levels(levels: np.ndarray, env: np.ndarray, percentile: float) -> np.ndarray:
+    """Per-channel noise floor (envelope units) from block levels (n_channels, n_blocks):
+    their ``percentile``-th percentile, at least 1e-6 of the envelope's peak and the
+    smallest positive float32 (also the floor of a channel without blocks)."""
     if levels.shape[1] == 0:
         return np.full(env.shape[0], np.finfo(np.float32).tiny)
     floor = np.percentile(levels, percentile, axis=1)

@@ -144,10 +144,16 @@ def segment_recording(
     if not keep or x.shape[0] == 0:
         return Segments.empty(tokenizer.descriptor_dim), seconds, keep, channels
     seg = tokenizer.segment(x, rate, [channels[i] for i in keep])
+    _to_recording_channels(seg, keep)
+    return seg, seconds, keep, channels
+
+
+def _to_recording_channels(seg: Segments, keep: list[int]) -> None:
+    """Map ``seg.channel`` from indices into the tokenized channels ``keep`` to indices
+    into the recording's channel list, in place (-1, every channel, stays -1)."""
     mapped = np.asarray(keep, dtype=np.int32)
     ch = np.asarray(seg.channel, dtype=np.int32)
     seg.channel = np.where(ch >= 0, mapped[np.clip(ch, 0, None)], -1).astype(np.int32)
-    return seg, seconds, keep, channels
 
 
 def segment_partition(
@@ -215,9 +221,7 @@ class _SessionGroup:
                 self.read(g)  # no tokenized channel: still count the recording's time
                 seg = Segments.empty(tokenizer.descriptor_dim)
             else:
-                mapped = np.asarray(self.keeps[g], dtype=np.int32)
-                ch = np.asarray(seg.channel, dtype=np.int32)
-                seg.channel = np.where(ch >= 0, mapped[np.clip(ch, 0, None)], -1).astype(np.int32)
+                _to_recording_channels(seg, self.keeps[g])
             yield g, seg, self.seconds[g], self.keeps[g], self.infos[g]
 
 
@@ -246,3 +250,40 @@ def recording_refs(table: Any) -> tuple[list[RecordingRef], list[float]]:
         for r in table.iter_rows(named=True)
     ]
     return refs, [float(f) for f in table["native_fs"]]
+
+
+@dataclass(frozen=True)
+class PartitionPlan:
+    """A lake's recordings (in id order) cut into map partitions (see session_partitions)."""
+
+    refs: list[RecordingRef]
+    native_fs: list[float]  # [Hz], per ref
+    #: indices into ``refs``, one list per partition
+    partitions: list[list[int]]
+    #: whether the channel-sample budget cut differently from recording-count partitions
+    samples_bind: bool
+
+
+def check_partitioning(partition_size: int, partition_samples: int | None) -> None:
+    """ConfigError unless ``partition_size`` >= 1 and ``partition_samples`` is None or >= 1."""
+    if int(partition_size) < 1:
+        raise ConfigError(f"partition_size must be >= 1, got {partition_size}")
+    if partition_samples is not None and int(partition_samples) < 1:
+        raise ConfigError(f"partition_samples must be >= 1 or None, got {partition_samples}")
+
+
+def plan_partitions(
+    table: Any, partition_size: int, fs: float | None, partition_samples: int | None
+) -> PartitionPlan:
+    """The partitions of a recordings table: whole sessions, at most ``partition_size``
+    recordings and (when given) ``partition_samples`` channel-samples at ``fs`` [Hz]
+    (None: native rates) each."""
+    refs, native_fs = recording_refs(table)
+    keys = [r.session for r in refs]
+    cuts = session_partitions(keys, partition_size, recording_weights(table, fs), partition_samples)
+    return PartitionPlan(refs, native_fs, cuts, cuts != session_partitions(keys, partition_size))
+
+
+def lake_snapshot(lake: Any) -> dict[str, int]:
+    """The lake's current snapshot (table -> version) as plain str/int, for the tasks."""
+    return {str(k): int(v) for k, v in lake.snapshot().items()}

@@ -48,6 +48,7 @@ from vocab.envelope import (
     block_levels,
     cell_power,
     filter_channels,
+    floor_from_levels,
     make_grid,
     recorded_band,
     rms_envelope,
@@ -244,7 +245,8 @@ class NCTTokenizer(Tokenizer):
 
     def recording_floor(self, prep: PreparedRecording) -> np.ndarray:
         """Step 3 on one recording alone: floors (n_used,) from its own block levels."""
-        return self._floor_from_levels([prep.levels], prep.env)
+        q = float(self.params["noise_percentile"])
+        return self._cap(floor_from_levels(prep.levels, prep.env, q))
 
     def session_floors(self, preps: list[PreparedRecording]) -> dict[str, float]:
         """Step 3 over a session: one floor per channel name from the block levels of
@@ -263,16 +265,6 @@ class NCTTokenizer(Tokenizer):
         )  # fmt: skip
         floor = np.maximum(floor, np.finfo(np.float32).tiny)
         return dict(zip(names, self._cap(floor).tolist()))
-
-    def _floor_from_levels(self, levels: list[np.ndarray], env: np.ndarray) -> np.ndarray:
-        q = float(self.params["noise_percentile"])
-        lv = np.concatenate(levels, axis=1)
-        if lv.shape[1] == 0:
-            return np.full(env.shape[0], np.finfo(np.float32).tiny)
-        floor = np.percentile(lv, q, axis=1)
-        peak = env.max(axis=1)
-        floor = np.maximum(floor, np.maximum(1e-6 * peak, np.finfo(np.float32).tiny))
-        return self._cap(floor)
 
     def _cap(self, floor: np.ndarray) -> np.ndarray:
         """Cap every floor at ``floor_channel_spread`` x the quietest channel's floor."""

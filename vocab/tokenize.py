@@ -29,11 +29,11 @@ from vocab.lake_partitions import (
     DEFAULT_PARTITION_SAMPLES,
     DEFAULT_PARTITION_SIZE,
     RecordingRef,
+    check_partitioning,
+    lake_snapshot,
     open_lake,
-    recording_refs,
-    recording_weights,
+    plan_partitions,
     segment_partition,
-    session_partitions,
 )
 from vocab.runner import DaskRunner
 from vocab.tokenizer_base import Segments
@@ -145,10 +145,7 @@ def tokenize_lake(
         raise ConfigError(f"max_rows_per_shard must be >= 1, got {max_rows_per_shard}")
     if int(max_tokens_per_sentence) < 1:
         raise ConfigError(f"max_tokens_per_sentence must be >= 1, got {max_tokens_per_sentence}")
-    if int(partition_size) < 1:
-        raise ConfigError(f"partition_size must be >= 1, got {partition_size}")
-    if partition_samples is not None and int(partition_samples) < 1:
-        raise ConfigError(f"partition_samples must be >= 1 or None, got {partition_samples}")
+    check_partitioning(partition_size, partition_samples)
     lake_path = Path(lake_path).resolve()
     vocab = Vocabulary.load(store if store is not None else default_store(lake_path), vocab_id)
     vocab.tokenizer()  # fail early if the installed tokenizer version differs
@@ -156,24 +153,20 @@ def tokenize_lake(
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     lake = open_lake(lake_path)
-    snapshot = {str(k): int(v) for k, v in lake.snapshot().items()}
+    snapshot = lake_snapshot(lake)
     datasets = vocab.meta["params"].get("datasets")
     fs = vocab.meta["params"].get("fs")
     table = lake.recordings(datasets=datasets).sort("recording_id")
     if table.height == 0:
         raise LakeError(f"{lake_path}: no recordings to tokenize")
-    refs, _ = recording_refs(table)
+    plan = plan_partitions(table, partition_size, fs, partition_samples)
     metas = [
         RecordingMeta(
             ref, str(r["subject"]), str(r["session"]), str(r["trial"]), float(r["native_fs"])
         )
-        for ref, r in zip(refs, table.iter_rows(named=True))
+        for ref, r in zip(plan.refs, table.iter_rows(named=True))
     ]
-    keys = [m.ref.session for m in metas]
-    cuts = session_partitions(keys, partition_size, recording_weights(table, fs), partition_samples)
-    # the budget is recorded only when it cut differently from recording-count partitions
-    binds = partition_samples is not None and cuts != session_partitions(keys, partition_size)
-    parts = [[metas[i] for i in p] for p in cuts]
+    parts = [[metas[i] for i in p] for p in plan.partitions]
     with DaskRunner(scheduler, n_workers, progress) as run:
         v = delayed(vocab)
         tasks = [
@@ -204,7 +197,7 @@ def tokenize_lake(
         "max_rows_per_shard": int(max_rows_per_shard),
         "partition_size": int(partition_size),
     }
-    if binds:
+    if plan.samples_bind:  # the budget is recorded only when it changed the partitions
         fields["partition_samples"] = int(partition_samples or 0)
     write_index(out, fields, shards, len(metas))
     return out
