@@ -1,0 +1,85 @@
+"""The shard package on hand-written shards: the index written and read, writer, reader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emgcorpus.errors import LakeError, SourceError
+from emgcorpus.shards.index import FORMAT, INDEX_FILE, read_index, write_index
+from emgcorpus.shards.reader import ShardRows, ShardSet, read_dataset_recordings
+from emgcorpus.shards.verify import verify_shards
+from emgcorpus.shards.writer import sentence_rows, write_partition_shards
+from emgcorpus.topology import POSITION_DIM
+
+RECORDING = {
+    "recording_id": "toy-s1-1-1",
+    "dataset": "toy",
+    "device": "toy",
+    "subject": "s1",
+    "session": "1",
+    "trial": "1",
+}
+
+
+def _rows(n_tokens: int = 7, max_tokens: int = 3) -> list[dict]:
+    onset = np.arange(n_tokens, dtype=np.float64) * 0.5
+    events = [
+        {"onset": 0.0, "duration": 1.0, "label": "a", "repetition": 1, "kind": "gesture"},
+        {"onset": 2.5, "duration": 1.0, "label": "b", "repetition": None, "kind": "gesture"},
+    ]
+    return sentence_rows(
+        RECORDING,
+        2,
+        np.arange(12, 12 + n_tokens, dtype=np.int32),
+        (np.arange(n_tokens) % 2).astype(np.int16),
+        onset,
+        np.full(n_tokens, 0.25),
+        np.ones((n_tokens, POSITION_DIM), np.float32),
+        events,
+        max_tokens,
+    )
+
+
+def test_sentences_carry_the_events_they_overlap() -> None:
+    rows = _rows()
+    assert [len(r["token_ids"]) for r in rows] == [3, 3, 1]
+    assert [r["sentence_index"] for r in rows] == [0, 1, 2]
+    assert [[e["label"] for e in r["events"]] for r in rows] == [["a"], ["b"], ["b"]]
+    assert rows[1]["t_start_s"] == 1.5 and rows[1]["t_end_s"] == 2.75
+
+
+def test_written_index_reads_back_and_verifies(tmp_path: Path) -> None:
+    entries = write_partition_shards(_rows(), tmp_path, 0, max_rows=2)
+    assert [e["file"] for e in entries] == ["part-00000-000.parquet", "part-00000-001.parquet"]
+    (tmp_path / "part-00007-000.parquet").write_bytes(b"stale")
+    index = write_index(tmp_path, {"vocab_id": "v", "vocab_size": 20}, entries, 1)
+    assert not (tmp_path / "part-00007-000.parquet").exists()
+    assert read_index(tmp_path) == json.loads((tmp_path / INDEX_FILE).read_text()) == index
+    assert index["format"] == FORMAT and index["totals"]["tokens"] == 7
+    assert verify_shards(tmp_path) == []
+    shards = ShardSet.open(tmp_path)
+    assert shards.vocab_id == "v" and shards.vocab_size() == 20
+    assert [len(k) for k in shards.kept_rows(min_tokens=2)] == [2, 0]
+    row = ShardRows(shards.files[0]).row(1, None, np.random.default_rng(0))
+    assert row["token_ids"].tolist() == [15, 16, 17] and row["onset_s"][0] == 0.0
+    (rec,) = read_dataset_recordings(shards, "toy")
+    assert rec.tokens.ids.tolist() == list(range(12, 19)) and rec.end_s == 3.25
+    assert [e["label"] for e in rec.events] == ["a", "b"]
+
+
+def test_bare_index_is_read_only_when_the_format_is_not_required(tmp_path: Path) -> None:
+    entries = write_partition_shards(_rows(), tmp_path, 0, max_rows=10)
+    (tmp_path / INDEX_FILE).write_text(json.dumps({"shards": entries}))
+    with pytest.raises(LakeError, match="expected a emgcorpus.shards/1 index"):
+        read_index(tmp_path)
+    assert ShardSet.open(tmp_path).files == (tmp_path / entries[0]["file"],)
+    (tmp_path / INDEX_FILE).write_text("{")
+    with pytest.raises(LakeError, match="not valid JSON"):
+        ShardSet.open(tmp_path)
+    (tmp_path / INDEX_FILE).write_text(json.dumps({"shards": [{"file": "gone.parquet"}]}))
+    with pytest.raises(SourceError, match="lists shards that do not exist"):
+        ShardSet.open(tmp_path)
