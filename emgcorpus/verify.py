@@ -1,4 +1,4 @@
-"""Verify a lake: every table agrees with the others and the stored samples are intact.
+"""Verify a lake's tables: every table agrees with the others and the stored samples are intact.
 
 Checks, at the published snapshot, one recording at a time (memory: one recording):
 
@@ -8,9 +8,10 @@ Checks, at the published snapshot, one recording at a time (memory: one recordin
   ``n_channels``/``dtype``/byte sizes match, and the sha256 of the concatenated payload
   equals ``samples_sha256`` (a changed byte anywhere is found);
 - every ``harmonized`` row has a stream whose chunks add up to its ``n_samples``, and
-  every harmonized stream has its row;
-- token shards stored under the lake (``<lake>/_shards/*/index.json``) agree with their
-  index (:func:`vocab.shards.verify_shards`: files present, sha256, row counts, schema).
+  every harmonized stream has its row.
+
+Token shards stored under the lake are not lake tables: they are checked by
+:func:`emgcorpus.shards.verify.verify_lake_shards` (``emgcorpus verify`` runs both).
 """
 
 from __future__ import annotations
@@ -54,34 +55,11 @@ def _check_chunks(
     return problems, h.hexdigest()
 
 
-#: Folder of token shards under a lake (``vocab.shards.SHARDS_DIRNAME``; kept here so
-#: that importing emgcorpus does not import vocab).
-SHARDS_DIRNAME = "_shards"
-
-
-def shard_folders(lake_path: str | Path) -> list[Path]:
-    """Token shard folders stored under the lake (those with an ``index.json``), sorted."""
-    return sorted(p.parent for p in (Path(lake_path) / SHARDS_DIRNAME).glob("*/index.json"))
-
-
-def verify_token_shards(lake_path: str | Path) -> list[str]:
-    """Problems of every token shard folder under the lake, each naming its folder."""
-    folders = shard_folders(lake_path)
-    if not folders:
-        return []
-    from emgcorpus.shards.verify import verify_shards  # imported on use
-
-    problems: list[str] = []
-    for folder in folders:
-        problems.extend(f"token shards {folder.name}: {p}" for p in verify_shards(folder))
-    return problems
-
-
-def verify_lake(lake_path: str | Path, shards: bool = True) -> list[str]:
-    """Problems found in the lake at ``lake_path`` (empty list = consistent), and in its
-    token shards unless ``shards=False``."""
+def verify_lake(lake_path: str | Path) -> list[str]:
+    """Problems found in the tables and stored samples of the lake at ``lake_path``, at its
+    published snapshot (empty list = consistent), one line each naming what is wrong."""
     lake = Lake.open(lake_path)
-    problems: list[str] = verify_token_shards(lake_path) if shards else []
+    problems: list[str] = []
     recs = lake.recordings()
     ids = recs["recording_id"].to_list()
     known = set(ids)

@@ -146,9 +146,12 @@ def harmonize_cmd(
 @click.pass_context
 def verify_cmd(ctx: click.Context, as_json: bool, no_shards: bool) -> None:
     """Check every table, every stored sample and the token shards; exit 1 on problems."""
-    from emgcorpus.verify import shard_folders, verify_lake
+    from emgcorpus.shards.index import shard_folders
+    from emgcorpus.shards.verify import verify_lake_shards
+    from emgcorpus.verify import verify_lake
 
-    problems = verify_lake(ctx.obj["lake"], shards=not no_shards)
+    shards = [] if no_shards else verify_lake_shards(ctx.obj["lake"])
+    problems = shards + verify_lake(ctx.obj["lake"])
     n_shards = 0 if no_shards else len(shard_folders(ctx.obj["lake"]))
     if as_json:
         echo_json({"ok": not problems, "problems": problems})

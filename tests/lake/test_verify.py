@@ -7,7 +7,6 @@ from pathlib import Path
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
-from emgcorpus import verify
 from emgcorpus.harmonize import harmonize
 from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
@@ -69,13 +68,15 @@ def test_a_corrupted_file_is_reported_not_raised(tmp_path: Path) -> None:
 
 
 def test_token_shards_under_the_lake_are_verified(tmp_path: Path) -> None:
-    """Shards written by `tokenize` under <lake>/_shards are checked; a changed byte in a
-    shard file is reported with its folder, and the CLI exits 1."""
+    """Shards written by `tokenize` under <lake>/_shards are checked by verify_lake_shards
+    (verify_lake checks the tables only); a changed byte in a shard file is reported with
+    its folder, and the CLI `verify` (both checks) exits 1."""
     from click.testing import CliRunner
 
     from adapters.registry import make_adapter
     from emgcorpus.cli import cli
     from emgcorpus.shards.index import SHARDS_DIRNAME, read_index
+    from emgcorpus.shards.verify import verify_lake_shards
     from vocab.compiler import VocabularyBuilder
     from vocab.tokenize import tokenize_lake
 
@@ -86,16 +87,16 @@ def test_token_shards_under_the_lake_are_verified(tmp_path: Path) -> None:
         progress=False
     )
     out = tokenize_lake(path, vocab.id, scheduler="sync", progress=False)
-    assert out.parent == path.resolve() / SHARDS_DIRNAME == (path / verify.SHARDS_DIRNAME).resolve()
-    assert verify_lake(path) == []
+    assert out.parent == path.resolve() / SHARDS_DIRNAME
+    assert verify_lake(path) == [] and verify_lake_shards(path) == []
     shard = out / read_index(out)["shards"][0]["file"]
     blob = bytearray(shard.read_bytes())
     blob[len(blob) // 2] ^= 0xFF
     shard.write_bytes(bytes(blob))
-    problems = verify_lake(path)
+    problems = verify_lake_shards(path)
     assert problems and all(p.startswith(f"token shards {out.name}:") for p in problems)
     assert any("sha256" in p and shard.name in p for p in problems)
-    assert verify_lake(path, shards=False) == []
+    assert verify_lake(path) == []
     result = CliRunner().invoke(cli, ["--lake", str(path), "verify"])
     assert result.exit_code == 1 and "sha256" in result.output
     ok = CliRunner().invoke(cli, ["--lake", str(path), "verify", "--no-shards"])
