@@ -2,7 +2,8 @@
 
 Each command is one call into the library (:func:`emgcorpus.catalog.sources.ingest_source`,
 :func:`emgcorpus.summary.lake_summary`, :func:`emgcorpus.harmonize.harmonize`,
-:func:`emgcorpus.verify.verify_lake`, :func:`emgcorpus.catalog.status.format_adapters`).
+:func:`emgcorpus.catalog.status.format_adapters`); ``verify`` calls
+:func:`emgcorpus.verify.verify_lake` and then :func:`emgcorpus.shards.verify.verify_lake_shards`.
 The lake path comes from the top-level ``--lake``.
 
 ``ingest`` exits with status 1 when any unit failed: with ``--on-error skip`` (default)
@@ -150,9 +151,11 @@ def verify_cmd(ctx: click.Context, as_json: bool, no_shards: bool) -> None:
     from emgcorpus.shards.verify import verify_lake_shards
     from emgcorpus.verify import verify_lake
 
-    shards = [] if no_shards else verify_lake_shards(ctx.obj["lake"])
-    problems = shards + verify_lake(ctx.obj["lake"])
-    n_shards = 0 if no_shards else len(shard_folders(ctx.obj["lake"]))
+    lake = context_lake(ctx)
+    lake_problems = verify_lake(lake)  # a missing lake fails here, before the shards
+    shard_problems = [] if no_shards else verify_lake_shards(lake)
+    problems = shard_problems + lake_problems  # the shards' problems first, as before
+    n_shards = 0 if no_shards else len(shard_folders(lake))
     if as_json:
         echo_json({"ok": not problems, "problems": problems})
     elif problems:
