@@ -1,4 +1,4 @@
-"""Tokenized shards: schema, sentences, index, idempotence and verification."""
+"""vocab.tokenize: shard schema, sentences, index, idempotence and verification."""
 
 from __future__ import annotations
 
