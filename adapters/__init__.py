@@ -1,23 +1,5 @@
-"""Dataset adapters: one module per public dataset family (see adapters.registry)."""
+"""Dataset adapters: one module per public dataset family (see adapters.registry).
 
-from emgcorpus.recording import (
-    Adapter,
-    ChannelInfo,
-    ElectrodePosition,
-    Event,
-    Recording,
-    SourceFile,
-    SourceUnit,
-    SubjectInfo,
-)
-
-__all__ = [
-    "Adapter",
-    "ChannelInfo",
-    "ElectrodePosition",
-    "Event",
-    "Recording",
-    "SourceFile",
-    "SourceUnit",
-    "SubjectInfo",
-]
+Each adapter subclasses :class:`emgcorpus.recording.Adapter` and yields the recording
+contract's :class:`emgcorpus.recording.Recording` objects.
+"""

@@ -40,7 +40,7 @@ from emgcorpus.rows import (
     sources_from_row,
     subject_info_from_row,
 )
-from emgcorpus.schema import RAW_STREAM, TABLES, stream_name
+from emgcorpus.schema import RAW_STREAM, TABLES
 
 #: table -> (index key columns, order within a key); a table is read sorted this way.
 _INDEX: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -379,10 +379,6 @@ class Lake:
         if rows.height == 0:
             return None
         return subject_info_from_row(rows.row(0, named=True))
-
-    def stream_for(self, fs: float) -> str:
-        """Stream name of the harmonized samples at ``fs`` [Hz]."""
-        return stream_name(fs)
 
 
 def _cast(table: pa.Table) -> pa.Table:
