@@ -5,7 +5,7 @@ Writes synthetic shards in SHARD_SCHEMA (random ids, ring positions, sentences o
 
 - loader: tokens/s that one reader (one DataLoader worker) yields, collated into batches;
 - training: tokens/s that masked-token training consumes (forward + backward + step) on
-  CPU, and on CUDA when available (or ``--device``).
+  CPU, and on CUDA when available (or ``--torch-device``).
 
 Target: loader >= 10x training consumption per worker. Usage::
 
@@ -93,10 +93,10 @@ def loader_tokens_per_s(shards: Path, batch_size: int, max_tokens: int) -> float
 
 
 def train_tokens_per_s(
-    shards: Path, device: str, steps: int, batch_size: int, max_tokens: int, cfg: ModelConfig
+    shards: Path, torch_device: str, steps: int, batch_size: int, max_tokens: int, cfg: ModelConfig
 ) -> float:
     """Tokens/s consumed by masked-token training steps (first 2 steps are warm-up)."""
-    dev = torch.device(device)
+    dev = torch.device(torch_device)
     model = MaskedTokenModel(cfg).to(dev).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     gen = torch.Generator(device=dev)
@@ -135,7 +135,7 @@ def main() -> None:
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=4)
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda", "both"], default="both")
+    ap.add_argument("--torch-device", choices=["auto", "cpu", "cuda", "both"], default="both")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     cfg = ModelConfig(
@@ -143,11 +143,10 @@ def main() -> None:
         d_model=args.d_model,
         n_layers=args.layers,
         n_heads=args.heads,
-        d_ff=4 * args.d_model,
     )
     devices = ["cpu"]
-    if args.device in ("cuda", "both", "auto") and torch.cuda.is_available():
-        devices = ["cpu", "cuda"] if args.device == "both" else ["cuda"]
+    if args.torch_device in ("cuda", "both", "auto") and torch.cuda.is_available():
+        devices = ["cpu", "cuda"] if args.torch_device == "both" else ["cuda"]
     results: dict[str, object] = {
         "rows": args.rows,
         "tokens_per_sentence": args.tokens,

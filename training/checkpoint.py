@@ -97,7 +97,7 @@ def read_meta(path: str | Path) -> CheckpointMeta:
 
 
 def load_checkpoint(
-    path: str | Path, device: str | torch.device = "cpu"
+    path: str | Path, torch_device: str | torch.device = "cpu"
 ) -> tuple[MaskedTokenModel, CheckpointMeta]:
     """Rebuild the model from its sidecar and load its weights with ``weights_only=True``."""
     root = _root(path)
@@ -106,12 +106,12 @@ def load_checkpoint(
     if not weights.exists():
         raise SourceError(weights, "checkpoint weights missing")
     try:
-        state = torch.load(weights, map_location=device, weights_only=True)
+        state = torch.load(weights, map_location=torch_device, weights_only=True)
     except Exception as exc:  # torch raises several types for corrupt or unsafe files
         raise SourceError(weights, f"cannot load as a weights-only state_dict: {exc}") from None
     model = MaskedTokenModel(meta.model)
     model.load_state_dict(state)
-    return model.to(device), meta
+    return model.to(torch_device), meta
 
 
 def _root(path: str | Path) -> Path:

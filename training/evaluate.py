@@ -23,9 +23,7 @@ may see of the target subject:
 A ``within_subject`` reference (first half of the target's repetitions trains, the second
 half tests, calibrated) gives the "full-data" accuracy; few-shot is also reported as a
 share of it. For the ``model`` method the backbone stays frozen and only the probe is
-fit, on pooled features: CLS, mean of the token outputs and, where the dataset has at most
-MAX_POOL_POSITIONS electrode positions, the mean output of each position and each
-position's share of the tokens (the spatial pattern). With ``finetune_steps`` > 0 a
+fit, on the pooled features of training.embedding. With ``finetune_steps`` > 0 a
 ``model-finetune`` method is added, few-shot only: the backbone's last layers and a head
 are fine-tuned per fold (training.finetune).
 
@@ -43,10 +41,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
-from emgcorpus.errors import ConfigError, check_option
+from emgcorpus.errors import ConfigError
+from emgcorpus.shards.reader import RecordingTokens, ShardSet
 from training.baselines import (
     LAKE_BASELINES,
     bag_of_tokens,
@@ -54,10 +52,11 @@ from training.baselines import (
     make_classifier,
     parse_baselines,
 )
-from training.checkpoint import load_checkpoint
-from training.data import RecordingTokens, ShardSet, collate_tokens, load_dataset_tokens
+from training.checkpoint import CheckpointMeta, load_checkpoint
+from training.data import load_dataset_tokens
+from training.embedding import embed_windows, pooling_slots, window_items
+from training.finetune import FinetuneConfig, finetune_predict
 from training.model import TokenEncoder
-from training.pretrain import resolve_device
 from training.splits import (
     Fold,
     check_disjoint,
@@ -67,9 +66,16 @@ from training.splits import (
     subjects_of,
     time_half_split,
 )
-from training.windows import RecordingEvents, Window, WindowSpec, make_windows, window_labels
+from training.torch_device import resolve_torch_device
+from training.windows import (
+    RecordingEvents,
+    Window,
+    WindowSpec,
+    lake_recording_events,
+    make_windows,
+    window_labels,
+)
 
-POOLINGS = ("cls-mean", "channels")
 REGIMES = ("zero_shot", "unsupervised_calibration", "few_shot")
 REFERENCE = "within_subject"
 REGIME_SEES = {
@@ -91,6 +97,7 @@ class EvalConfig:
     ``model_window_s``: if set, the model sees the tokens of a longer window with the same
     centre, clipped to the window's own repetition (so it never straddles a split).
     ``max_window_tokens``: tokens beyond this many per window are dropped (the last ones).
+    ``batch_size``: windows the frozen encoder embeds at once.
     """
 
     dataset: str
@@ -100,7 +107,8 @@ class EvalConfig:
     model_window_s: float | None = None
     max_window_tokens: int = 512
     batch_size: int = 128
-    device: str = "auto"
+    #: torch device of the encoder: ``cpu``, ``cuda`` or ``auto`` (training.torch_device)
+    torch_device: str = "cpu"
     seed: int = 0
     within_subject: bool = True
     strong_max_iter: int = 150
@@ -108,8 +116,8 @@ class EvalConfig:
     subjects: list[str] | None = None
     #: evaluate only recordings of these sessions (default: all)
     sessions: list[str] | None = None
-    #: evaluate only recordings made with this device (the lake's ``device`` column)
-    recording_device: str | None = None
+    #: evaluate only recordings of this EMG device (the lake's ``device`` column; needs the lake)
+    device: str | None = None
     #: few-shot: also fine-tune the backbone's last ``finetune_layers`` layers and a linear
     #: head for this many steps on the adaptation windows (0: probe only, backbone frozen)
     finetune_steps: int = 0
@@ -125,171 +133,6 @@ class EvalConfig:
         d = asdict(self)
         d["spec"] = self.spec.to_dict()
         return d
-
-
-def lake_recording_events(
-    lake_path: str | Path, dataset: str, device: str | None = None
-) -> list[RecordingEvents]:
-    """RecordingEvents of every recording of ``dataset`` in the lake (duration = n / fs).
-
-    ``device``: keep only recordings whose ``device`` is this name (ConfigError if none).
-    """
-    from emgcorpus.lake import Lake
-
-    lake = Lake.open(lake_path)
-    recs = lake.recordings(datasets=[dataset])
-    if recs.height == 0:
-        raise ConfigError(f"dataset {dataset!r} has no recordings in the lake at {lake_path}")
-    if device is not None:
-        devices = sorted({str(d) for d in recs["device"].to_list()})
-        recs = recs.filter(recs["device"] == device)
-        if recs.height == 0:
-            raise ConfigError(
-                f"dataset {dataset!r} has no recordings of device {device!r}; "
-                f"its devices: {devices}"
-            )
-    events = lake.events()
-    out = []
-    for r in recs.iter_rows(named=True):
-        ev = events.filter(events["recording_id"] == r["recording_id"]).to_dicts()
-        out.append(
-            RecordingEvents(
-                recording_id=str(r["recording_id"]),
-                dataset=str(r["dataset"]),
-                subject=str(r["subject"]),
-                session=str(r["session"]),
-                trial=str(r["trial"]),
-                duration_s=float(r["n_samples"]) / float(r["native_fs"]),
-                events=ev,
-            )
-        )
-    return out
-
-
-def model_window_bounds(w: Window, model_window_s: float | None) -> tuple[float, float]:
-    """[start, end) [s] of what the model sees for window ``w`` (see EvalConfig)."""
-    if model_window_s is None:
-        return w.start_s, w.end_s
-    c = 0.5 * (w.start_s + w.end_s)
-    return max(c - model_window_s / 2, w.event_start_s), min(c + model_window_s / 2, w.event_end_s)
-
-
-MAX_POOL_POSITIONS = 16
-
-
-def position_slots(tokens: dict[str, RecordingTokens]) -> dict[bytes, int]:
-    """Electrode position vector (as bytes) -> slot index, over every recording's tokens.
-
-    Empty when the dataset has more than MAX_POOL_POSITIONS distinct positions (dense
-    grids): per-position pooling is then left out.
-    """
-    seen: set[bytes] = set()
-    for t in tokens.values():
-        for row in np.unique(t.pos, axis=0):
-            seen.add(np.asarray(row, np.float32).tobytes())
-            if len(seen) > MAX_POOL_POSITIONS:
-                return {}
-    return {b: i for i, b in enumerate(sorted(seen))}
-
-
-def window_items(
-    tokens: dict[str, RecordingTokens], windows: Sequence[Window], config: EvalConfig
-) -> list[dict[str, np.ndarray]]:
-    """The token sequence the model sees for each window (model_window_bounds, capped)."""
-    missing = sorted({w.recording_id for w in windows} - set(tokens))
-    if missing:
-        raise ConfigError(
-            f"{len(missing)} evaluation recordings have no sentences in the token shards "
-            f"(e.g. {missing[:3]}): tokenize the same lake snapshot"
-        )
-    items = []
-    for w in windows:
-        lo, hi = model_window_bounds(w, config.model_window_s)
-        item = tokens[w.recording_id].between(lo, hi)
-        items.append({k: v[: config.max_window_tokens] for k, v in item.items()})
-    return items
-
-
-def pooled_features(
-    h: torch.Tensor,
-    pad_mask: torch.Tensor,
-    slot_idx: torch.Tensor | None,
-    n_slots: int,
-) -> torch.Tensor:
-    """[CLS, mean] and, with slots, [mean output per position, token share per position].
-
-    ``h``: (B, 1 + L, d) encoder output; ``slot_idx``: (B, L) position slot per token (-1
-    for padding). Returns (B, 2d) or (B, 2d + n_slots * (d + 1)).
-    """
-    keep = (~pad_mask).unsqueeze(-1).to(h.dtype)
-    tok = h[:, 1:]
-    mean = (tok * keep).sum(1) / keep.sum(1).clamp(min=1.0)
-    parts = [h[:, 0], mean]
-    if slot_idx is not None and n_slots:
-        one_hot = torch.nn.functional.one_hot(slot_idx.clamp(min=0), n_slots).to(h.dtype)
-        one_hot = one_hot * keep  # (B, L, S)
-        counts = one_hot.sum(1)  # (B, S)
-        per_slot = torch.einsum("bls,bld->bsd", one_hot, tok) / counts.clamp(min=1.0)[..., None]
-        share = counts / keep.sum(1).clamp(min=1.0)
-        parts += [per_slot.flatten(1), share]
-    return torch.cat(parts, dim=-1)
-
-
-def _slot_tensor(
-    items: Sequence[dict[str, np.ndarray]], slots: dict[bytes, int], length: int
-) -> torch.Tensor:
-    out = torch.full((len(items), length), -1, dtype=torch.int64)
-    for i, it in enumerate(items):
-        pos = np.asarray(it["channel_pos"], np.float32)
-        out[i, : len(pos)] = torch.tensor([slots.get(r.tobytes(), -1) for r in pos])
-    return out
-
-
-def encode_batch(
-    encoder: TokenEncoder,
-    items: Sequence[dict[str, np.ndarray]],
-    slots: dict[bytes, int],
-    device: torch.device,
-) -> torch.Tensor:
-    """Pooled features (see pooled_features) of a list of token sequences, on ``device``."""
-    batch = {k: v.to(device) for k, v in collate_tokens(items).items()}
-    h = encoder(
-        batch["token_ids"],
-        batch["channel_pos"],
-        batch["onset_s"],
-        batch["duration_s"],
-        batch["pad_mask"],
-    )
-    slot_idx = _slot_tensor(items, slots, batch["token_ids"].shape[1]).to(device) if slots else None
-    return pooled_features(h, batch["pad_mask"], slot_idx, len(slots))
-
-
-@torch.no_grad()
-def embed_windows(
-    encoder: TokenEncoder,
-    tokens: dict[str, RecordingTokens],
-    windows: Sequence[Window],
-    config: EvalConfig,
-    progress: bool = True,
-) -> np.ndarray:
-    """Frozen-encoder features of each window: (n_windows, n_features), see pooled_features.
-
-    ``config.pooling``: ``cls-mean`` gives 2 * d_model columns; ``channels`` adds the
-    per-electrode-position pooling where the dataset has <= MAX_POOL_POSITIONS positions.
-    """
-    check_option("pooling", config.pooling, POOLINGS)
-    items = window_items(tokens, windows, config)
-    slots = position_slots(tokens) if config.pooling == "channels" else {}
-    device = resolve_device(config.device)
-    encoder = encoder.to(device).eval()
-    chunks = []
-    starts = range(0, len(windows), config.batch_size)
-    bar = tqdm(starts, desc="embed windows", disable=not progress or not sys.stderr.isatty())
-    for a in bar:
-        chunk = items[a : a + config.batch_size]
-        chunks.append(encode_batch(encoder, chunk, slots, device).float().cpu().numpy())
-    width = 2 * encoder.cfg.d_model + len(slots) * (encoder.cfg.d_model + 1)
-    return np.concatenate(chunks) if chunks else np.zeros((0, width), np.float32)
 
 
 def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
@@ -444,26 +287,70 @@ def finetune_regime(
 
     The other regimes are not defined for it (their accuracies are None).
     """
-    from training.finetune import FinetuneConfig, finetune_predict
-
     fcfg = FinetuneConfig(
         steps=config.finetune_steps,
         lr=config.finetune_lr,
         layers=config.finetune_layers,
         seed=config.seed,
     )
-    items = window_items(tokens, windows, config)
-    slots = position_slots(tokens) if config.pooling == "channels" else {}
-    device = resolve_device(config.device)
+    slots = pooling_slots(tokens, config.pooling)
+    items = window_items(
+        tokens,
+        windows,
+        model_window_s=config.model_window_s,
+        max_window_tokens=config.max_window_tokens,
+    )
+    torch_device = resolve_torch_device(config.torch_device)
     preds = {r: FoldPredictions() for r in (*REGIMES, REFERENCE)}
     bar = tqdm(folds, desc="fine-tune", disable=not progress or not sys.stderr.isatty())
     for f in bar:
         adapt, rest = few_shot_split(windows, f.test_idx, config.few_shot)
         pred = finetune_predict(
-            encoder, items, y, f.train_idx, adapt, rest, n_classes, slots, fcfg, device
+            encoder, items, y, f.train_idx, adapt, rest, n_classes, slots, fcfg, torch_device
         )
         preds["few_shot"].by_fold[f.test_subject] = (rest, pred)
     return {r: summarise(preds[r], y, windows, n_classes) for r in preds}
+
+
+def evaluation_windows(
+    config: EvalConfig,
+    shard_recs: list[RecordingEvents],
+    lake_path: str | Path | None,
+) -> tuple[list[Window], str]:
+    """(windows, where their events came from) for ``config``'s dataset and filters.
+
+    Events come from the lake when ``lake_path`` is given, else from the shards
+    (``shard_recs``); ``config.device`` needs the lake. ConfigError when a filter leaves
+    nothing or names what is not there.
+    """
+    if lake_path is not None:
+        recs = lake_recording_events(lake_path, config.dataset, config.device)
+        source = "lake events"
+    elif config.device is not None:
+        raise ConfigError("--device needs the lake (the shards do not record the EMG device)")
+    else:
+        recs, source = shard_recs, "shard events"
+    if config.sessions is not None:
+        found = sorted({r.session for r in recs})
+        recs = [r for r in recs if r.session in set(config.sessions)]
+        if not recs:
+            raise ConfigError(
+                f"--sessions {config.sessions}: dataset {config.dataset!r} has sessions {found}"
+            )
+    windows = make_windows(recs, config.spec)
+    if config.subjects is not None:
+        unknown = sorted(set(config.subjects) - {w.subject_key for w in windows})
+        if unknown:
+            raise ConfigError(
+                f"--subjects {unknown} have no labelled windows in dataset {config.dataset!r}"
+            )
+        windows = [w for w in windows if w.subject_key in set(config.subjects)]
+    if not windows:
+        raise ConfigError(
+            f"dataset {config.dataset!r}: no labelled windows of {config.spec.window_s} s "
+            f"(labelled event kinds: gesture{' and rest' if config.spec.include_rest else ''})"
+        )
+    return windows, source
 
 
 def evaluate_loso(
@@ -489,33 +376,7 @@ def evaluate_loso(
         raise ConfigError("--baselines window needs --window-shards DIR (window-tokenizer shards)")
     shard_set = ShardSet.open(shards)
     tokens, shard_recs = load_dataset_tokens(shard_set, config.dataset)
-    if lake_path is not None:
-        recs = lake_recording_events(lake_path, config.dataset, config.recording_device)
-        source = "lake events"
-    elif config.recording_device is not None:
-        raise ConfigError("--emg-device needs the lake (the shards do not record the device)")
-    else:
-        recs, source = shard_recs, "shard events"
-    if config.sessions is not None:
-        found = sorted({r.session for r in recs})
-        recs = [r for r in recs if r.session in set(config.sessions)]
-        if not recs:
-            raise ConfigError(
-                f"--sessions {config.sessions}: dataset {config.dataset!r} has sessions {found}"
-            )
-    windows = make_windows(recs, config.spec)
-    if config.subjects is not None:
-        unknown = sorted(set(config.subjects) - {w.subject_key for w in windows})
-        if unknown:
-            raise ConfigError(
-                f"--subjects {unknown} have no labelled windows in dataset {config.dataset!r}"
-            )
-        windows = [w for w in windows if w.subject_key in set(config.subjects)]
-    if not windows:
-        raise ConfigError(
-            f"dataset {config.dataset!r}: no labelled windows of {config.spec.window_s} s "
-            f"(labelled event kinds: gesture{' and rest' if config.spec.include_rest else ''})"
-        )
+    windows, source = evaluation_windows(config, shard_recs, lake_path)
     folds = loso_folds(windows)
     check_disjoint(folds, windows)
     eval_subjects = subjects_of(windows)
@@ -532,7 +393,17 @@ def evaluate_loso(
     ids = [w.window_id for w in windows]
 
     features: dict[str, tuple[list[str], np.ndarray]] = {}
-    emb = embed_windows(encoder_model.encoder, tokens, windows, config, progress)
+    emb = embed_windows(
+        encoder_model.encoder,
+        tokens,
+        windows,
+        model_window_s=config.model_window_s,
+        max_window_tokens=config.max_window_tokens,
+        pooling=config.pooling,
+        batch_size=config.batch_size,
+        torch_device=config.torch_device,
+        progress=progress,
+    )
     features["model"] = ([w.window_id for w in windows], emb)
     lake_methods = [b for b in baselines if b in LAKE_BASELINES]
     if lake_methods:
@@ -565,8 +436,23 @@ def evaluate_loso(
         methods["model-finetune"] = finetune_regime(
             encoder_model.encoder, tokens, windows, folds, y, len(labels), config, progress
         )
+    report = loso_report(config, windows, source, folds, labels, checkpoint, meta, shard_set)
+    return {**report, "methods": methods, "seconds": time.perf_counter() - t0}
 
+
+def loso_report(
+    config: EvalConfig,
+    windows: Sequence[Window],
+    source: str,
+    folds: Sequence[Fold],
+    labels: list[str],
+    checkpoint: str | Path,
+    meta: CheckpointMeta,
+    shard_set: ShardSet,
+) -> dict[str, Any]:
+    """The report's description of what was evaluated (all but ``methods`` and ``seconds``)."""
     pct = round(100 * config.few_shot, 2)
+    eval_subjects = subjects_of(windows)
     return {
         "protocol": "loso",
         "dataset": config.dataset,
@@ -601,6 +487,4 @@ def evaluate_loso(
         },
         "shards": {"path": str(shard_set.root), "vocab_id": shard_set.vocab_id},
         "curve": meta.curve,
-        "methods": methods,
-        "seconds": time.perf_counter() - t0,
     }

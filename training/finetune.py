@@ -2,7 +2,7 @@
 
 Per LOSO fold, a copy of the pretrained encoder has its last ``layers`` transformer layers
 and final norm unfrozen (everything below stays frozen), and a linear head on the pooled
-features (training.evaluate.pooled_features, behind a parameter-free LayerNorm) is
+features (training.embedding.pooled_features, behind a parameter-free LayerNorm) is
 trained with cross-entropy. Each batch draws half its windows from the other evaluation
 subjects (labelled) and half from the held-out subject's adaptation windows (its first
 few-shot fraction in time order), so the few labelled target windows weigh as much as all
@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from emgcorpus.errors import ConfigError
+from training.embedding import encode_batch, pooled_width
 from training.model import TokenEncoder
 
 
@@ -68,17 +69,19 @@ def finetune_predict(
     n_classes: int,
     slots: dict[bytes, int],
     config: FinetuneConfig,
-    device: torch.device,
+    torch_device: torch.device,
 ) -> np.ndarray:
-    """Fine-tune on train + adapt windows (module docstring); predicted classes of test_idx."""
-    from training.evaluate import encode_batch
+    """Fine-tune on train + adapt windows (module docstring); predicted classes of test_idx.
 
+    ``items``: every window's tokens (training.embedding.window_items); ``slots``: the
+    position slots pooled over (training.embedding.pooling_slots).
+    """
     if len(test_idx) == 0:
         return np.zeros(0, np.int64)
-    enc = trainable_copy(encoder, config.layers).to(device)
-    width = 2 * enc.cfg.d_model + len(slots) * (enc.cfg.d_model + 1)
+    enc = trainable_copy(encoder, config.layers).to(torch_device)
+    width = pooled_width(enc.cfg.d_model, len(slots))
     head = nn.Sequential(nn.LayerNorm(width, elementwise_affine=False), nn.Linear(width, n_classes))
-    head = head.to(device)
+    head = head.to(torch_device)
     params = [p for p in enc.parameters() if p.requires_grad] + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.01)
     rng = np.random.default_rng(config.seed)
@@ -91,8 +94,8 @@ def finetune_predict(
         picks = np.concatenate(
             [rng.choice(p, size=config.batch_size // len(pools) or half) for p in pools]
         )
-        feats = encode_batch(enc, [items[i] for i in picks], slots, device)
-        target = torch.as_tensor(y[picks], dtype=torch.int64, device=device)
+        feats = encode_batch(enc, [items[i] for i in picks], slots, torch_device)
+        target = torch.as_tensor(y[picks], dtype=torch.int64, device=torch_device)
         loss = loss_fn(head(feats), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -102,6 +105,6 @@ def finetune_predict(
     with torch.no_grad():
         for a in range(0, len(test_idx), 256):
             chunk = test_idx[a : a + 256]
-            feats = encode_batch(enc, [items[i] for i in chunk], slots, device)
+            feats = encode_batch(enc, [items[i] for i in chunk], slots, torch_device)
             preds.append(head(feats).argmax(-1).cpu().numpy())
     return np.concatenate(preds).astype(np.int64)

@@ -26,16 +26,25 @@ from torch import nn
 from emgcorpus.errors import ConfigError
 from emgcorpus.topology import POSITION_DIM
 
+#: ``ModelConfig.vocab_size`` before the shards are known: :func:`training.pretrain.pretrain`
+#: fills in the shards' vocabulary size
+VOCAB_FROM_SHARDS = 0
+
 
 @dataclass
 class ModelConfig:
-    """Sizes of the model. The defaults train on a CPU."""
+    """Sizes of the model. The defaults train on a CPU.
 
-    vocab_size: int
+    ``vocab_size``: token ids the model embeds (VOCAB_FROM_SHARDS: set by pretraining from
+    the shards). ``d_ff``: width of the feed-forward layers (None: ``4 * d_model``, see
+    :attr:`ff_width`).
+    """
+
+    vocab_size: int = VOCAB_FROM_SHARDS
     d_model: int = 128
     n_layers: int = 4
     n_heads: int = 4
-    d_ff: int = 512
+    d_ff: int | None = None
     dropout: float = 0.1
     use_duration: bool = True
     n_time_freqs: int = 16
@@ -43,15 +52,21 @@ class ModelConfig:
     max_period_s: float = 100.0
 
     def __post_init__(self) -> None:
-        if self.vocab_size < 5:
+        if self.vocab_size != VOCAB_FROM_SHARDS and self.vocab_size < 5:
             raise ConfigError(f"vocab_size must be >= 5 (special tokens), got {self.vocab_size}")
         if self.d_model % self.n_heads:
             raise ConfigError(
                 f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
             )
 
+    @property
+    def ff_width(self) -> int:
+        """Feed-forward width: ``d_ff``, or ``4 * d_model`` when it is not set."""
+        return 4 * self.d_model if self.d_ff is None else self.d_ff
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields, with ``d_ff`` resolved (what a checkpoint records)."""
+        return {**asdict(self), "d_ff": self.ff_width}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
@@ -78,6 +93,8 @@ class TokenEncoder(nn.Module):
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
+        if cfg.vocab_size == VOCAB_FROM_SHARDS:
+            raise ConfigError("ModelConfig.vocab_size is not set (the shards' size is filled in)")
         self.cfg = cfg
         d = cfg.d_model
         self.token = nn.Embedding(cfg.vocab_size, d)
@@ -87,7 +104,7 @@ class TokenEncoder(nn.Module):
         self.cls = nn.Parameter(torch.zeros(1, 1, d))
         nn.init.normal_(self.cls, std=0.02)
         layer = nn.TransformerEncoderLayer(
-            d, cfg.n_heads, cfg.d_ff, cfg.dropout, batch_first=True, norm_first=True
+            d, cfg.n_heads, cfg.ff_width, cfg.dropout, batch_first=True, norm_first=True
         )
         self.encoder = nn.TransformerEncoder(layer, cfg.n_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +22,13 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from emgcorpus.errors import ConfigError
+from emgcorpus.shards.reader import ShardSet
+from emgcorpus.shards.special_tokens import MASK as MASK_ID
 from training.checkpoint import CheckpointMeta, load_checkpoint, read_meta, save_checkpoint
-from training.data import ShardDataset, ShardSet, collate_tokens
-from training.model import MaskedTokenModel, ModelConfig
+from training.data import ShardDataset, collate_tokens
+from training.model import VOCAB_FROM_SHARDS, MaskedTokenModel, ModelConfig
+from training.torch_device import resolve_torch_device
 
-try:  # the contract of vocab/special_tokens.py
-    from emgcorpus.shards.special_tokens import MASK as MASK_ID  # type: ignore[import-not-found]
-    from emgcorpus.shards.special_tokens import PAD as PAD_ID  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - until the vocab module lands
-    PAD_ID, MASK_ID = 0, 1
 N_SPECIAL = 5  # PAD, MASK, CLS, SEP, UNK are never drawn as random replacements
 OPTIMIZER = "optimizer.pt"  # AdamW state beside the checkpoint, for --resume
 
@@ -54,24 +52,15 @@ class PretrainConfig:
     mask_prob: float = 0.15
     max_tokens: int = 256
     seed: int = 0
-    device: str = "auto"
-    num_workers: int = 0
+    #: torch device: ``cpu``, ``cuda`` or ``auto`` (training.torch_device)
+    torch_device: str = "cpu"
+    #: DataLoader worker processes reading the shards (0: in the training process)
+    loader_workers: int = 0
     log_every: int = 10
     warmup_steps: int = 50
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA if available else CPU; ``cuda`` without a GPU is a ConfigError."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA device is available (use cpu or auto)")
-    if device not in ("cpu", "cuda"):
-        raise ConfigError(f"invalid value {device!r} for --device: expected cpu, cuda or auto")
-    return torch.device(device)
 
 
 def mask_tokens(
@@ -112,7 +101,7 @@ def pretrain(
     shards: str | Path | ShardSet,
     out_dir: str | Path,
     *,
-    model_config: dict[str, Any] | None = None,
+    model_config: ModelConfig | Mapping[str, Any] | None = None,
     config: PretrainConfig | None = None,
     exclude_subjects: Sequence[str] = (),
     exclude_datasets: Sequence[str] = (),
@@ -121,7 +110,8 @@ def pretrain(
 ) -> PretrainResult:
     """Pretrain a :class:`MaskedTokenModel` on the shards; write a checkpoint to ``out_dir``.
 
-    ``model_config`` overrides ModelConfig fields (``vocab_size`` defaults to the shards').
+    ``model_config``: a ModelConfig, or a mapping of ModelConfig fields to override its
+    defaults; a ``vocab_size`` left at VOCAB_FROM_SHARDS becomes the shards'.
     Rows of excluded subjects (``dataset:subject``) and datasets are never read.
 
     ``resume``: a checkpoint folder written by this function. Training goes on from its
@@ -133,7 +123,7 @@ def pretrain(
     cfg = config or PretrainConfig()
     shard_set = shards if isinstance(shards, ShardSet) else ShardSet.open(shards)
     torch.manual_seed(cfg.seed)
-    device = resolve_device(cfg.device)
+    device = resolve_torch_device(cfg.torch_device)
     prev: CheckpointMeta | None = None
     if resume is not None:
         prev = read_meta(resume)
@@ -144,9 +134,13 @@ def pretrain(
             )
         mcfg = prev.model
     else:
-        mc = dict(model_config or {})
-        mc.setdefault("vocab_size", shard_set.vocab_size())
-        mcfg = ModelConfig(**mc)
+        mcfg = (
+            model_config
+            if isinstance(model_config, ModelConfig)
+            else ModelConfig(**(model_config or {}))
+        )
+        if mcfg.vocab_size == VOCAB_FROM_SHARDS:
+            mcfg = replace(mcfg, vocab_size=shard_set.vocab_size())
     subjects = shard_set.subjects(exclude_subjects, exclude_datasets)
     if not subjects:
         raise ConfigError("no pretraining rows left after --exclude-subjects/--exclude-datasets")
@@ -158,7 +152,7 @@ def pretrain(
         exclude_datasets=exclude_datasets,
     )
     loader = DataLoader(
-        ds, batch_size=cfg.batch_size, collate_fn=collate_tokens, num_workers=cfg.num_workers
+        ds, batch_size=cfg.batch_size, collate_fn=collate_tokens, num_workers=cfg.loader_workers
     )
     model = MaskedTokenModel(mcfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -261,7 +255,7 @@ def pretrain(
         excluded_datasets=sorted(exclude_datasets),
         train={
             **cfg.to_dict(),
-            "device_used": str(device),
+            "torch_device_used": str(device),
             "steps_done": step,
             "data_state": ds.state_dict(),
             "shards": str(shard_set.root),

@@ -27,9 +27,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from emgcorpus.errors import ConfigError, check_option, check_positive
+from emgcorpus.lake import Lake
 from emgcorpus.recording import subject_key
 
 Labelling = Literal["containment", "majority"]
@@ -220,3 +222,41 @@ def make_windows(recordings: Iterable[RecordingEvents], spec: WindowSpec) -> lis
 def window_labels(windows: Sequence[Window]) -> list[str]:
     """Sorted class labels present in ``windows``."""
     return sorted({w.label for w in windows})
+
+
+def lake_recording_events(
+    lake_path: str | Path, dataset: str, device: str | None = None
+) -> list[RecordingEvents]:
+    """RecordingEvents of every recording of ``dataset`` in the lake (duration = n / fs).
+
+    ``device``: keep only recordings of this EMG device (the lake's ``device`` column;
+    ConfigError if none).
+    """
+    lake = Lake.open(lake_path)
+    recs = lake.recordings(datasets=[dataset])
+    if recs.height == 0:
+        raise ConfigError(f"dataset {dataset!r} has no recordings in the lake at {lake_path}")
+    if device is not None:
+        devices = sorted({str(d) for d in recs["device"].to_list()})
+        recs = recs.filter(recs["device"] == device)
+        if recs.height == 0:
+            raise ConfigError(
+                f"dataset {dataset!r} has no recordings of device {device!r}; "
+                f"its devices: {devices}"
+            )
+    events = lake.events()
+    out = []
+    for r in recs.iter_rows(named=True):
+        ev = events.filter(events["recording_id"] == r["recording_id"]).to_dicts()
+        out.append(
+            RecordingEvents(
+                recording_id=str(r["recording_id"]),
+                dataset=str(r["dataset"]),
+                subject=str(r["subject"]),
+                session=str(r["session"]),
+                trial=str(r["trial"]),
+                duration_s=float(r["n_samples"]) / float(r["native_fs"]),
+                events=ev,
+            )
+        )
+    return out

@@ -1,97 +1,163 @@
-"""``emgcorpus quickstart`` and ``emgcorpus run``: the whole pipeline in one command."""
+"""``emgcorpus quickstart`` and ``emgcorpus run``: the whole pipeline in one command.
+
+The options a whole run takes (:func:`run_options`) are shared with ``emgcorpus train
+reproduce``; each one left out keeps the preset's value (emgcorpus.runs.config).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from emgcorpus.runs.pipeline import QUICKSTART_SIM, PipelineConfig, run_pipeline
+from emgcorpus.cli.common import context_lake
+from emgcorpus.runs.config import RunConfig, quickstart_preset, with_options
+from emgcorpus.runs.orchestrator import run_stages
+from emgcorpus.runs.plans import DEFAULT_EVAL_FRACTION, QUICKSTART_SIM, lake_plan
+from training.baselines import PROBES, parse_baselines
+from training.torch_device import TORCH_DEVICES
 
-_DEFAULTS = PipelineConfig()
 
+def run_options(preset: RunConfig) -> Callable[[click.decorators.FC], click.decorators.FC]:
+    """The options of a whole run; their help says ``preset``'s value (kept when left out)."""
+    p = preset
 
-def _pipeline_options(f: click.decorators.FC) -> click.decorators.FC:
-    """Options shared by ``run`` and ``quickstart``."""
+    def keeps(value: object) -> str:
+        return f"(default: {value})"
+
     options = [
-        click.option(
-            "--out",
-            type=click.Path(path_type=Path),
-            default=Path("emg-runs/latest"),
-            show_default=True,
-            help="Folder for the checkpoint and the report.",
-        ),
         click.option(
             "--fs",
             "fs_hz",
             type=float,
-            default=1000.0,
-            show_default=True,
-            help="Harmonized rate [Hz] for vocabulary and shards (0: native rates).",
+            default=None,
+            help="Harmonized rate [Hz] for vocabulary and shards, 0: native rates "
+            + keeps(p.vocab.fs_hz or 0),
         ),
-        click.option("--vocab-size", type=int, default=_DEFAULTS.vocab_size, show_default=True),
+        click.option("--vocab-size", type=int, default=None, help="Codes " + keeps(p.vocab.size)),
         click.option(
             "--steps",
             "pretrain_steps",
             type=int,
-            default=_DEFAULTS.pretrain_steps,
-            show_default=True,
-            help="Pretraining steps.",
-        ),
-        click.option("--d-model", type=int, default=_DEFAULTS.d_model, show_default=True),
-        click.option(
-            "--layers", "n_layers", type=int, default=_DEFAULTS.n_layers, show_default=True
-        ),
-        click.option("--baselines", default="td-lda,strong,window", show_default=True),
-        click.option(
-            "--scheduler",
             default=None,
-            help="Dask scheduler address (default: a LocalCluster; 'sync': in-process).",
+            help="Pretraining steps " + keeps(p.pretrain.steps),
         ),
         click.option(
-            "--workers",
-            "n_workers",
+            "--d-model", type=int, default=None, help="Model width " + keeps(p.model.d_model)
+        ),
+        click.option(
+            "--layers",
+            "n_layers",
             type=int,
             default=None,
-            help="LocalCluster workers (default: one per core).",
+            help="Transformer layers " + keeps(p.model.n_layers),
         ),
-        click.option("--seed", type=int, default=0, show_default=True),
+        click.option(
+            "--baselines",
+            default=None,
+            help="Comma list of td-lda, strong, window, '' for none "
+            + keeps(",".join(p.eval.baselines)),
+        ),
+        click.option(
+            "--model-window-s",
+            type=float,
+            default=None,
+            help="Model window [s] " + keeps(p.eval.model_window_s),
+        ),
+        click.option(
+            "--finetune-steps",
+            type=int,
+            default=None,
+            help="Few-shot fine-tuning steps " + keeps(p.eval.finetune_steps),
+        ),
+        click.option(
+            "--strong-max-iter",
+            type=int,
+            default=None,
+            help="Boosting iterations of the strong baseline " + keeps(p.eval.strong_max_iter),
+        ),
+        click.option(
+            "--probe",
+            type=click.Choice(PROBES),
+            default=None,
+            help="Linear probe of the model and window methods " + keeps(p.eval.probe),
+        ),
+        click.option(
+            "--torch-device",
+            type=click.Choice(TORCH_DEVICES),
+            default=None,
+            help="Torch device of pretraining and evaluation " + keeps(p.pretrain.torch_device),
+        ),
+        click.option(
+            "--scheduler",
+            "dask_scheduler",
+            default=None,
+            help="Dask scheduler address ('sync': in-process) "
+            + keeps(p.dask_scheduler or "a LocalCluster"),
+        ),
+        click.option(
+            "--dask-workers",
+            type=int,
+            default=None,
+            help="LocalCluster workers of the vocabulary and tokenize stages "
+            + keeps(p.dask_workers or "one per core"),
+        ),
+        click.option("--seed", type=int, default=None, help="Seed " + keeps(p.pretrain.seed)),
     ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+
+    def decorate(f: click.decorators.FC) -> click.decorators.FC:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
 
 
-def _config(eval_dataset: str, eval_device: str | None, **kw: object) -> PipelineConfig:
-    fs = kw.pop("fs_hz")
-    baselines = [b for b in str(kw.pop("baselines")).split(",") if b]
-    return PipelineConfig(
-        eval_dataset=eval_dataset,
-        eval_device=eval_device,
-        fs_hz=float(fs) if fs else None,  # type: ignore[arg-type]
-        baselines=baselines,
-        **kw,  # type: ignore[arg-type]
+def configure(preset: RunConfig, options: dict[str, Any]) -> RunConfig:
+    """``preset`` with the run options given on the command line (see :func:`run_options`)."""
+    baselines = options.pop("baselines")
+    return with_options(
+        preset,
+        baselines=parse_baselines(baselines) if baselines is not None else None,
+        **options,
     )
 
 
+_OUT = click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("emg-runs/latest"),
+    show_default=True,
+    help="Folder for the checkpoint, the report and steps.json.",
+)
+
+
 @click.command("run")
-@click.option("--dataset", "eval_dataset", required=True, help="Dataset to evaluate (LOSO).")
-@click.option("--device", "eval_device", default=None, help="Evaluate one device's recordings.")
+@click.option("--dataset", required=True, help="Dataset to evaluate (LOSO).")
+@click.option("--device", default=None, help="Evaluate one EMG device's recordings.")
 @click.option(
     "--eval-fraction",
     type=float,
-    default=0.5,
+    default=DEFAULT_EVAL_FRACTION,
     show_default=True,
     help="Share of the dataset's subjects held out for evaluation (the last ones).",
 )
-@_pipeline_options
+@_OUT
+@run_options(quickstart_preset())
 @click.pass_context
 def run_cmd(
-    ctx: click.Context, out: Path, eval_dataset: str, eval_device: str | None, **kw: object
+    ctx: click.Context,
+    dataset: str,
+    device: str | None,
+    eval_fraction: float,
+    out: Path,
+    **options: Any,
 ) -> None:
     """Harmonize, build a vocabulary, tokenize, pretrain and evaluate the lake's data."""
-    cfg = _config(eval_dataset, eval_device, **kw)
-    run_pipeline(ctx.obj["lake"], out, cfg, echo=click.echo)
+    cfg = configure(quickstart_preset(dataset, device), options)
+    run_stages(lake_plan(context_lake(ctx), eval_fraction), cfg, out, echo=click.echo)
 
 
 @click.command("quickstart")
@@ -102,13 +168,14 @@ def run_cmd(
     show_default=True,
     help="Simulated people.",
 )
-@_pipeline_options
+@_OUT
+@run_options(quickstart_preset())
 @click.pass_context
-def quickstart_cmd(ctx: click.Context, out: Path, subjects: int, **kw: object) -> None:
+def quickstart_cmd(ctx: click.Context, subjects: int, out: Path, **options: Any) -> None:
     """The whole pipeline on the built-in simulated corpus (several virtual devices)."""
-    cfg = _config("sim", "sim-myo8", **kw)
+    cfg = configure(quickstart_preset("sim", "sim-myo8"), options)
     sim = {**QUICKSTART_SIM, "subjects": subjects}
-    run_pipeline(ctx.obj["lake"], out, cfg, sim_options=sim, echo=click.echo)
+    run_stages(lake_plan(context_lake(ctx), sim_options=sim), cfg, out, echo=click.echo)
 
 
 def register(cli: click.Group) -> None:

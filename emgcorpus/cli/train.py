@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from training.baselines import parse_baselines
+from emgcorpus.cli.common import context_lake, echo_json
+from emgcorpus.cli.runs import configure, run_options
+from emgcorpus.runs.config import reproduce_preset
+from emgcorpus.runs.orchestrator import ablate, run_stages
+from emgcorpus.runs.plans import TARGETS, experiment_plan, target
+from training.baselines import PROBES, parse_baselines
+from training.embedding import POOLINGS
+from training.eval_report import accuracy_lines, window_accuracy_means, write_eval_report
 from training.evaluate import EvalConfig, evaluate_loso
+from training.model import ModelConfig
 from training.pretrain import PretrainConfig, pretrain
-from training.report import write_report
+from training.torch_device import TORCH_DEVICES
 from training.windows import WindowSpec
+
+#: the library defaults the options show (one default per knob: the config classes')
+_MODEL, _PRETRAIN = ModelConfig(), PretrainConfig()
+_EVAL, _SPEC = EvalConfig(dataset=""), WindowSpec()
 
 
 @click.group("train")
@@ -30,18 +42,31 @@ def train() -> None:
     help="Leave these subjects out (repeatable; evaluation subjects must be excluded).",
 )
 @click.option("--exclude-datasets", multiple=True, metavar="NAME", help="Leave datasets out.")
-@click.option("--epochs", type=int, default=1, show_default=True)
-@click.option("--steps", type=int, default=None, help="Stop after this many steps.")
-@click.option("--batch-size", type=int, default=32, show_default=True)
-@click.option("--lr", type=float, default=3e-4, show_default=True)
-@click.option("--d-model", type=int, default=128, show_default=True)
-@click.option("--layers", type=int, default=4, show_default=True)
-@click.option("--heads", type=int, default=4, show_default=True)
-@click.option("--max-tokens", type=int, default=256, show_default=True, help="Per sentence.")
-@click.option("--workers", type=int, default=0, show_default=True, help="DataLoader workers.")
+@click.option("--epochs", type=int, default=_PRETRAIN.epochs, show_default=True)
+@click.option("--steps", type=int, default=_PRETRAIN.steps, help="Stop after this many steps.")
+@click.option("--batch-size", type=int, default=_PRETRAIN.batch_size, show_default=True)
+@click.option("--lr", type=float, default=_PRETRAIN.lr, show_default=True)
+@click.option("--d-model", type=int, default=_MODEL.d_model, show_default=True)
+@click.option("--layers", type=int, default=_MODEL.n_layers, show_default=True)
+@click.option("--heads", type=int, default=_MODEL.n_heads, show_default=True)
+@click.option(
+    "--max-tokens", type=int, default=_PRETRAIN.max_tokens, show_default=True, help="Per sentence."
+)
+@click.option(
+    "--loader-workers",
+    type=int,
+    default=_PRETRAIN.loader_workers,
+    show_default=True,
+    help="DataLoader worker processes reading the shards.",
+)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("checkpoint"))
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--torch-device",
+    type=click.Choice(TORCH_DEVICES),
+    default=_PRETRAIN.torch_device,
+    show_default=True,
+)
+@click.option("--seed", type=int, default=_PRETRAIN.seed, show_default=True)
 @click.option(
     "--resume",
     type=click.Path(path_type=Path),
@@ -60,9 +85,9 @@ def pretrain_cmd(
     layers: int,
     heads: int,
     max_tokens: int,
-    workers: int,
+    loader_workers: int,
     out: Path,
-    device: str,
+    torch_device: str,
     seed: int,
     resume: Path | None,
 ) -> None:
@@ -77,18 +102,13 @@ def pretrain_cmd(
         lr=lr,
         max_tokens=max_tokens,
         seed=seed,
-        device=device,
-        num_workers=workers,
+        torch_device=torch_device,
+        loader_workers=loader_workers,
     )
     res = pretrain(
         shards,
         out,
-        model_config={
-            "d_model": d_model,
-            "n_layers": layers,
-            "n_heads": heads,
-            "d_ff": 4 * d_model,
-        },
+        model_config=ModelConfig(d_model=d_model, n_layers=layers, n_heads=heads),
         config=cfg,
         exclude_subjects=exclude_subjects,
         exclude_datasets=exclude_datasets,
@@ -97,7 +117,7 @@ def pretrain_cmd(
     last = res.curve[-1] if res.curve else {}
     click.echo(
         f"checkpoint: {res.checkpoint} ({res.meta.train['steps_done']} steps on "
-        f"{res.meta.train['device_used']}, {len(res.meta.pretrain_subjects)} subjects, "
+        f"{res.meta.train['torch_device_used']}, {len(res.meta.pretrain_subjects)} subjects, "
         f"final loss {last.get('loss', float('nan')):.4f})"
     )
 
@@ -107,19 +127,23 @@ def pretrain_cmd(
 @click.option("--shards", type=click.Path(path_type=Path), required=True)
 @click.option("--checkpoint", type=click.Path(path_type=Path), required=True)
 @click.option("--dataset", required=True, help="Dataset to evaluate (its subjects are the folds).")
-@click.option("--few-shot", type=float, default=0.05, show_default=True)
+@click.option("--few-shot", type=float, default=_EVAL.few_shot, show_default=True)
 @click.option(
     "--baselines",
-    default="td-lda,strong",
+    default=",".join(_EVAL.baselines),
     show_default=True,
     help="Comma list of td-lda, strong, window ('' for none).",
 )
 @click.option("--window-shards", type=click.Path(path_type=Path), default=None)
-@click.option("--window-s", type=float, default=0.25, show_default=True)
-@click.option("--hop-s", type=float, default=0.05, show_default=True)
-@click.option("--labelling", type=click.Choice(["containment", "majority"]), default="containment")
+@click.option("--window-s", type=float, default=_SPEC.window_s, show_default=True)
+@click.option("--hop-s", type=float, default=_SPEC.hop_s, show_default=True)
+@click.option(
+    "--labelling", type=click.Choice(["containment", "majority"]), default=_SPEC.labelling
+)
 @click.option("--include-rest", is_flag=True, help="Make labelled rest a class.")
-@click.option("--model-window-s", type=float, default=None, help="Longer model window [s].")
+@click.option(
+    "--model-window-s", type=float, default=_EVAL.model_window_s, help="Longer model window [s]."
+)
 @click.option(
     "--subjects",
     multiple=True,
@@ -128,38 +152,42 @@ def pretrain_cmd(
 )
 @click.option("--sessions", multiple=True, help="Evaluate only these sessions (repeatable).")
 @click.option(
-    "--emg-device",
-    "emg_device",
-    default=None,
+    "--device",
+    default=_EVAL.device,
     metavar="NAME",
-    help="Evaluate only recordings of this device (the lake's device column).",
+    help="Evaluate only recordings of this EMG device (the lake's device column).",
 )
 @click.option(
     "--pooling",
-    type=click.Choice(["channels", "cls-mean"]),
-    default="channels",
+    type=click.Choice(POOLINGS),
+    default=_EVAL.pooling,
     show_default=True,
     help="Model features: per-electrode-position pooling, or CLS + mean only.",
 )
 @click.option(
     "--finetune-steps",
     type=int,
-    default=0,
+    default=_EVAL.finetune_steps,
     show_default=True,
     help="Few-shot: also fine-tune the last layers + a head for this many steps.",
 )
-@click.option("--finetune-layers", type=int, default=1, show_default=True)
+@click.option("--finetune-layers", type=int, default=_EVAL.finetune_layers, show_default=True)
 @click.option(
     "--probe",
-    type=click.Choice(["logreg", "lda"]),
-    default="logreg",
+    type=click.Choice(PROBES),
+    default=_EVAL.probe,
     show_default=True,
     help="Linear probe of the model and window methods.",
 )
-@click.option("--strong-max-iter", type=int, default=150, show_default=True)
+@click.option("--strong-max-iter", type=int, default=_EVAL.strong_max_iter, show_default=True)
 @click.option("--no-lake", is_flag=True, help="Cut windows from shard events (no lake baselines).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("report"))
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu")
+@click.option(
+    "--torch-device",
+    type=click.Choice(TORCH_DEVICES),
+    default=_EVAL.torch_device,
+    show_default=True,
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def eval_cmd(
@@ -178,7 +206,7 @@ def eval_cmd(
     model_window_s: float | None,
     subjects: tuple[str, ...],
     sessions: tuple[str, ...],
-    emg_device: str | None,
+    device: str | None,
     pooling: str,
     finetune_steps: int,
     finetune_layers: int,
@@ -186,7 +214,7 @@ def eval_cmd(
     strong_max_iter: int,
     no_lake: bool,
     out: Path,
-    device: str,
+    torch_device: str,
     as_json: bool,
 ) -> None:
     """LOSO evaluation of a checkpoint and the baselines; writes report.json/.html + PNGs."""
@@ -201,38 +229,29 @@ def eval_cmd(
             include_rest=include_rest,
         ),
         model_window_s=model_window_s,
-        device=device,
+        torch_device=torch_device,
         subjects=list(subjects) or None,
         sessions=list(sessions) or None,
-        recording_device=emg_device,
+        device=device,
         pooling=pooling,
         finetune_steps=finetune_steps,
         finetune_layers=finetune_layers,
         probe=probe,
         strong_max_iter=strong_max_iter,
     )
-    lake = None if no_lake else Path((ctx.obj or {}).get("lake", "./emg-lake"))
+    lake = None if no_lake else context_lake(ctx)
     report = evaluate_loso(shards, checkpoint, cfg, lake_path=lake, window_shards=window_shards)
-    page = write_report(report, out)
-    summary = {
-        m: {
-            r: res[r]["window_accuracy"]["mean"]
-            for r in ("zero_shot", "unsupervised_calibration", "few_shot")
-            if res[r]["window_accuracy"]["mean"] is not None
-        }
-        for m, res in report["methods"].items()
-    }
+    page = write_eval_report(report, out)
     if as_json:
-        click.echo(json.dumps({"report": str(page), "window_accuracy": summary}, indent=2))
+        echo_json({"report": str(page), "window_accuracy": window_accuracy_means(report)})
         return
-    for m, accs in summary.items():
-        parts = ", ".join(f"{r} {a:.3f}" if a is not None else f"{r} n/a" for r, a in accs.items())
-        click.echo(f"{m}: {parts}")
+    for line in accuracy_lines(report):
+        click.echo(line)
     click.echo(f"report: {page}")
 
 
 @train.command("reproduce")
-@click.argument("experiment", type=click.Choice(["ciil", "cote-allard"]))
+@click.argument("experiment", type=click.Choice(sorted(TARGETS)))
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
@@ -241,72 +260,23 @@ def eval_cmd(
     help="Folder with the real sets (ciil_myo, cote_allard_myo, ...).",
 )
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Run folder.")
-@click.option("--steps", type=int, default=None, help="Pretraining steps.")
-@click.option("--vocab-size", type=int, default=None)
-@click.option("--d-model", type=int, default=None)
-@click.option("--layers", type=int, default=None)
-@click.option("--model-window-s", type=float, default=None, help="Model window [s].")
-@click.option("--finetune-steps", type=int, default=None, help="Few-shot fine-tuning steps.")
-@click.option("--strong-max-iter", type=int, default=None)
-@click.option("--baselines", default=None, help="Comma list of td-lda, strong, window.")
-@click.option("--workers", type=int, default=None, help="Dask workers for vocab/tokenize.")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=None)
-def reproduce_cmd(
-    experiment: str,
-    data: Path,
-    out: Path | None,
-    steps: int | None,
-    vocab_size: int | None,
-    d_model: int | None,
-    layers: int | None,
-    model_window_s: float | None,
-    finetune_steps: int | None,
-    strong_max_iter: int | None,
-    baselines: str | None,
-    workers: int | None,
-    device: str | None,
-) -> None:
+@run_options(reproduce_preset(TARGETS["ciil"]))
+def reproduce_cmd(experiment: str, data: Path, out: Path | None, **options: Any) -> None:
     """Reproduce a real-data result: ingest, vocab + pretrain without the target, LOSO."""
-    from emgcorpus.runs.experiments import ExperimentConfig, reproduce
-
-    cfg = ExperimentConfig()
-    overrides = {
-        "pretrain_steps": steps,
-        "vocab_size": vocab_size,
-        "d_model": d_model,
-        "n_layers": layers,
-        "model_window_s": model_window_s,
-        "finetune_steps": finetune_steps,
-        "strong_max_iter": strong_max_iter,
-        "baselines": tuple(parse_baselines(baselines)) if baselines is not None else None,
-        "workers": workers,
-        "device": device,
-    }
-    for k, v in overrides.items():
-        if v is not None:
-            setattr(cfg, k, v)
     out = out or Path(f"emg-runs/{experiment}")
+    plan = experiment_plan(experiment, data, out)
+    cfg = configure(reproduce_preset(target(experiment)), options)
     command = "emgcorpus " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    report = reproduce(experiment, data, out, cfg, command=command)
-    for m, res in report["methods"].items():
-        parts = ", ".join(
-            f"{r} {v['window_accuracy']['mean']:.3f}"
-            for r, v in res.items()
-            if v["window_accuracy"]["mean"] is not None
-        )
-        click.echo(f"{m}: {parts}")
-    click.echo(f"report: {out / 'report' / 'report.html'}")
+    run_stages(plan, cfg, out, progress=False, echo=click.echo, command=command)
 
 
 @train.command("ablate")
-@click.argument("experiment", type=click.Choice(["ciil", "cote-allard"]))
+@click.argument("experiment", type=click.Choice(sorted(TARGETS)))
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Run folder.")
 def ablate_cmd(experiment: str, out: Path | None) -> None:
     """Model-only variants (window length, pooling, fine-tuning) on a reproduce run."""
-    from emgcorpus.runs.experiments import ablate
-
     out = out or Path(f"emg-runs/{experiment}")
-    for name, table in ablate(experiment, out).items():
+    for name, table in ablate(experiment, out, echo=click.echo).items():
         parts = ", ".join(
             f"{m}/{r} {v['window']['mean']:.3f}"
             for m, res in table.items()

@@ -1,14 +1,17 @@
-"""The whole pipeline on a tiny simulated corpus, and its subject split."""
+"""The run orchestrator on a tiny simulated corpus (one lake), its subject split and step cache."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from emgcorpus.errors import ConfigError
-from emgcorpus.runs.pipeline import PipelineConfig, run_pipeline, split_subjects
+from emgcorpus.runs.config import quickstart_preset, with_options
+from emgcorpus.runs.orchestrator import run_stages
+from emgcorpus.runs.plans import lake_plan, split_subjects
 
 TINY_SIM = {
     "subjects": 4,
@@ -35,50 +38,45 @@ def test_pipeline_runs_every_stage_and_never_pretrains_on_evaluation_subjects(
     tmp_path: Path,
 ) -> None:
     lines: list[str] = []
-    cfg = PipelineConfig(
-        eval_dataset="sim",
-        eval_device="sim-myo8",
-        eval_fraction=0.75,
+    preset = quickstart_preset("sim", "sim-myo8")
+    cfg = with_options(
+        replace(
+            preset,
+            vocab=replace(preset.vocab, window_size=8),
+            model=replace(preset.model, n_heads=2),
+        ),
         fs_hz=1000.0,
         vocab_size=16,
-        window_vocab_size=8,
         pretrain_steps=3,
         d_model=16,
         n_layers=1,
-        n_heads=2,
         baselines=["td-lda", "window"],
-        scheduler="sync",
+        dask_scheduler="sync",
     )
-    page = run_pipeline(
-        tmp_path / "lake",
-        tmp_path / "run",
-        cfg,
-        sim_options=TINY_SIM,
-        progress=False,
-        echo=lines.append,
-    )
+    plan = lake_plan(tmp_path / "lake", 0.75, sim_options=TINY_SIM)
+    page = run_stages(plan, cfg, tmp_path / "run", progress=False, echo=lines.append).page
     assert page.exists() and page.name == "report.html"
     report = json.loads((page.parent / "report.json").read_text())
-    assert report["pipeline"]["pretrain_subjects"] == ["sim:01"]
+    assert report["run"]["pretrain_subjects"] == ["sim:01"]
     assert report["windows"]["subjects"] == ["sim:02", "sim:03", "sim:04"]
     ckpt = json.loads((tmp_path / "run" / "checkpoint" / "model.json").read_text())
     assert set(ckpt["pretrain_subjects"]).isdisjoint(report["windows"]["subjects"])
-    assert ckpt["vocab_id"] == report["pipeline"]["vocab_id"]
+    assert ckpt["vocab_id"] == report["run"]["vocab_id"]
     assert set(report["methods"]) == {"model", "td-lda", "window"}
     assert [ln[:4] for ln in lines if ln.startswith("[")] == [f"[{i}/7" for i in range(1, 8)]
     assert lines[-1] == f"report: {page}"
     # a second run finds everything in place: same vocabulary, nothing re-ingested
     again: list[str] = []
-    run_pipeline(
-        tmp_path / "lake",
-        tmp_path / "run2",
-        cfg,
-        sim_options=TINY_SIM,
-        progress=False,
-        echo=again.append,
-    )
+    run_stages(plan, cfg, tmp_path / "run2", progress=False, echo=again.append)
     assert "0 recordings added, 8 already there" in "\n".join(again)
-    assert f"vocabulary {report['pipeline']['vocab_id']}" in "\n".join(again)
+    assert f"vocabulary {report['run']['vocab_id']}" in "\n".join(again)
+    # in the same run folder the step cache reuses vocabularies, shards and checkpoint
+    cached: list[str] = []
+    run_stages(plan, cfg, tmp_path / "run", progress=False, echo=cached.append)
+    assert f"        vocabulary {report['run']['vocab_id']} (reused)" in cached
+    assert f"        reusing {tmp_path / 'run' / 'checkpoint'}" in cached
+    rerun = json.loads((page.parent / "report.json").read_text())
+    assert rerun["methods"] == report["methods"]
 
 
 def test_pipeline_refuses_an_empty_lake_and_unknown_dataset(tmp_path: Path) -> None:
@@ -86,4 +84,10 @@ def test_pipeline_refuses_an_empty_lake_and_unknown_dataset(tmp_path: Path) -> N
 
     Lake.create(tmp_path / "lake")
     with pytest.raises(ConfigError, match="holds no recordings"):
-        run_pipeline(tmp_path / "lake", tmp_path / "run", progress=False, echo=lambda s: None)
+        run_stages(
+            lake_plan(tmp_path / "lake"),
+            quickstart_preset(),
+            tmp_path / "run",
+            progress=False,
+            echo=lambda s: None,
+        )

@@ -13,7 +13,8 @@ import torch
 from emgcorpus.errors import ConfigError
 from tests.training.toy import periodic_shards, pretrained_gesture_toy
 from training.checkpoint import read_meta
-from training.evaluate import EvalConfig, evaluate_loso, pooled_features, position_slots
+from training.embedding import pooled_features, position_slots
+from training.evaluate import EvalConfig, evaluate_loso
 from training.finetune import trainable_copy
 from training.model import ModelConfig, TokenEncoder
 from training.pretrain import OPTIMIZER, PretrainConfig, pretrain
@@ -115,9 +116,10 @@ def test_finetuned_few_shot_is_reported_beside_the_frozen_probe(toy: tuple[Path,
 
 
 def test_pooling_widths_and_position_slots(toy: tuple[Path, Path]) -> None:
+    from emgcorpus.shards.reader import ShardSet
     from training.checkpoint import load_checkpoint
-    from training.data import ShardSet, load_dataset_tokens
-    from training.evaluate import embed_windows
+    from training.data import load_dataset_tokens
+    from training.embedding import embed_windows
     from training.windows import make_windows
 
     shards, ckpt = toy
@@ -126,12 +128,19 @@ def test_pooling_widths_and_position_slots(toy: tuple[Path, Path]) -> None:
     windows = make_windows(recs, EvalConfig(dataset="toy").spec)[:10]
     model, _ = load_checkpoint(ckpt)
     d = TINY["d_model"]
+    defaults = EvalConfig(dataset="toy")
+    embedding: dict[str, Any] = {
+        "model_window_s": defaults.model_window_s,
+        "max_window_tokens": defaults.max_window_tokens,
+        "batch_size": defaults.batch_size,
+        "torch_device": "cpu",
+        "progress": False,
+    }
     for pooling, width in (("cls-mean", 2 * d), ("channels", 2 * d + 4 * (d + 1))):
-        cfg = EvalConfig(dataset="toy", pooling=pooling, device="cpu")
-        emb = embed_windows(model.encoder, tokens, windows, cfg, progress=False)
+        emb = embed_windows(model.encoder, tokens, windows, pooling=pooling, **embedding)
         assert emb.shape == (10, width) and np.isfinite(emb).all()
     with pytest.raises(ConfigError, match="pooling"):
-        embed_windows(model.encoder, tokens, windows, EvalConfig(dataset="toy", pooling="x"))
+        embed_windows(model.encoder, tokens, windows, pooling="x", **embedding)
 
 
 def test_session_and_device_filters(toy: tuple[Path, Path]) -> None:
@@ -144,7 +153,7 @@ def test_session_and_device_filters(toy: tuple[Path, Path]) -> None:
         evaluate_loso(
             shards,
             ckpt,
-            EvalConfig(dataset="toy", baselines=[], recording_device="Myo"),
+            EvalConfig(dataset="toy", baselines=[], device="Myo"),
             progress=False,
         )
     report = evaluate_loso(
@@ -154,7 +163,8 @@ def test_session_and_device_filters(toy: tuple[Path, Path]) -> None:
 
 
 def test_results_markdown_lists_every_method_and_regime(toy: tuple[Path, Path]) -> None:
-    from emgcorpus.runs.experiments import TARGETS, reproduce, results_markdown, summary_table
+    from emgcorpus.runs.plans import TARGETS, experiment_plan
+    from emgcorpus.runs.results import results_markdown, summary_table
 
     shards, ckpt = toy
     cfg = EvalConfig(dataset="toy", baselines=["window"], few_shot=0.2, within_subject=False)
@@ -167,4 +177,4 @@ def test_results_markdown_lists_every_method_and_regime(toy: tuple[Path, Path]) 
     assert "`emgcorpus train reproduce toy`" in text and "a machine" in text
     assert set(TARGETS) == {"ciil", "cote-allard"}
     with pytest.raises(ConfigError, match="unknown experiment"):
-        reproduce("nope", ".", "/nonexistent")
+        experiment_plan("nope", ".", "/nonexistent")

@@ -9,9 +9,9 @@ import pytest
 
 from emgcorpus.errors import ConfigError
 from tests.training.toy import pretrained_gesture_toy
+from training.eval_report import write_eval_report
 from training.evaluate import REGIMES, EvalConfig, evaluate_loso
 from training.pretrain import PretrainConfig, pretrain
-from training.report import write_report
 
 TINY = {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "dropout": 0.0}
 
@@ -42,7 +42,7 @@ def test_loso_report_has_three_regimes_for_model_and_baseline(
     toy: tuple[Path, Path], tmp_path: Path
 ) -> None:
     shards, ckpt = toy
-    cfg = EvalConfig(dataset="toy", baselines=["window"], few_shot=0.2, device="cpu")
+    cfg = EvalConfig(dataset="toy", baselines=["window"], few_shot=0.2, torch_device="cpu")
     report = evaluate_loso(shards, ckpt, cfg, window_shards=shards, progress=False)
     assert report["windows"]["n_subjects"] == 3
     assert report["windows"]["labels"] == ["fist", "open"]
@@ -60,7 +60,7 @@ def test_loso_report_has_three_regimes_for_model_and_baseline(
         assert set(res["few_shot"]["n_test_windows"].values()) == {6 * 16}
     # the bag of tokens separates the classes perfectly (gesture tokens differ by class)
     assert report["methods"]["window"]["zero_shot"]["window_accuracy"]["mean"] == 1.0
-    page = write_report(report, tmp_path / "out")
+    page = write_eval_report(report, tmp_path / "out")
     assert page.exists()
     for name in ("report.json", "per_subject_accuracy.png", "confusion_zero_shot.png"):
         assert (tmp_path / "out" / name).stat().st_size > 0
@@ -76,7 +76,7 @@ def test_lake_baselines_need_a_lake(toy: tuple[Path, Path]) -> None:
 
 
 def test_longer_model_window_keeps_its_centre_and_stays_in_its_repetition() -> None:
-    from training.evaluate import model_window_bounds
+    from training.embedding import model_window_bounds
     from training.windows import Window
 
     w = Window("r/0@1", "r", "d", "s", "1", "1", 1.0, 1.25, "a", 1, "r/0", 1.0, 2.0)

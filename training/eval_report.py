@@ -1,4 +1,5 @@
-"""Evaluation reports: ``report.json``, ``report.html`` and the PNG plots it shows.
+"""The LOSO evaluation report on disk: ``report.json``, ``report.html`` and the PNG plots
+it shows (the report dict itself is built by training.evaluate.evaluate_loso).
 
 Plots: per-subject window accuracy for every method in every regime, the pooled zero-shot
 confusion matrix of every method, and the pretraining curve (masked-token loss by step).
@@ -146,7 +147,7 @@ the baselines see {e(w["baselines_see"])}.</p>
 """
 
 
-def write_report(report: dict[str, Any], out_dir: str | Path) -> Path:
+def write_eval_report(report: dict[str, Any], out_dir: str | Path) -> Path:
     """Write report.json, report.html and the PNGs into ``out_dir``; return the HTML path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -158,3 +159,23 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> Path:
     page = out / "report.html"
     page.write_text(render_html(clean))
     return page
+
+
+def window_accuracy_means(report: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Method -> regime (REGIMES order) -> mean window accuracy, where the regime has one."""
+    return {
+        method: {
+            regime: res[regime]["window_accuracy"]["mean"]
+            for regime in REGIMES
+            if regime in res and res[regime]["window_accuracy"]["mean"] is not None
+        }
+        for method, res in report["methods"].items()
+    }
+
+
+def accuracy_lines(report: dict[str, Any]) -> list[str]:
+    """One line per method, e.g. ``model: zero_shot 0.304, few_shot 0.321``."""
+    return [
+        f"{method}: " + ", ".join(f"{regime} {acc:.3f}" for regime, acc in means.items())
+        for method, means in window_accuracy_means(report).items()
+    ]

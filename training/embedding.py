@@ -1,0 +1,184 @@
+"""What the frozen model sees of each evaluation window, and the features it gives.
+
+For every labelled window (training.windows) the model reads the tokens whose onset falls
+in the window, or in a longer window with the same centre clipped to the window's own
+repetition (``model_window_s``), capped at ``max_window_tokens`` tokens. The encoder's
+output is pooled into one feature vector per window: CLS, mean of the token outputs and,
+where the dataset has at most MAX_POOL_POSITIONS electrode positions, the mean output of
+each position and each position's share of the tokens (the spatial pattern).
+
+The evaluation protocol (training.evaluate) fits probes on these features; few-shot
+fine-tuning (training.finetune) pools the same way through :func:`encode_batch`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from emgcorpus.errors import ConfigError, check_option
+from emgcorpus.shards.reader import RecordingTokens
+from training.data import collate_tokens
+from training.model import TokenEncoder
+from training.torch_device import resolve_torch_device
+from training.windows import Window
+
+#: ``cls-mean``: CLS + mean of the token outputs; ``channels``: that plus per-position pooling
+POOLINGS = ("cls-mean", "channels")
+#: per-position pooling is left out for datasets with more electrode positions (dense grids)
+MAX_POOL_POSITIONS = 16
+
+
+def model_window_bounds(w: Window, model_window_s: float | None) -> tuple[float, float]:
+    """[start, end) [s] of what the model sees for window ``w``.
+
+    ``model_window_s`` None: the window itself; else that many seconds around its centre,
+    clipped to the window's repetition (so it never straddles a split).
+    """
+    if model_window_s is None:
+        return w.start_s, w.end_s
+    c = 0.5 * (w.start_s + w.end_s)
+    return max(c - model_window_s / 2, w.event_start_s), min(c + model_window_s / 2, w.event_end_s)
+
+
+def position_slots(tokens: dict[str, RecordingTokens]) -> dict[bytes, int]:
+    """Electrode position vector (as bytes) -> slot index, over every recording's tokens.
+
+    Empty when the dataset has more than MAX_POOL_POSITIONS distinct positions (dense
+    grids): per-position pooling is then left out.
+    """
+    seen: set[bytes] = set()
+    for t in tokens.values():
+        for row in np.unique(t.pos, axis=0):
+            seen.add(np.asarray(row, np.float32).tobytes())
+            if len(seen) > MAX_POOL_POSITIONS:
+                return {}
+    return {b: i for i, b in enumerate(sorted(seen))}
+
+
+def pooling_slots(tokens: dict[str, RecordingTokens], pooling: str) -> dict[bytes, int]:
+    """The position slots ``pooling`` (one of POOLINGS) pools over: none for ``cls-mean``."""
+    check_option("pooling", pooling, POOLINGS)
+    return position_slots(tokens) if pooling == "channels" else {}
+
+
+def pooled_width(d_model: int, n_slots: int) -> int:
+    """Columns of :func:`pooled_features`: 2 * d_model, plus d_model + 1 per slot."""
+    return 2 * d_model + n_slots * (d_model + 1)
+
+
+def window_items(
+    tokens: dict[str, RecordingTokens],
+    windows: Sequence[Window],
+    *,
+    model_window_s: float | None,
+    max_window_tokens: int,
+) -> list[dict[str, np.ndarray]]:
+    """The token sequence the model sees for each window (model_window_bounds, capped)."""
+    missing = sorted({w.recording_id for w in windows} - set(tokens))
+    if missing:
+        raise ConfigError(
+            f"{len(missing)} evaluation recordings have no sentences in the token shards "
+            f"(e.g. {missing[:3]}): tokenize the same lake snapshot"
+        )
+    items = []
+    for w in windows:
+        lo, hi = model_window_bounds(w, model_window_s)
+        item = tokens[w.recording_id].between(lo, hi)
+        items.append({k: v[:max_window_tokens] for k, v in item.items()})
+    return items
+
+
+def pooled_features(
+    h: torch.Tensor,
+    pad_mask: torch.Tensor,
+    slot_idx: torch.Tensor | None,
+    n_slots: int,
+) -> torch.Tensor:
+    """[CLS, mean] and, with slots, [mean output per position, token share per position].
+
+    ``h``: (B, 1 + L, d) encoder output; ``slot_idx``: (B, L) position slot per token (-1
+    for padding). Returns (B, pooled_width(d, 0)) or (B, pooled_width(d, n_slots)).
+    """
+    keep = (~pad_mask).unsqueeze(-1).to(h.dtype)
+    tok = h[:, 1:]
+    mean = (tok * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+    parts = [h[:, 0], mean]
+    if slot_idx is not None and n_slots:
+        one_hot = torch.nn.functional.one_hot(slot_idx.clamp(min=0), n_slots).to(h.dtype)
+        one_hot = one_hot * keep  # (B, L, S)
+        counts = one_hot.sum(1)  # (B, S)
+        per_slot = torch.einsum("bls,bld->bsd", one_hot, tok) / counts.clamp(min=1.0)[..., None]
+        share = counts / keep.sum(1).clamp(min=1.0)
+        parts += [per_slot.flatten(1), share]
+    return torch.cat(parts, dim=-1)
+
+
+def _slot_tensor(
+    items: Sequence[dict[str, np.ndarray]], slots: dict[bytes, int], length: int
+) -> torch.Tensor:
+    out = torch.full((len(items), length), -1, dtype=torch.int64)
+    for i, it in enumerate(items):
+        pos = np.asarray(it["channel_pos"], np.float32)
+        out[i, : len(pos)] = torch.tensor([slots.get(r.tobytes(), -1) for r in pos])
+    return out
+
+
+def encode_batch(
+    encoder: TokenEncoder,
+    items: Sequence[dict[str, np.ndarray]],
+    slots: dict[bytes, int],
+    torch_device: torch.device,
+) -> torch.Tensor:
+    """Pooled features (see pooled_features) of a list of token sequences, on ``torch_device``."""
+    batch = {k: v.to(torch_device) for k, v in collate_tokens(items).items()}
+    h = encoder(
+        batch["token_ids"],
+        batch["channel_pos"],
+        batch["onset_s"],
+        batch["duration_s"],
+        batch["pad_mask"],
+    )
+    slot_idx = (
+        _slot_tensor(items, slots, batch["token_ids"].shape[1]).to(torch_device) if slots else None
+    )
+    return pooled_features(h, batch["pad_mask"], slot_idx, len(slots))
+
+
+@torch.no_grad()
+def embed_windows(
+    encoder: TokenEncoder,
+    tokens: dict[str, RecordingTokens],
+    windows: Sequence[Window],
+    *,
+    model_window_s: float | None,
+    max_window_tokens: int,
+    pooling: str,
+    batch_size: int,
+    torch_device: str,
+    progress: bool = True,
+) -> np.ndarray:
+    """Frozen-encoder features of each window: (n_windows, n_features), see pooled_features.
+
+    ``pooling``: ``cls-mean`` gives 2 * d_model columns; ``channels`` adds the
+    per-electrode-position pooling where the dataset has <= MAX_POOL_POSITIONS positions.
+    ``batch_size``: windows encoded at once; ``torch_device``: cpu, cuda or auto.
+    """
+    slots = pooling_slots(tokens, pooling)
+    items = window_items(
+        tokens, windows, model_window_s=model_window_s, max_window_tokens=max_window_tokens
+    )
+    device = resolve_torch_device(torch_device)
+    encoder = encoder.to(device).eval()
+    chunks = []
+    starts = range(0, len(windows), batch_size)
+    bar = tqdm(starts, desc="embed windows", disable=not progress or not sys.stderr.isatty())
+    for a in bar:
+        chunk = items[a : a + batch_size]
+        chunks.append(encode_batch(encoder, chunk, slots, device).float().cpu().numpy())
+    width = pooled_width(encoder.cfg.d_model, len(slots))
+    return np.concatenate(chunks) if chunks else np.zeros((0, width), np.float32)
