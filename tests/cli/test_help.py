@@ -1,0 +1,61 @@
+"""Every command and option of the CLI says what it is in --help."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from emgcorpus.cli import cli
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for name, command in sorted(group.commands.items()):
+        yield (*path, name)
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+COMMANDS = list(_commands(cli))
+#: Commands whose options still lack help (emgcorpus/cli/train.py); strict, so the test
+#: says when they are fixed and the entry can go.
+HELP_GAPS = {("train", "eval"), ("train", "pretrain")}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(
+            path,
+            marks=pytest.mark.xfail(strict=True, reason="options without help in cli/train.py"),
+        )
+        if path in HELP_GAPS
+        else path
+        for path in COMMANDS
+    ],
+    ids=" ".join,
+)
+def test_help_runs_and_every_option_has_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*path, "--help"], obj={})
+    assert result.exit_code == 0, result.output
+    command = _command(path)
+    assert command.help, f"{' '.join(path)} has no help"
+    bare = [p.opts[0] for p in command.params if isinstance(p, click.Option) and not p.help]
+    assert bare == [], f"{' '.join(path)}: options without help: {bare}"
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_no_option_is_called_plain_workers(path: tuple[str, ...]) -> None:
+    """Dask workers are --dask-workers and DataLoader workers --loader-workers."""
+    names = [o for p in _command(path).params for o in p.opts]
+    assert "--workers" not in names
