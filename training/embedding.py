@@ -136,13 +136,7 @@ def encode_batch(
 ) -> torch.Tensor:
     """Pooled features (see pooled_features) of a list of token sequences, on ``torch_device``."""
     batch = {k: v.to(torch_device) for k, v in collate_tokens(items).items()}
-    h = encoder(
-        batch["token_ids"],
-        batch["channel_pos"],
-        batch["onset_s"],
-        batch["duration_s"],
-        batch["pad_mask"],
-    )
+    h = encoder.encode(batch)
     slot_idx = (
         _slot_tensor(items, slots, batch["token_ids"].shape[1]).to(torch_device) if slots else None
     )

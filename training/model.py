@@ -125,21 +125,16 @@ class TokenEncoder(nn.Module):
         mask = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=x.device), pad_mask], dim=1)
         return self.norm(self.encoder(x, src_key_padding_mask=mask))
 
-    def embed(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """One vector per sequence: [CLS output, mean of token outputs] -> (B, 2 * d_model).
-
-        A sequence with no tokens gets its CLS output and a zero mean.
-        """
-        h = self.forward(
+    def encode(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """:meth:`forward` of a collated batch (training.data.collate_tokens):
+        (B, 1 + L, d_model)."""
+        return self.forward(
             batch["token_ids"],
             batch["channel_pos"],
             batch["onset_s"],
             batch["duration_s"],
             batch["pad_mask"],
         )
-        keep = (~batch["pad_mask"]).unsqueeze(-1).to(h.dtype)
-        mean = (h[:, 1:] * keep).sum(1) / keep.sum(1).clamp(min=1.0)
-        return torch.cat([h[:, 0], mean], dim=-1)
 
 
 class MaskedTokenModel(nn.Module):
@@ -153,14 +148,7 @@ class MaskedTokenModel(nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Logits over the vocabulary for every token position: (B, L, vocab_size)."""
-        h = self.encoder(
-            batch["token_ids"],
-            batch["channel_pos"],
-            batch["onset_s"],
-            batch["duration_s"],
-            batch["pad_mask"],
-        )
-        return self.head(h[:, 1:])
+        return self.head(self.encoder.encode(batch)[:, 1:])
 
 
 def count_parameters(model: nn.Module) -> int:

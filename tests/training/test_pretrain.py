@@ -12,6 +12,7 @@ import torch
 from emgcorpus.errors import ConfigError, SourceError
 from tests.training.toy import periodic_shards
 from training.checkpoint import load_checkpoint, read_meta
+from training.embedding import pooled_features
 from training.model import MaskedTokenModel, ModelConfig
 from training.pretrain import PretrainConfig, pretrain
 
@@ -78,7 +79,7 @@ def test_model_accepts_any_layout_and_empty_windows() -> None:
         "pad_mask": torch.tensor([[False, False, False], [True, True, True]]),
     }
     assert model(batch).shape == (2, 3, 10)
-    emb = model.encoder.embed(batch)
+    emb = pooled_features(model.encoder.encode(batch), batch["pad_mask"], None, 0)
     assert emb.shape == (2, 64) and torch.isfinite(emb).all()
 
 
