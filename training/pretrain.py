@@ -155,17 +155,15 @@ def pretrain(
         ds, batch_size=cfg.batch_size, collate_fn=collate_tokens, num_workers=cfg.loader_workers
     )
     model = MaskedTokenModel(mcfg)
+    if resume is not None:
+        model, _ = load_checkpoint(resume)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, epoch, tokens = 0, 0, 0
     curve: list[dict[str, float]] = []
     if prev is not None and resume is not None:
-        model, _ = load_checkpoint(resume)
         optim_path = Path(resume) / OPTIMIZER
         if optim_path.exists():
-            opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
             opt.load_state_dict(torch.load(optim_path, map_location="cpu", weights_only=True))
-        else:
-            opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         ds.load_state_dict(prev.train.get("data_state", {"epoch": 0, "position": 0}))
         step = int(prev.train.get("steps_done", 0))
         epoch = ds.epoch
