@@ -1,0 +1,96 @@
+"""Run configs and data plans: presets, command-line options, the two-lake experiment plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from emgcorpus.errors import ConfigError, SourceError
+from emgcorpus.runs.config import (
+    OPTION_FIELDS,
+    quickstart_preset,
+    reproduce_preset,
+    with_options,
+)
+from emgcorpus.runs.plans import TARGETS, experiment_plan, lake_plan
+
+
+def test_presets_set_the_values_where_the_runs_differ() -> None:
+    quick, repro = quickstart_preset("sim", "sim-myo8"), reproduce_preset(TARGETS["ciil"])
+    assert (quick.eval.dataset, quick.eval.device) == ("sim", "sim-myo8")
+    assert (repro.eval.dataset, repro.eval.sessions) == ("ciil", ["training"])
+    assert repro.eval.spec.include_rest and not quick.eval.spec.include_rest
+    assert (quick.pretrain.steps, repro.pretrain.steps) == (1000, 300)
+    assert (quick.pretrain.lr, repro.pretrain.lr) == (3e-4, 1e-3)
+    assert (quick.eval.strong_max_iter, repro.eval.strong_max_iter) == (60, 100)
+    assert quick.eval.probe == repro.eval.probe == "lda"
+    assert quick.model.ff_width == repro.model.ff_width == 4 * 64
+    assert (quick.vocab.fs_hz, repro.vocab.fs_hz) == (1000.0, None)
+
+
+def test_options_reach_every_part_they_name() -> None:
+    cfg = with_options(
+        quickstart_preset(),
+        fs_hz=0,
+        d_model=32,
+        seed=7,
+        torch_device="cpu",
+        baselines=("td-lda",),
+        dask_workers=1,
+        pretrain_steps=None,  # None keeps the preset's value
+    )
+    assert cfg.vocab.fs_hz is None
+    assert cfg.model.d_model == 32 and cfg.model.ff_width == 128
+    assert cfg.vocab.seed == cfg.pretrain.seed == cfg.eval.seed == 7
+    assert cfg.pretrain.torch_device == cfg.eval.torch_device == "cpu"
+    assert cfg.eval.baselines == ["td-lda"] and cfg.dask_workers == 1
+    assert cfg.pretrain.steps == quickstart_preset().pretrain.steps
+    assert "dask_workers" in OPTION_FIELDS
+    with pytest.raises(ConfigError, match="unknown run option 'workers'"):
+        with_options(quickstart_preset(), workers=2)
+
+
+def test_one_lake_plan_keeps_shards_in_the_lake(tmp_path: Path) -> None:
+    plan = lake_plan(tmp_path / "lake", sim_options={"subjects": 4})
+    assert plan.pretrain_lake == plan.eval_lake == tmp_path / "lake"
+    assert plan.shard_dest("pretrain") is None and plan.eval_fraction == 0.5
+    assert [(i.adapter, i.source) for i in plan.ingests] == [("sim", "builtin")]
+
+
+def test_experiment_plan_leaves_the_target_release_out(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "ciil_myo" / "ElectrodeShift").mkdir(parents=True)
+    with pytest.raises(SourceError, match="no pretraining dataset"):
+        experiment_plan("ciil", data, tmp_path / "out")
+    (data / "flexemg_hd64").mkdir()
+    plan = experiment_plan("ciil", data, tmp_path / "out")
+    assert [(i.lake.name, i.adapter) for i in plan.ingests] == [
+        ("pretrain-lake", "flexemg"),
+        ("target-lake", "ciil"),
+    ]
+    assert plan.eval_fraction is None and plan.target == TARGETS["ciil"]
+    assert plan.shard_dest("target") == tmp_path / "out" / "shards-target"
+    with pytest.raises(SourceError, match="target data folder not found"):
+        experiment_plan("cote-allard", data, tmp_path / "out")
+    with pytest.raises(ConfigError, match="unknown experiment"):
+        experiment_plan("nope", data, tmp_path / "out")
+
+
+def test_option_names_say_which_device_and_which_workers() -> None:
+    from click.testing import CliRunner
+
+    from emgcorpus.cli import cli
+
+    def options(*command: str) -> str:
+        res = CliRunner().invoke(cli, [*command, "--help"])
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    for command in (("run",), ("quickstart",), ("train", "reproduce")):
+        text = options(*command)
+        assert "--dask-workers" in text and "--torch-device" in text and "--workers" not in text
+    assert "--loader-workers" in options("train", "pretrain")
+    evaluate = options("train", "eval")
+    assert "--torch-device" in evaluate and "EMG device" in evaluate
+    assert "--emg-device" not in evaluate
