@@ -1,4 +1,5 @@
-"""Shared helpers for adapters: file keys, units, binary and MATLAB reading, options, labels.
+"""Shared helpers for adapters: file keys, units, binary and MATLAB reading, time stamps,
+options, labels.
 
 The option-mapped ``mat`` and ``csv`` adapters share :mod:`adapters._mapped`.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -386,6 +388,159 @@ def fields_from_path(rx: re.Pattern[str] | None, key: str, path: Path) -> dict[s
     if m is None:
         raise SourceError(path, f"file path {key!r} does not match pattern {rx.pattern!r}")
     return {k: v for k, v in m.groupdict().items() if v is not None}
+
+
+# ---------------------------------------------------------------------------- time stamps
+# The adapter contract's rule for sources that carry time stamps: check them (monotonic,
+# regular within a stated tolerance, consistent with the declared rate). An irregular
+# clock, a gap or a duplicated row is either handled by a recorded transform (the
+# recording's ``meta["clock_transform"]`` says what was done, ``meta["clock_*"]`` the
+# source clock's facts) or a SourceError naming the file: never stored as a regular rate.
+
+#: default tolerance on one step, as a fraction of the sample period: a step within
+#: (1 +- STEP_TOLERANCE) periods is jitter; a longer one is a gap, a shorter one (or 0) a
+#: duplicated or foreign row
+STEP_TOLERANCE = 0.5
+#: default tolerance on the rate the time stamps imply, (n - 1) / span, against the declared
+#: rate (relative): 1 % is 36 s of drift over an hour, already more than any label allows
+RATE_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class ClockStats:
+    """Facts of a source's time stamps [s]: count, span, steps and the rate they imply."""
+
+    n: int
+    span_s: float
+    median_step_s: float
+    min_step_s: float
+    max_step_s: float
+    #: (n - 1) / span [Hz]
+    effective_fs: float
+    #: steps of 0 s (two rows stamped alike)
+    zero_steps: int
+
+    def meta(self) -> dict[str, str]:
+        """The facts as ``Recording.meta`` entries (``clock_*`` keys, text)."""
+        return {
+            "clock_n": str(self.n),
+            "clock_span_s": f"{self.span_s:.9g}",
+            "clock_median_step_s": f"{self.median_step_s:.9g}",
+            "clock_min_step_s": f"{self.min_step_s:.9g}",
+            "clock_max_step_s": f"{self.max_step_s:.9g}",
+            "clock_effective_fs_hz": f"{self.effective_fs:.9g}",
+            "clock_zero_steps": str(self.zero_steps),
+        }
+
+
+def clock_stats(path: Path, t_s: np.ndarray, *, what: str = "time stamps") -> ClockStats:
+    """Facts of the time stamps ``t_s`` [s] of ``path``; SourceError naming the file when
+    there are fewer than 2, one is not finite, or they decrease (steps of 0 are counted,
+    not refused: a caller that cannot handle them uses :func:`check_regular_clock`)."""
+    t = np.asarray(t_s, dtype=np.float64).ravel()
+    if t.size < 2:
+        raise SourceError(path, f"{what}: only {t.size} value(s), need at least 2")
+    bad = ~np.isfinite(t)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise SourceError(path, f"{what}: value {t[k]} at sample {k} is not finite")
+    steps = np.diff(t)
+    if np.any(steps < 0):
+        k = int(np.flatnonzero(steps < 0)[0]) + 1
+        raise SourceError(
+            path,
+            f"{what}: stamp {k} ({t[k]:.9g}) is earlier than stamp {k - 1} ({t[k - 1]:.9g}): "
+            "the clock goes back",
+        )
+    span = float(t[-1] - t[0])
+    if span <= 0:
+        raise SourceError(
+            path, f"{what}: all {t.size} stamps are {t[0]:.9g}: the clock does not advance"
+        )
+    return ClockStats(
+        n=int(t.size),
+        span_s=span,
+        median_step_s=float(np.median(steps)),
+        min_step_s=float(steps.min()),
+        max_step_s=float(steps.max()),
+        effective_fs=(t.size - 1) / span,
+        zero_steps=int(np.count_nonzero(steps == 0)),
+    )
+
+
+def check_regular_clock(
+    path: Path,
+    t_s: np.ndarray,
+    fs: float,
+    *,
+    step_tolerance: float = STEP_TOLERANCE,
+    rate_tolerance: float = RATE_TOLERANCE,
+    what: str = "time stamps",
+) -> ClockStats:
+    """Check that the time stamps ``t_s`` [s] of ``path`` are a regular clock at ``fs`` [Hz].
+
+    SourceError naming the file and the first offending sample when they are not
+    monotonic (:func:`clock_stats`), when their median step is not ``1 / fs`` within
+    ``step_tolerance`` (the declared rate is wrong), when two rows share a stamp (a
+    duplicated row), when a step leaves ``(1 +- step_tolerance) / fs`` (a gap, or an
+    irregular clock), or when the rate they imply, ``(n - 1) / span``, differs from ``fs``
+    by more than ``rate_tolerance`` (relative). Returns the clock's facts.
+    """
+    stats = clock_stats(path, t_s, what=what)
+    t = np.asarray(t_s, dtype=np.float64).ravel()
+    steps = np.diff(t)
+    period = 1.0 / fs
+    if abs(stats.median_step_s / period - 1.0) > step_tolerance:
+        raise SourceError(
+            path,
+            f"{what}: median step {stats.median_step_s:.6g} s does not match {fs:g} Hz "
+            f"(expected {period:.6g} s): the declared rate is not this clock's",
+        )
+    if stats.zero_steps:
+        k = int(np.flatnonzero(steps == 0)[0]) + 1
+        raise SourceError(
+            path,
+            f"{what}: sample {k} repeats the stamp {t[k]:.9g} of sample {k - 1} "
+            f"({stats.zero_steps} such step(s)): duplicated rows",
+        )
+    long = steps > (1.0 + step_tolerance) * period
+    if long.any():
+        k = int(np.flatnonzero(long)[0])
+        raise SourceError(
+            path,
+            f"{what}: gap of {steps[k]:.6g} s ({steps[k] / period:.3g} sample periods at "
+            f"{fs:g} Hz) after sample {k} ({int(long.sum())} gap(s)); missing samples",
+        )
+    short = steps < (1.0 - step_tolerance) * period
+    if short.any():
+        k = int(np.flatnonzero(short)[0])
+        raise SourceError(
+            path,
+            f"{what}: irregular clock, step of {steps[k]:.6g} s after sample {k} "
+            f"({int(short.sum())} step(s) under {1.0 - step_tolerance:g} of the "
+            f"{period:.6g} s period at {fs:g} Hz)",
+        )
+    if abs(stats.effective_fs / fs - 1.0) > rate_tolerance:
+        raise SourceError(
+            path,
+            f"{what}: {stats.n} samples span {stats.span_s:.6g} s, an effective rate of "
+            f"{stats.effective_fs:.6g} Hz, not the declared {fs:g} Hz "
+            f"(tolerance {rate_tolerance:.3g})",
+        )
+    return stats
+
+
+def hold_on_grid(t_s: np.ndarray, fs: float) -> np.ndarray:
+    """Row indices that put irregularly stamped rows onto a regular grid at ``fs`` [Hz] by
+    zero-order hold: grid point ``k`` (time ``t[0] + k / fs``, ``k = 0 .. floor(span * fs)``)
+    takes the last row stamped at or before it. Rows sharing a stamp keep the last one;
+    a longer step repeats the row before it. ``t_s`` must be monotonic (:func:`clock_stats`).
+    """
+    t = np.asarray(t_s, dtype=np.float64).ravel()
+    n_grid = int(np.floor((t[-1] - t[0]) * fs + 1e-6)) + 1
+    grid = t[0] + np.arange(n_grid, dtype=np.float64) / fs
+    # a millionth of a period of slack: stamps on the grid (integer ms) survive rounding
+    return np.searchsorted(t, grid + 1e-6 / fs, side="right") - 1
 
 
 # ---------------------------------------------------------------------------- labels

@@ -19,6 +19,7 @@ import numpy as np
 
 from adapters._common import (
     as_integer_if_exact,
+    check_regular_clock,
     compile_path_pattern,
     events_from_labels,
     fields_from_path,
@@ -65,6 +66,9 @@ class MappingOptions:
     session: str | None
     device: str
     transpose: bool
+    #: the column/variable holding time stamps (checked against ``fs``), and its unit [s]
+    time: str | None = None
+    time_scale: float = 1.0
 
 
 def parse_mapping_options(
@@ -101,7 +105,34 @@ def parse_mapping_options(
         session=option_str(options, "session"),
         device=option_str(options, "device", "n/a") or "n/a",
         transpose=option_bool(options, "transpose", False),
+        time=option_str(options, "time"),
+        time_scale=_time_scale(option_str(options, "time_units", "s") or "s"),
     )
+
+
+#: seconds per unit of option ``time_units``
+TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+
+
+def _time_scale(units: str) -> float:
+    if units not in TIME_UNITS:
+        raise ConfigError(f"option 'time_units' must be one of {sorted(TIME_UNITS)}, got {units!r}")
+    return TIME_UNITS[units]
+
+
+def check_mapped_clock(
+    m: MappingOptions, stamps: np.ndarray, n_samples: int, fs: float, path: Path
+) -> dict[str, str]:
+    """Check the time stamps of option ``time`` (one per sample, in ``time_units``) against
+    ``fs`` [Hz] by the contract's clock rule (:func:`adapters._common.check_regular_clock`);
+    SourceError naming the file otherwise. Returns the clock's facts as meta entries."""
+    t = np.asarray(stamps, dtype=np.float64).ravel() * m.time_scale
+    if t.size != n_samples:
+        raise SourceError(
+            path, f"time stamps {m.time!r} have {t.size} values but there are {n_samples} samples"
+        )
+    stats = check_regular_clock(path, t, fs, what=f"time stamps {m.time!r}")
+    return {**stats.meta(), "time_offset_s": f"{t[0]:.9g}"}
 
 
 def mapped_channels(
@@ -161,6 +192,8 @@ class MappedAdapter(Adapter):
     default_glob: ClassVar[str]
     #: whether option ``fs_variable`` (a variable holding the rate [Hz]) may replace ``fs``
     fs_variable_allowed: ClassVar[bool] = False
+    #: option ``time`` names a column/variable of time stamps, checked against ``fs``
+    reads_time_stamps = True
 
     def __init__(self, source: str | Path, **options: Any) -> None:
         super().__init__(source, **options)
@@ -178,6 +211,7 @@ class MappedAdapter(Adapter):
         fs: float,
         events: list[Event],
         default_names: list[str],
+        meta: dict[str, str] | None = None,
     ) -> Recording:
         """The recording of ``unit``: identity from the path and options, channels named
         by option ``channels`` or ``default_names``, ``fs`` [Hz]."""
@@ -194,4 +228,5 @@ class MappedAdapter(Adapter):
             samples=samples,
             events=events,
             sources=[SourceFile(path=unit.key)],
+            meta=dict(meta or {}),
         )

@@ -14,9 +14,9 @@ from emgcorpus.recording import ChannelInfo
 MYO_N_CHANNELS = 8
 
 
-def myo_channels(prefix: str, fs: float) -> list[ChannelInfo]:
+def myo_channels(prefix: str, fs: float, high_cutoff: float | None = None) -> list[ChannelInfo]:
     """The 8 Myo channels ``<prefix>1..<prefix>8``: ring positions 45 deg apart (pod 1 at
-    0 deg), units ``n/a``, ``high_cutoff`` = Nyquist of ``fs`` [Hz]."""
+    0 deg), units ``n/a``, ``high_cutoff`` [Hz] as given, default the Nyquist of ``fs``."""
     return [
         ChannelInfo(
             name=f"{prefix}{k + 1}",
@@ -26,7 +26,7 @@ def myo_channels(prefix: str, fs: float) -> list[ChannelInfo]:
             group="myo",
             placement_scheme="armband",
             placement_description="Myo armband pod around the forearm",
-            high_cutoff=nyquist(fs),
+            high_cutoff=nyquist(fs) if high_cutoff is None else high_cutoff,
         )
         for k in range(MYO_N_CHANNELS)
     ]

@@ -15,7 +15,12 @@ Options (CLI ``--option key=value``; YAML mapping file keys become the same opti
 - ``pattern``: regex with named groups ``subject``/``session``/``trial`` searched in the
   file's path relative to the source, e.g. ``S(?P<subject>\\d+)_(?P<session>\\d+)``; else
   ``subject``/``session`` constants; defaults subject = trial = file stem, session 1;
-- ``glob``: which files (default ``**/*.csv``).
+- ``glob``: which files (default ``**/*.csv``);
+- ``time``: a column of time stamps (name or index; not a sample column), in
+  ``time_units`` (``s`` default, ``ms``, ``us``): checked against ``fs`` by the contract's
+  clock rule (:func:`adapters._common.check_regular_clock`: monotonic, no repeated stamp,
+  steps within 0.5-1.5 periods, implied rate within 1 %); an irregular, gapped or
+  duplicated clock is a SourceError naming the file, never stored as ``fs``.
 
 Sample columns holding only whole numbers are stored as int32 (text integer ADC counts
 stay lossless); otherwise float64. An unknown column or a ``channels`` count that does
@@ -38,7 +43,7 @@ from adapters._common import (
     option_bool,
     option_str,
 )
-from adapters._mapped import MappedAdapter, label_events
+from adapters._mapped import MappedAdapter, check_mapped_clock, label_events
 from emgcorpus.errors import ConfigError, SourceError
 from emgcorpus.recording import Recording, SourceUnit
 
@@ -111,15 +116,20 @@ class CsvAdapter(MappedAdapter):
         label_idx = (
             _column_index(m.labels, names, self._header, "labels", path) if m.labels else None
         )
+        time_idx = _column_index(m.time, names, self._header, "time", path) if m.time else None
         if m.columns:
             idx = [_column_index(c, names, self._header, "columns", path) for c in m.columns]
         else:
-            idx = [k for k in range(len(names)) if k != label_idx]
+            idx = [k for k in range(len(names)) if k not in (label_idx, time_idx)]
         if not idx:
             raise ConfigError(f"no sample columns left in {path} (option columns)")
         x = np.column_stack([_numeric(cols[k], names[k], path) for k in idx])
         samples = as_integer_if_exact(check_finite(x, path), "int32")
         fs = float(m.fs or 0.0)
+        meta = {}
+        if time_idx is not None:
+            stamps = _numeric(cols[time_idx], names[time_idx], path)
+            meta = check_mapped_clock(m, stamps, samples.shape[0], fs, path)
         events = []
         if label_idx is not None:
             raw_labels = np.array(["" if v is None else str(v).strip() for v in cols[label_idx]])
@@ -133,4 +143,4 @@ class CsvAdapter(MappedAdapter):
         default_names = (
             [names[k] for k in idx] if self._header else [f"ch{k + 1}" for k in range(len(idx))]
         )
-        return self.mapped_recording(unit, samples, fs, events, default_names)
+        return self.mapped_recording(unit, samples, fs, events, default_names, meta)

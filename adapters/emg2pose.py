@@ -20,7 +20,10 @@ kinematics). Group attributes: ``session``, ``side``, ``stage``, ``start``, ``en
 states joint angles in radians as far as known here; unverified). The samples are float32.
 No discrete labels: pose regression targets live in the ANGLE channels; ``trial`` is the
 file name (unique per stage and side). All attributes (``stage`` too) are kept in
-``meta`` as text.
+``meta`` as text. The ``time`` field is checked by the contract's clock rule
+(:func:`adapters._common.check_regular_clock`: monotonic, no repeated stamp, steps within
+0.5-1.5 periods, implied rate within 1 % of ``fs``); a file that breaks it is a
+SourceError naming the file; ``meta["clock_*"]`` keeps the clock's facts.
 
 Facts from the official loader (``emg2pose/data.py``: group/timeseries/field names) and
 its README (16 channels, 2 kHz, 20 joint angles).
@@ -30,13 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from adapters._common import glob_units, open_hdf5
-from adapters.emg2qwerty import (
-    attr_text,
-    band_channels,
-    check_rate,
-    session_timeseries,
-)
+from adapters._common import check_regular_clock, glob_units, open_hdf5
+from adapters.emg2qwerty import attr_text, band_channels, session_timeseries
 from emgcorpus.errors import SourceError
 from emgcorpus.recording import Adapter, ChannelInfo, Recording, SourceFile, SourceUnit
 
@@ -51,6 +49,7 @@ class Emg2PoseAdapter(Adapter):
 
     name = "emg2pose"
     version = "1"
+    reads_time_stamps = True
     summary = "emg2pose wristband sEMG (16 ch, 2 kHz) + 20 hand joint angles, original HDF5"
 
     def discover(self) -> list[SourceUnit]:
@@ -75,7 +74,7 @@ class Emg2PoseAdapter(Adapter):
                 path, f"attribute num_channels is {attrs['num_channels']}, expected {N_EMG}"
             )
         time_s = np.asarray(ts["time"], dtype=np.float64)
-        check_rate(path, time_s, fs)
+        clock = check_regular_clock(path, time_s, fs, what="timeseries time")
         side = attr_text(attrs["side"]) if "side" in attrs else "n/a"
         channels = band_channels("EMG", side, N_EMG, fs) + [
             ChannelInfo(
@@ -90,6 +89,7 @@ class Emg2PoseAdapter(Adapter):
         ]
         meta = {k: attr_text(v) for k, v in attrs.items()}
         meta["start_unix_s"] = f"{time_s[0]:.6f}"
+        meta.update(clock.meta())
         session = attr_text(attrs["session"]) if "session" in attrs else path.stem
         return Recording(
             dataset=self.dataset,

@@ -22,7 +22,11 @@ metadata: ``session_name``, ``user``, ``condition``, ``duration_mins``, and JSON
 prompts become events of kind ``prompt`` (label = prompt text). Events are cut to the
 recording (count in ``meta['events_clipped']``); an event more than 1 s outside it means
 the labels do not belong to the file (SourceError). ``fs`` is 2000 Hz,
-checked against the timestamps (median step within 5 %).
+checked against the timestamps by the contract's clock rule
+(:func:`adapters._common.check_regular_clock`): monotonic, no repeated stamp, every step
+within 0.5-1.5 sample periods and (n - 1) / span within 1 % of 2000 Hz; a file that breaks
+it is a SourceError naming the file (nothing is resampled); ``meta["clock_*"]`` keeps the
+clock's facts.
 
 Facts from the official loader ``emg2qwerty/data.py`` (``Emg2QwertySessionData``) and
 README of github.com/facebookresearch/emg2qwerty.
@@ -37,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters._common import glob_units, nyquist, open_hdf5, ring_position
+from adapters._common import check_regular_clock, glob_units, nyquist, open_hdf5, ring_position
 from emgcorpus.errors import SourceError
 from emgcorpus.recording import (
     Adapter,
@@ -76,21 +80,6 @@ def session_timeseries(
         raise SourceError(
             path, f"cannot read {group_name}/{TIMESERIES} (truncated?): {exc}"
         ) from None
-
-
-def check_rate(path: Path, time_s: np.ndarray, fs: float) -> None:
-    """SourceError unless ``time_s`` increases with a median step within 5 % of 1/fs."""
-    if time_s.size < 2:
-        raise SourceError(path, f"only {time_s.size} sample(s) in the timeseries")
-    steps = np.diff(time_s)
-    if np.any(steps < 0):
-        raise SourceError(path, f"time decreases at sample {int(np.argmax(steps < 0)) + 1}")
-    median = float(np.median(steps))
-    if not abs(median * fs - 1.0) <= 0.05:
-        raise SourceError(
-            path,
-            f"median time step {median:.6g} s does not match {fs:g} Hz (expected {1 / fs:.6g} s)",
-        )
 
 
 def attr_text(value: Any) -> str:
@@ -174,6 +163,7 @@ class Emg2QwertyAdapter(Adapter):
 
     name = "emg2qwerty"
     version = "1"
+    reads_time_stamps = True
     summary = "emg2qwerty typing sEMG (2 x 16 ch wristbands, 2 kHz), original HDF5 sessions"
 
     def discover(self) -> list[SourceUnit]:
@@ -191,7 +181,7 @@ class Emg2QwertyAdapter(Adapter):
                 raise SourceError(
                     path, f"field {name} has shape {arr.shape}, expected (T, {N_BAND_CHANNELS})"
                 )
-        check_rate(path, time_s, FS_HZ)
+        clock = check_regular_clock(path, time_s, FS_HZ, what="timeseries time")
         t0 = float(time_s[0])
         keystrokes = json_attr(path, attrs, "keystrokes")
         prompts = json_attr(path, attrs, "prompts")
@@ -211,6 +201,7 @@ class Emg2QwertyAdapter(Adapter):
         meta = {k: attr_text(v) for k, v in attrs.items() if k not in ("keystrokes", "prompts")}
         meta["start_unix_s"] = f"{t0:.6f}"
         meta["events_clipped"] = str(clipped)
+        meta.update(clock.meta())
         return Recording(
             dataset=self.dataset,
             subject=attr_text(attrs["user"]) if "user" in attrs else "n/a",

@@ -16,7 +16,12 @@ Options (CLI ``--option key=value``; YAML mapping file keys become the same opti
 - ``pattern``: regex with named groups ``subject``/``session``/``trial`` searched in the
   file's path relative to the source, e.g. ``S(?P<subject>\\d+)_(?P<session>\\d+)``;
   else ``subject``/``session`` constants; defaults subject = trial = file stem, session 1;
-- ``glob``: which files (default ``**/*.mat``).
+- ``glob``: which files (default ``**/*.mat``);
+- ``time``: variable of time stamps (one per sample) in ``time_units`` (``s`` default,
+  ``ms``, ``us``): checked against ``fs`` by the contract's clock rule
+  (:func:`adapters._common.check_regular_clock`: monotonic, no repeated stamp, steps within
+  0.5-1.5 periods, implied rate within 1 %); an irregular, gapped or duplicated clock is a
+  SourceError naming the file, never stored as ``fs``.
 
 Integer variables stay integers (lossless); float ones stay float. A variable that is
 not in a file is a ConfigError listing the variables present (the mapping is wrong for the
@@ -32,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from adapters._common import check_finite, load_mat
-from adapters._mapped import MappedAdapter, label_events
+from adapters._mapped import MappedAdapter, check_mapped_clock, label_events
 from emgcorpus.errors import ConfigError, SourceError
 from emgcorpus.recording import Recording, SourceUnit
 
@@ -98,9 +103,15 @@ class MatAdapter(MappedAdapter):
             raise SourceError(path, f"{m.samples} is complex")
         samples = check_finite(np.ascontiguousarray(x), path)
         fs = self._fs(mat, path)
+        meta = {}
+        if m.time:
+            stamps = np.asarray(mat_variable_for_option(mat, m.time, "time", path))
+            if not np.issubdtype(stamps.dtype, np.number) or np.iscomplexobj(stamps):
+                raise SourceError(path, f"{m.time} is not a real numeric array")
+            meta = check_mapped_clock(m, stamps, samples.shape[0], fs, path)
         events = []
         if m.labels:
             labels = np.asarray(mat_variable_for_option(mat, m.labels, "labels", path))
             events = label_events(m, labels, samples.shape[0], fs, path)
         names = [f"{m.samples}{k + 1}" for k in range(samples.shape[1])]
-        return self.mapped_recording(unit, samples, fs, events, names)
+        return self.mapped_recording(unit, samples, fs, events, names, meta)

@@ -21,6 +21,10 @@ frame as openhdemg documents it (``sort_rawemg``, orientation 180: column 0 = el
 -,1..12; column 1 = 25..13; column 2 = 26..38; column 3 = 51..39; column 4 = 52..64, row 0
 at the top). How the grid lay on the muscle is not in the file. ``target_muscle`` is the
 label's first part; ``high_cutoff`` = fs/2 (the amplifier band is not in the export).
+``Time``, when present, must hold one stamp per sample and pass the contract's clock rule
+(:func:`adapters._common.check_regular_clock`: monotonic, no repeated stamp, steps within
+0.5-1.5 periods of ``SamplingFrequency``, implied rate within 1 %), else SourceError;
+``meta["clock_*"]`` keeps its facts, ``meta["time_offset_s"]`` its first value.
 
 **Identity.** subject/session/trial from option ``pattern`` (regex with named groups
 searched in the file's relative path), else options ``subject`` / ``session`` (default
@@ -47,6 +51,7 @@ import numpy as np
 
 from adapters._common import (
     check_finite,
+    check_regular_clock,
     compile_path_pattern,
     fields_from_path,
     glob_units,
@@ -189,6 +194,7 @@ class OtbAdapter(Adapter):
 
     name = "otb"
     version = "1"
+    reads_time_stamps = True
     summary = "OTBiolab+ .mat exports (HD-EMG grids + aux), EMG told apart by Description"
 
     def __init__(self, source: str | Path, **options: Any) -> None:
@@ -220,12 +226,13 @@ class OtbAdapter(Adapter):
         session = fields.get("session") or option_str(self.options, "session", "1") or "1"
         meta: dict[str, str] = {}
         if "Time" in mat:
-            try:
-                t = _cell_array(mat["Time"], path, "Time")
-                if t.size:
-                    meta["time_offset_s"] = f"{float(t.flat[0]):g}"
-            except SourceError:
-                pass
+            t = _cell_array(mat["Time"], path, "Time").ravel()
+            if t.size != data.shape[0]:
+                raise SourceError(
+                    path, f"Time has {t.size} values but Data has {data.shape[0]} samples"
+                )
+            meta.update(check_regular_clock(path, t, fs, what="Time").meta())
+            meta["time_offset_s"] = f"{float(t[0]):g}"
         if "OTBFile" in mat:
             meta["otb_file"] = " ".join(_labels(mat["OTBFile"]))
         return Recording(

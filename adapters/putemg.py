@@ -28,6 +28,14 @@ Both pandas layouts are read:
 - *fixed* format: ``/<key>/axis0`` (column names) and ``block<i>_items`` /
   ``block<i>_values``.
 
+**Clock.** The DataFrame's index is the time [s] (the putemg_features README slices a
+record by seconds, ``record[22.5:30.9]``): a float index (``table/index``, or ``axis1`` in
+the fixed layout) is checked by the contract's clock rule
+(:func:`adapters._common.check_regular_clock`: monotonic, no repeated stamp, steps within
+0.5-1.5 periods, implied rate within 1 % of 5120 Hz), else SourceError naming the file;
+``meta["clock_*"]`` keeps its facts. An integer index is a row number, not a clock (not
+checked).
+
 **Labels.** ``TRAJ_GT`` per sample (the filtered ground truth): -1 transition/unused (no
 event), 0 idle (``rest``), 1 fist, 2 flexion, 3 extension, 6 pinch thumb-index,
 7 pinch thumb-middle, 8 pinch thumb-ring, 9 pinch thumb-small (putemg_examples).
@@ -45,7 +53,13 @@ from typing import Any
 
 import numpy as np
 
-from adapters._common import events_from_labels, glob_units, nyquist, open_hdf5
+from adapters._common import (
+    check_regular_clock,
+    events_from_labels,
+    glob_units,
+    nyquist,
+    open_hdf5,
+)
 from emgcorpus.errors import SourceError
 from emgcorpus.recording import (
     Adapter,
@@ -74,6 +88,8 @@ GESTURES = {
     8: "pinch thumb-ring",
     9: "pinch thumb-small",
 }
+#: key of the DataFrame's index (time [s] in the release) among the columns read
+INDEX = "__index__"
 _FILE_RX = re.compile(
     r"^(?P<type>emg_gestures)-(?P<subject>\d{2})-(?P<trajectory>[a-z_]+)-"
     r"(?P<date>\d{4}-\d{2}-\d{2})-(?P<time>\d{2}-\d{2}-\d{2}-\d{3})\.hdf5$"
@@ -112,6 +128,8 @@ def _read_table_format(path: Path, group: Any) -> dict[str, np.ndarray]:
     except OSError as exc:
         raise SourceError(path, f"cannot read {group.name}/table (truncated?): {exc}") from None
     columns: dict[str, np.ndarray] = {}
+    if "index" in (records.dtype.names or ()):
+        columns[INDEX] = np.asarray(records["index"])
     for field in records.dtype.names or ():
         if not field.startswith("values_block_"):
             continue
@@ -132,6 +150,8 @@ def _read_table_format(path: Path, group: Any) -> dict[str, np.ndarray]:
 
 def _read_fixed_format(path: Path, group: Any) -> dict[str, np.ndarray]:
     columns: dict[str, np.ndarray] = {}
+    if "axis1" in group:
+        columns[INDEX] = np.asarray(group["axis1"][()])
     i = 0
     while f"block{i}_items" in group:
         names = [
@@ -189,6 +209,7 @@ class PutEmgAdapter(Adapter):
 
     name = "putemg"
     version = "1"
+    reads_time_stamps = True
     summary = "putEMG (24 ch in 3 bands, 5120 Hz, 8 gestures), original pandas HDF5 files"
 
     def discover(self) -> list[SourceUnit]:
@@ -217,6 +238,14 @@ class PutEmgAdapter(Adapter):
         ):
             raise SourceError(path, "EMG columns are not whole ADC counts")
         emg = emg.astype(np.int16)
+        meta = {"labels": "TRAJ_GT (filtered ground truth); -1 transitions dropped"}
+        index = columns.get(INDEX)
+        if index is not None and np.issubdtype(index.dtype, np.floating):
+            if index.size != emg.shape[0]:
+                raise SourceError(
+                    path, f"index has {index.size} values but the EMG has {emg.shape[0]} rows"
+                )
+            meta.update(check_regular_clock(path, index, FS_HZ, what="index (time [s])").meta())
         labels = np.asarray(columns["TRAJ_GT"])
         if not np.array_equal(labels, np.round(labels)):
             raise SourceError(path, "TRAJ_GT holds non-integer values")
@@ -244,5 +273,5 @@ class PutEmgAdapter(Adapter):
             samples=emg,
             events=events_from_labels(labels, FS_HZ, names=GESTURES, rest=[0], ignore=[-1]),
             sources=[SourceFile(path=unit.key)],
-            meta={"labels": "TRAJ_GT (filtered ground truth); -1 transitions dropped"},
+            meta=meta,
         )

@@ -325,6 +325,11 @@ class Adapter(ABC):
     summary: ClassVar[str] = ""
     #: False for adapters that read no files (the simulated corpus): SOURCE need not exist
     reads_files: ClassVar[bool] = True
+    #: True for adapters whose source carries time stamps: they check them (monotonic,
+    #: regular within a stated tolerance, consistent with ``fs``) and either record the
+    #: transform that regularised them (``meta["clock_transform"]``) or raise SourceError;
+    #: the adapter contract test feeds them jittered, gapped and duplicated clocks
+    reads_time_stamps: ClassVar[bool] = False
 
     def __init__(self, source: str | Path, **options: Any) -> None:
         self.source = Path(source)

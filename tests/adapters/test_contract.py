@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,9 @@ import numpy as np
 import pytest
 
 from adapters.registry import adapter_names, get_adapter_class, make_adapter
+from emgcorpus.errors import SourceError
 from emgcorpus.recording import Adapter, SourceUnit, validate_recording
+from tests.adapters.clocks import CLOCKS
 
 N_UNITS = 3
 
@@ -114,3 +117,65 @@ def test_adapter_contract(name: str, tmp_path: Path) -> None:
         assert second.fs == first.fs
         ids.append(first.recording_id)
     assert len(set(ids)) == len(ids), f"recording ids must be unique across units: {ids}"
+
+
+# ---------------------------------------------------------------------------- the clock rule
+# An adapter whose source has time stamps checks them: an irregular clock, a gap or a
+# duplicated row is either regularised by a recorded transform (meta["clock_transform"])
+# or a SourceError naming the file; never stored as a regular rate.
+
+_CLOCK_CHECKERS = re.compile(r"\b(check_regular_clock|clock_stats|check_mapped_clock)\b")
+
+
+def _module_sources(cls: type[Adapter]) -> str:
+    """Source text of the modules of ``cls`` and of its adapter base classes."""
+    modules = {
+        sys.modules[c.__module__]
+        for c in cls.__mro__
+        if issubclass(c, Adapter) and c is not Adapter
+    }
+    return "\n".join(inspect.getsource(m) for m in modules)
+
+
+@pytest.mark.parametrize("name", adapter_names())
+def test_time_stamp_readers_are_declared(name: str) -> None:
+    """``reads_time_stamps`` is True exactly for the adapters that run the clock checker."""
+    cls = get_adapter_class(name)
+    uses = bool(_CLOCK_CHECKERS.search(_module_sources(cls)))
+    assert cls.reads_time_stamps == uses, (
+        f"{name}: reads_time_stamps is {cls.reads_time_stamps} but the adapter "
+        f"{'calls' if uses else 'never calls'} the clock checker (adapters._common)"
+    )
+
+
+_CLOCK_READERS = [n for n in adapter_names() if get_adapter_class(n).reads_time_stamps]
+
+
+@pytest.mark.parametrize("clock", CLOCKS)
+@pytest.mark.parametrize("name", _CLOCK_READERS)
+def test_time_stamps_are_checked(name: str, clock: str, tmp_path: Path) -> None:
+    module = importlib.import_module(f"tests.adapters.contract_sources.{name.replace('-', '_')}")
+    assert hasattr(module, "make_clock_source"), (
+        f"{name} reads time stamps: its contract source needs make_clock_source(tmp_path, clock)"
+    )
+    source, options, stamps = module.make_clock_source(tmp_path, clock)
+    adapter = make_adapter(name, str(source), **options)
+    (unit,) = adapter.discover()
+    try:
+        rec = adapter.read(unit)
+    except SourceError as exc:
+        assert clock != "regular", f"{name} refused a regular clock: {exc}"
+        assert unit.files[0].name in str(exc), f"error does not name the file: {exc}"
+        return
+    assert clock != "backwards", f"{name} stored a clock that goes back"
+    validate_recording(rec, unit.key, dataset=adapter.dataset)
+    if clock != "regular":
+        assert rec.meta.get("clock_transform"), (
+            f"{name} stored a {clock} clock as a regular {rec.fs:g} Hz without a recorded "
+            "transform (meta['clock_transform'])"
+        )
+    assert rec.meta.get("clock_n") == str(stamps.size), "clock facts missing from meta"
+    span = float(stamps[-1] - stamps[0])
+    assert abs(rec.duration_s - span - 1.0 / rec.fs) <= 1.0 / rec.fs + 1e-9, (
+        f"{name}: stored {rec.duration_s:.6f} s for a clock spanning {span:.6f} s"
+    )

@@ -33,11 +33,65 @@ def test_reads_subjects_series_rate_and_classes(tmp_path: Path) -> None:
     ]
 
 
-def test_rate_follows_the_time_column(tmp_path: Path) -> None:
-    write_uci_file(tmp_path / "05" / "1_raw_data_x.txt", [1] * 10, step_ms=5)
+def test_irregular_clock_is_held_onto_a_regular_grid(tmp_path: Path) -> None:
+    # a release-like clock: 1 ms steps, some of 2-4 ms; the held rows keep their stamped times
+    times = np.array([1, 2, 3, 5, 6, 10, 11, 12, 14, 15])
+    labels = [1, 1, 1, 1, 2, 2, 2, 2, 1, 1]
+    values = np.arange(80, dtype=np.float64).reshape(10, 8) * 1e-5
+    write_uci_file(tmp_path / "05" / "1_raw_data_x.txt", labels, time_ms=times, values=values)
     rec = UciGesturesAdapter(tmp_path).read(UciGesturesAdapter(tmp_path).discover()[0])
-    assert rec.fs == pytest.approx(200.0)
-    assert rec.channels[0].high_cutoff == pytest.approx(100.0)
+    assert rec.fs == 1000.0
+    assert rec.n_samples == 15  # 1..15 ms, not 10 rows at 1 kHz
+    rows = [0, 1, 2, 2, 3, 4, 4, 4, 4, 5, 6, 7, 7, 8, 9]  # row held at 1, 2, ..., 15 ms
+    np.testing.assert_allclose(rec.samples, values[rows])
+    # the fist starts at the row stamped 6 ms (5 ms after the first stamp), ends before 14 ms
+    fist = next(e for e in rec.events if e.label == "fist")
+    assert (fist.onset, fist.duration) == pytest.approx((0.005, 0.008))
+    assert rec.meta["clock_transform"].startswith("zero-order hold")
+    assert rec.meta["clock_n"] == "10" and rec.meta["clock_max_step_s"] == "0.004"
+    assert (rec.meta["clock_rows_repeated"], rec.meta["clock_rows_dropped"]) == ("5", "0")
+
+
+def test_band_is_the_myo_band_not_the_grid_nyquist(tmp_path: Path) -> None:
+    # sample-and-hold data: a new value every 10 ms (100 distinct rows/s) -> 50 Hz of band
+    n = 1000
+    values = np.repeat(np.random.default_rng(0).normal(0, 1e-5, (n // 10, 8)).round(5), 10, 0)
+    write_uci_file(tmp_path / "05" / "1_raw_data_x.txt", [1] * n, values=values)
+    rec = UciGesturesAdapter(tmp_path).read(UciGesturesAdapter(tmp_path).discover()[0])
+    assert float(rec.meta["distinct_rows_per_s"]) == pytest.approx(100.0, rel=0.01)
+    assert [c.high_cutoff for c in rec.channels] == [pytest.approx(50.0, rel=0.01)] * 8
+    # fresh values on every 1 ms row: still no more than the Myo's 100 Hz
+    write_uci_file(tmp_path / "06" / "1_raw_data_y.txt", [1] * 50)
+    rec = UciGesturesAdapter(tmp_path).read(UciGesturesAdapter(tmp_path).discover()[1])
+    assert {c.high_cutoff for c in rec.channels} == {100.0}
+
+
+def test_duplicated_stamp_keeps_the_last_row(tmp_path: Path) -> None:
+    values = np.arange(32, dtype=np.float64).reshape(4, 8) * 1e-5
+    write_uci_file(
+        tmp_path / "01" / "1_raw_data_x.txt", [1] * 4, time_ms=[1, 2, 2, 3], values=values
+    )
+    rec = UciGesturesAdapter(tmp_path).read(UciGesturesAdapter(tmp_path).discover()[0])
+    np.testing.assert_allclose(rec.samples, values[[0, 2, 3]])
+    assert (rec.meta["clock_zero_steps"], rec.meta["clock_rows_dropped"]) == ("1", "1")
+
+
+def test_gap_longer_than_max_gap_is_refused(tmp_path: Path) -> None:
+    write_uci_file(tmp_path / "01" / "1_raw_data_x.txt", [1] * 4, time_ms=[1, 2, 40, 41])
+    adapter = UciGesturesAdapter(tmp_path)
+    with pytest.raises(SourceError, match=r"1_raw_data_x.txt: time column jumps 38 ms after "):
+        adapter.read(adapter.discover()[0])
+    adapter = UciGesturesAdapter(tmp_path, max_gap_ms="50")
+    assert adapter.read(adapter.discover()[0]).n_samples == 41
+
+
+def test_nan_value_names_the_file(tmp_path: Path) -> None:
+    path = write_uci_file(tmp_path / "01" / "1_raw_data_x.txt", [1] * 5)
+    lines = path.read_text().splitlines()
+    lines[3] = lines[3].replace(lines[3].split("\t")[2], "nan", 1)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SourceError, match=r"1_raw_data_x.txt: non-finite value nan at sample 2"):
+        UciGesturesAdapter(tmp_path).read(UciGesturesAdapter(tmp_path).discover()[0])
 
 
 def test_values_are_read_exactly(tmp_path: Path) -> None:
@@ -75,5 +129,7 @@ def test_time_going_backwards_is_refused(tmp_path: Path) -> None:
     path.parent.mkdir()
     row = "\t".join(["0.1"] * 8)
     path.write_text(HEADER + f"5\t{row}\t1\n6\t{row}\t1\n2\t{row}\t1\n")
-    with pytest.raises(SourceError, match="time column decreases at data row 2"):
+    with pytest.raises(
+        SourceError, match=r"1_raw_data_x.txt: time column: stamp 2 .* is earlier than stamp 1"
+    ):
         UciGesturesAdapter(tmp_path).read(UciGesturesAdapter(tmp_path).discover()[0])

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.adapters.clocks import clock_stamps
+
 CSV_OPTIONS = {
     "fs": "500",
     "header": "true",
@@ -37,3 +39,15 @@ def write_csv_files(folder: Path, n_samples: int = 500) -> list[Path]:
 def make_source(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     write_csv_files(tmp_path / "csv")
     return tmp_path / "csv", dict(CSV_OPTIONS)
+
+
+def make_clock_source(tmp_path: Path, clock: str) -> tuple[Path, dict[str, str], np.ndarray]:
+    """One CSV whose ``t`` column (option ``time``, in ms) carries ``clock``."""
+    stamps = clock_stamps(clock, 200, 500.0)
+    x = np.random.default_rng(4).integers(-1000, 1000, size=(stamps.size, 2))
+    path = tmp_path / "csv-clock" / "run.csv"
+    path.parent.mkdir(parents=True)
+    rows = ["t,c1,c2"] + [f"{t * 1000:.6f},{a},{b}" for t, (a, b) in zip(stamps, x, strict=True)]
+    path.write_text("\n".join(rows) + "\n")
+    options = {"fs": "500", "header": "true", "time": "t", "time_units": "ms"}
+    return path.parent, options, stamps

@@ -7,6 +7,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from tests.adapters.clocks import clock_stamps
+
+T0 = 1_650_000_000.0
+
 
 def write_session(
     path: Path,
@@ -14,13 +18,15 @@ def write_session(
     *,
     joints: int = 20,
     fields: tuple[str, ...] = ("time", "emg", "joint_angles"),
+    time: np.ndarray | None = None,
 ) -> Path:
-    """Group ``emg2pose`` / compound ``timeseries`` (time, emg 16, joint_angles) + attrs."""
+    """Group ``emg2pose`` / compound ``timeseries`` (time, emg 16, joint_angles) + attrs;
+    ``time`` (n stamps [s]) replaces the regular clock."""
     rng = np.random.default_rng(1)
     shapes = {"time": ("<f8", ()), "emg": ("<f4", (16,)), "joint_angles": ("<f4", (joints,))}
     ts = np.zeros(n, dtype=np.dtype([(f, shapes[f][0], shapes[f][1]) for f in fields]))
     if "time" in fields:
-        ts["time"] = 1_650_000_000.0 + np.arange(n) / 2000.0
+        ts["time"] = T0 + np.arange(n) / 2000.0 if time is None else time
     if "emg" in fields:
         ts["emg"] = rng.normal(0, 5, (n, 16)).astype(np.float32)
     if "joint_angles" in fields:
@@ -49,3 +55,11 @@ def make_source(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     write_session(root / "2022-04-07-1649318400-8125b-left-FingerPinches1.hdf5")
     write_session(root / "2022-04-07-1649318400-8125b-right-FingerPinches1.hdf5", n=250)
     return root, {}
+
+
+def make_clock_source(tmp_path: Path, clock: str) -> tuple[Path, dict[str, str], np.ndarray]:
+    """One session whose ``time`` field carries ``clock`` (tests/adapters/clocks.py)."""
+    stamps = clock_stamps(clock, 300, 2000.0, t0=T0)
+    root = tmp_path / "emg2pose-clock"
+    write_session(root / "2022-04-07-1649318400-8125b-left-Clock1.hdf5", n=stamps.size, time=stamps)
+    return root, {}, stamps

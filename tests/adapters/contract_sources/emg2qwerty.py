@@ -9,6 +9,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from tests.adapters.clocks import clock_stamps
+
 T0 = 1_630_000_000.0
 
 
@@ -19,14 +21,16 @@ def write_session(
     keystrokes: list[dict[str, Any]] | None = None,
     fields: tuple[str, ...] = ("time", "emg_left", "emg_right"),
     fs: float = 2000.0,
+    time: np.ndarray | None = None,
 ) -> Path:
-    """Group ``emg2qwerty`` / compound ``timeseries`` + JSON metadata attributes."""
+    """Group ``emg2qwerty`` / compound ``timeseries`` + JSON metadata attributes; ``time``
+    (n stamps [s]) replaces the regular clock."""
     rng = np.random.default_rng(0)
     shapes = {"time": ("<f8", ()), "emg_left": ("<f4", (16,)), "emg_right": ("<f4", (16,))}
     dtype = np.dtype([(f, shapes[f][0], shapes[f][1]) for f in fields])
     ts = np.zeros(n, dtype=dtype)
     if "time" in fields:
-        ts["time"] = T0 + np.arange(n) / fs
+        ts["time"] = T0 + np.arange(n) / fs if time is None else time
     for f in ("emg_left", "emg_right"):
         if f in fields:
             ts[f] = rng.normal(0, 10, (n, 16)).astype(np.float32)
@@ -54,3 +58,11 @@ def make_source(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     write_session(root / "2021-06-03-1622765527-keystrokes-dca-study@1-0efbe614.hdf5")
     write_session(root / "2021-06-04-1622862148-keystrokes-dca-study@1-0efbe614.hdf5", n=300)
     return root, {}
+
+
+def make_clock_source(tmp_path: Path, clock: str) -> tuple[Path, dict[str, str], np.ndarray]:
+    """One session whose ``time`` field carries ``clock`` (tests/adapters/clocks.py)."""
+    stamps = clock_stamps(clock, 400, 2000.0, t0=T0)
+    root = tmp_path / "emg2qwerty-clock"
+    write_session(root / "clock.hdf5", n=stamps.size, time=stamps)
+    return root, {}, stamps

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from tests.adapters.clocks import clock_stamps
+
 MAT_OPTIONS = {
     "samples": "emg",
     "fs_variable": "frequency",
@@ -36,3 +38,13 @@ def write_mat_files(folder: Path, n_files: int = 3, n_samples: int = 600) -> lis
 def make_source(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     write_mat_files(tmp_path / "mat")
     return tmp_path / "mat", dict(MAT_OPTIONS)
+
+
+def make_clock_source(tmp_path: Path, clock: str) -> tuple[Path, dict[str, str], np.ndarray]:
+    """One .mat whose ``t`` vector (option ``time``, in s) carries ``clock``."""
+    stamps = clock_stamps(clock, 300, 1000.0)
+    emg = np.random.default_rng(8).integers(-500, 500, size=(stamps.size, 4)).astype(np.int16)
+    folder = tmp_path / "mat-clock"
+    folder.mkdir()
+    scipy.io.savemat(folder / "S1_1.mat", {"emg": emg, "t": stamps[:, None]})
+    return folder, {"samples": "emg", "fs": "1000", "time": "t"}, stamps

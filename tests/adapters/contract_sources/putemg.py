@@ -14,6 +14,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from tests.adapters.clocks import clock_stamps, duplicate_rows
+
 EMG = [f"EMG_{k}" for k in range(1, 25)]
 BLOCK = [*EMG, "TRAJ_1", "subject", "TRAJ_GT_NO_FILTER", "VIDEO_STAMP", "TRAJ_GT"]
 
@@ -41,21 +43,27 @@ def frame(n: int, subject: int, labels: np.ndarray | None = None) -> np.ndarray:
 
 
 def write_table_format(
-    path: Path, block: np.ndarray, names: list[str] | None = None, *, kind_attr: bool = True
+    path: Path,
+    block: np.ndarray,
+    names: list[str] | None = None,
+    *,
+    kind_attr: bool = True,
+    time: np.ndarray | None = None,
 ) -> Path:
-    """pandas ``format="table"`` layout under key ``data``."""
+    """pandas ``format="table"`` layout under key ``data``; the index is the time [s] at
+    5120 Hz, or ``time``."""
     names = BLOCK if names is None else names
     n, width = block.shape
     dtype = np.dtype(
         [
-            ("index", "<i8"),
+            ("index", "<f8"),
             ("values_block_0", "i1", (1,)),
             ("values_block_1", "i1", (1,)),
             ("values_block_3", "<i8", (width,)),
         ]
     )
     rec = np.zeros(n, dtype=dtype)
-    rec["index"] = np.arange(n)
+    rec["index"] = np.arange(n) / 5120.0 if time is None else time
     rec["values_block_3"] = block
     path.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(path, "w") as h5:
@@ -79,7 +87,7 @@ def write_fixed_format(path: Path, block: np.ndarray) -> Path:
         g = h5.create_group("data")
         g.attrs["pandas_type"] = np.bytes_(b"frame")
         g.create_dataset("axis0", data=np.array([c.encode() for c in BLOCK]))
-        g.create_dataset("axis1", data=np.arange(block.shape[0]))
+        g.create_dataset("axis1", data=np.arange(block.shape[0]) / 5120.0)
         g.create_dataset("block0_items", data=np.array([c.encode() for c in BLOCK]))
         g.create_dataset("block0_values", data=block)
     return path
@@ -94,3 +102,13 @@ def make_source(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         root / "emg_gestures-04-repeats_long-2018-05-11-12-15-00-123.hdf5", frame(180, 4)
     )
     return root, {}
+
+
+def make_clock_source(tmp_path: Path, clock: str) -> tuple[Path, dict[str, str], np.ndarray]:
+    """One table-format file whose index (time [s]) carries ``clock``."""
+    stamps = clock_stamps(clock, 200, 5120.0)
+    block = duplicate_rows(frame(200, 3), clock, 200)
+    root = tmp_path / "putemg-clock"
+    name = "emg_gestures-03-sequential-2018-05-11-11-05-00-695.hdf5"
+    write_table_format(root / name, block, time=stamps)
+    return root, {}, stamps
