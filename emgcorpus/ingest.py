@@ -6,8 +6,9 @@ its samples go straight to new Parquet files of ``signals`` (chunked by
 holds one recording plus the Parquet writer's buffer, whatever the dataset size; its
 metadata rows (:mod:`emgcorpus.rows`) wait in the batch. A batch ends after
 ``batch_bytes`` of samples or ``batch_recordings`` recordings; then its metadata rows are
-committed and, with ``on_error="skip"``, the lake snapshot is published, so a crashed run
-keeps every finished batch and a re-run resumes.
+staged and, with ``on_error="skip"``, the batch is published (one commit group of
+:mod:`emgcorpus.lake_writer`), so a crashed run keeps every finished batch and a re-run
+resumes.
 
 Subjects: a subject's demographics are merged over its recordings (this ingest's and
 those already in the lake): each field keeps the first value stated and is filled from a
@@ -22,8 +23,8 @@ Errors:
   invalid samples/events) is reported in ``IngestReport.errors`` as (unit key, message)
   and the rest is ingested.
 - ``on_error="abort"``: the first failing unit raises its error and nothing of this
-  ingest becomes visible (batches are committed to the tables but published only at the
-  very end; the next writer restores the tables to the published snapshot).
+  ingest becomes visible (every batch stays staged, in files no table version
+  references, until one commit group at the very end; a failure deletes them).
 """
 
 from __future__ import annotations
@@ -230,8 +231,9 @@ class _Batch:
             self.subjects.add(key)
 
     def commit(self, writer: LakeWriter, holdings: _LakeHoldings) -> None:
-        """Commit the batch's metadata rows (unpublished); the batch's subjects rows are
-        an upsert when the lake already holds some of them, else a plain append."""
+        """Stage the batch's metadata rows (published by ``writer.publish``); the batch's
+        subjects rows are an upsert when the lake already holds some of them, else a
+        plain append."""
         for table in _ROW_TABLES:
             writer.append(table, pa.Table.from_pylist(self.rows[table], TABLES[table]))
         rows = [holdings.subject_rows[k] for k in sorted(self.subjects)]
@@ -335,7 +337,7 @@ def ingest(
                             report.errors.append((unit.key, message))
                             if on_error == "skip":
                                 continue
-                            if error is exc:  # the writer's exit restores every table
+                            if error is exc:  # the writer's exit drops what is staged
                                 raise
                             raise error from exc
                         rec = read.recording

@@ -32,7 +32,7 @@ from emgcorpus.chunk_codec import chunk_samples
 from emgcorpus.errors import LakeError
 from emgcorpus.lake_cache import IndexedTable, SignalFiles, indexed_table, parquet_footer
 from emgcorpus.lake_cache import signal_files as cached_signal_files
-from emgcorpus.lake_writer import create_tables, read_snapshot, snapshot_path, write_snapshot
+from emgcorpus.lake_writer import create_lake, read_snapshot, recover_lake, snapshot_path
 from emgcorpus.recording import ChannelInfo, Recording, SubjectInfo
 from emgcorpus.rows import (
     channel_from_row,
@@ -68,9 +68,13 @@ class Lake:
     def open(cls, path: str | Path, snapshot: dict[str, int] | None = None) -> Lake:
         """Open the lake at ``path`` at its published snapshot, or at ``snapshot``.
 
-        LakeError if ``path`` is not a lake or a requested version does not exist.
+        LakeError if ``path`` is not a lake or a requested version does not exist. A lake
+        left behind by a crashed writer is recovered first
+        (:func:`emgcorpus.lake_writer.recover_lake`: a few ``stat`` calls when there is
+        nothing to do), so the latest Delta versions equal the snapshot for every reader.
         """
         path = Path(path)
+        recover_lake(path)
         published = read_snapshot(path)
         if snapshot is None:
             return cls(path, published)
@@ -95,10 +99,7 @@ class Lake:
         path = Path(path)
         if snapshot_path(path).is_file():
             return cls.open(path)
-        path.mkdir(parents=True, exist_ok=True)
-        versions = create_tables(path)
-        write_snapshot(path, versions)
-        return cls(path, versions)
+        return cls(path, create_lake(path))
 
     # --- tables -------------------------------------------------------------------
     def snapshot(self) -> dict[str, int]:

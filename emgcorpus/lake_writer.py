@@ -1,35 +1,67 @@
 """Writing to the lake: one writer at a time, atomic visibility across tables.
 
-Delta Lake commits one table at a time. The lake's *visible* state is the snapshot file
-``<lake>/_emgcorpus/snapshot.json`` (table -> version), replaced atomically (temp file +
-``os.replace``) only after every table of a batch is committed. Readers read each table
-AT its snapshot version, so table versions committed by a run that crashed before
-publishing are invisible; the next writer restores those tables to the snapshot version
-(``DeltaTable.restore``) before it writes, so the orphans never become visible.
+Delta Lake commits one table at a time, and readers outside emgcorpus (polars
+``scan_delta``, DuckDB's ``delta_scan``, ``deltalake.DeltaTable``) read the *latest*
+version of each table. emgcorpus itself reads the tables at the versions named by the
+snapshot file ``<lake>/_emgcorpus/snapshot.json`` (table -> version). The protocol keeps
+the two equal:
 
-``signals`` (the bulk) is written by :class:`emgcorpus.signal_writer.SignalFileWriter`:
-pyarrow's streaming Parquet writer straight to files under the table (one row group at a
-time, so memory holds a row group, not a file), then one Delta commit adds the files
-with their statistics (the same ones delta-rs would record). Files of an uncommitted write are
-never referenced by the log, so readers never see them.
+1. **Stage.** Everything a batch writes goes to new Parquet files under the table folders
+   first, none of them referenced by any Delta log: ``signals`` rows as they are read
+   (:class:`emgcorpus.signal_writer.SignalFileWriter`), the metadata rows
+   (:meth:`LakeWriter.append`, :meth:`LakeWriter.upsert`) one file per call. Each file's
+   name goes to ``_emgcorpus/staged.txt`` before the file is created. No table gets a
+   version while a batch is written, so a crash here changes nothing any reader sees.
+2. **Commit group** (:meth:`LakeWriter.publish`). The journal ``_emgcorpus/commit.json``
+   (base snapshot -> target snapshot) is written, then each staged table gets one Delta
+   commit (log entries only: the files exist), in the order ``signals``, ``channels``,
+   ``events``, ``subjects``, ``recordings``, ``harmonized`` (the row that makes a
+   recording or a stream reachable comes last), then ``snapshot.json`` is replaced
+   atomically with the target and the journal and staging list are removed.
+3. **Recovery** runs under the writer lock at the start of every writer and of every
+   :meth:`emgcorpus.lake.Lake.open` (so every command, read-only ones too, and the
+   Python API) when a journal, a staging list, or a table version past the snapshot
+   exists: a journal whose every commit landed is rolled forward (the snapshot becomes
+   its target: the batch was complete); otherwise every table past the snapshot is
+   restored to it (``DeltaTable.restore``, a new version with the snapshot's files) and
+   the snapshot is re-published at those new versions; staged files no table version
+   references are deleted.
+
+What remains: a SIGKILL *inside* the commit group (a few Delta log writes, milliseconds)
+leaves some tables one version past the snapshot until the next emgcorpus command opens
+the lake; an outside reader in that window sees the committed part of one batch (rows
+whose recording is not yet in ``recordings``). A reader on the lake while a writer
+publishes can see the same partial group (Delta has no multi-table transactions); a
+writer never holds a commit group open longer than those log writes. A recovered lake's
+snapshot names the restore versions (same files, new numbers). Crash safety is against
+process death (SIGKILL, OOM): files are not fsynced, so a power loss may lose more.
+A lake that cannot be locked (read-only folder) is read at its snapshot unrecovered.
 
 A writer holds an exclusive ``flock`` on ``<lake>/_emgcorpus/write.lock``; a second
-writer (another process, or another writer in the same process) gets a LakeError. The
-kernel drops the lock when the holder dies, so a crashed run never blocks the next one.
+writer (another process, or another writer in the same process) gets a LakeError naming
+the holder's pid. The kernel drops the lock when the holder dies, so a crashed run never
+blocks the next one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import pyarrow as pa
-from deltalake import ColumnProperties, DeltaTable, WriterProperties, write_deltalake
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from deltalake import DeltaTable
 from deltalake.transaction import AddAction, RemoveAction
 
 from emgcorpus.errors import LakeError
@@ -37,21 +69,29 @@ from emgcorpus.schema import (
     COMPRESSION,
     COMPRESSION_LEVEL,
     PARTITION_BY,
-    SIGNAL_ROW_GROUP_ROWS,
     TABLES,
-    TARGET_FILE_BYTES,
 )
 from emgcorpus.signal_writer import SignalFileWriter
 
 META_DIR = "_emgcorpus"
 SNAPSHOT_FILE = "snapshot.json"
 LOCK_FILE = "write.lock"
+JOURNAL_FILE = "commit.json"
+STAGING_FILE = "staged.txt"
 SNAPSHOT_FORMAT = 1
+
+#: Order of the commits of one group: the rows that make others reachable come last.
+COMMIT_ORDER = ("signals", "channels", "events", "subjects", "recordings", "harmonized")
+
+#: Seconds :func:`create_lake` waits for another process creating the same lake.
+CREATE_WAIT_S = 30.0
 
 #: Delta statistics only on the columns used to find rows (not on the payload).
 _TABLE_CONFIG: dict[str, dict[str, str | None]] = {
     "signals": {"delta.dataSkippingNumIndexedCols": "6"},
 }
+#: Longest string kept as a min/max statistic (longer ones: no statistic, never a wrong one).
+_STAT_STRING_CHARS = 32
 
 
 def snapshot_path(lake: Path) -> Path:
@@ -74,12 +114,10 @@ def read_snapshot(lake: Path) -> dict[str, int]:
     return versions
 
 
-def write_snapshot(lake: Path, versions: dict[str, int]) -> None:
-    """Publish ``versions`` atomically (write a temp file, fsync, ``os.replace``)."""
-    path = snapshot_path(lake)
+def _write_json(path: Path, doc: dict[str, Any]) -> None:
+    """Replace ``path`` by ``doc`` atomically (temp file, fsync, ``os.replace``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{SNAPSHOT_FILE}.{os.getpid()}.tmp")
-    doc = {"format": SNAPSHOT_FORMAT, "versions": dict(sorted(versions.items()))}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
         json.dump(doc, f, indent=1)
         f.flush()
@@ -87,18 +125,10 @@ def write_snapshot(lake: Path, versions: dict[str, int]) -> None:
     os.replace(tmp, path)
 
 
-def writer_properties(table: str) -> WriterProperties:
-    """Parquet writer settings of ``table``."""
-    if table == "signals":
-        return WriterProperties(
-            compression=COMPRESSION,
-            compression_level=COMPRESSION_LEVEL,
-            max_row_group_size=SIGNAL_ROW_GROUP_ROWS,
-            column_properties={
-                "data": ColumnProperties(statistics_enabled="NONE", dictionary_enabled=False)
-            },
-        )
-    return WriterProperties(compression=COMPRESSION, compression_level=COMPRESSION_LEVEL)
+def write_snapshot(lake: Path, versions: dict[str, int]) -> None:
+    """Publish ``versions`` atomically (write a temp file, fsync, ``os.replace``)."""
+    doc = {"format": SNAPSHOT_FORMAT, "versions": dict(sorted(versions.items()))}
+    _write_json(snapshot_path(lake), doc)
 
 
 def create_tables(lake: Path) -> dict[str, int]:
@@ -122,50 +152,254 @@ def create_tables(lake: Path) -> dict[str, int]:
     return versions
 
 
+# --- lock ------------------------------------------------------------------------------
+def _lock_path(lake: Path) -> Path:
+    return Path(lake) / META_DIR / LOCK_FILE
+
+
+def _try_lock(lake: Path) -> int | None:
+    """An fd holding the lake's write lock, or None when another writer holds it.
+
+    OSError when the lock file cannot be opened (e.g. a read-only lake)."""
+    lock = _lock_path(lake)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+def _unlock(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def _holder(lake: Path) -> str:
+    """The pid written in the lock file by its holder ("unknown" if unreadable)."""
+    try:
+        return _lock_path(lake).read_text().strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def create_lake(lake: Path) -> dict[str, int]:
+    """Create the tables and the first snapshot of a new lake under the write lock (waits
+    up to ``CREATE_WAIT_S`` for another process doing the same); return the snapshot."""
+    lake = Path(lake)
+    lake.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + CREATE_WAIT_S
+    while (fd := _try_lock(lake)) is None:
+        if time.monotonic() > deadline:
+            raise LakeError(
+                f"{lake}: another writer (pid {_holder(lake)}) holds {_lock_path(lake)} "
+                f"while the lake is being created; waited {CREATE_WAIT_S:g} s"
+            )
+        time.sleep(0.05)
+    try:
+        if snapshot_path(lake).is_file():
+            return read_snapshot(lake)
+        versions = create_tables(lake)
+        write_snapshot(lake, versions)
+        return versions
+    finally:
+        _unlock(fd)
+
+
+# --- recovery --------------------------------------------------------------------------
+def _meta(lake: Path, name: str) -> Path:
+    return Path(lake) / META_DIR / name
+
+
+def _next_log_entry(lake: Path, table: str, version: int) -> Path:
+    return Path(lake) / table / "_delta_log" / f"{version + 1:020d}.json"
+
+
+def needs_recovery(lake: Path, versions: dict[str, int]) -> bool:
+    """True when a journal or staging list exists or a table has a version past ``versions``
+    (a few ``stat`` calls: cheap enough for every open)."""
+    if _meta(lake, JOURNAL_FILE).exists() or _meta(lake, STAGING_FILE).exists():
+        return True
+    return any(_next_log_entry(lake, t, v).exists() for t, v in versions.items())
+
+
+def _read_journal(lake: Path) -> dict[str, dict[str, int]] | None:
+    path = _meta(lake, JOURNAL_FILE)
+    try:
+        doc = json.loads(path.read_text())
+        return {
+            "base": {str(k): int(v) for k, v in doc["base"].items()},
+            "target": {str(k): int(v) for k, v in doc["target"].items()},
+        }
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None  # a torn journal (never: it is replaced atomically) rolls back
+
+
+def _staged_files(lake: Path) -> list[tuple[str, str]]:
+    """(table, path relative to the table) of every file a writer staged."""
+    try:
+        lines = _meta(lake, STAGING_FILE).read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        table, _, rel = line.strip().partition("/")
+        if table in TABLES and rel and ".." not in Path(rel).parts:
+            out.append((table, rel))
+    return out
+
+
+def _recover_locked(lake: Path) -> list[str]:
+    """Recovery under the write lock (see the module docstring); what was done, one
+    line per action."""
+    lake = Path(lake)
+    published = read_snapshot(lake)
+    done: list[str] = []
+    journal = _read_journal(lake)
+    latest = {t: DeltaTable(lake / t).version() for t in published}
+    complete = journal is not None and all(latest.get(t) == v for t, v in journal["target"].items())
+    if journal is not None and complete and journal["base"] == published:
+        write_snapshot(lake, journal["target"])
+        published = dict(journal["target"])
+        done.append("rolled forward a commit group whose every commit had landed")
+    restored: dict[str, int] = {}
+    for name, version in published.items():
+        if latest[name] > version:
+            dt = DeltaTable(lake / name)
+            dt.restore(version)
+            restored[name] = DeltaTable(lake / name).version()
+            done.append(f"restored {name} from version {latest[name]} to the snapshot's {version}")
+    if restored:
+        published.update(restored)
+        write_snapshot(lake, published)
+    staged = _staged_files(lake)
+    if staged:
+        referenced: dict[str, set[str]] = {}
+        removed = 0
+        for table, rel in staged:
+            if table not in referenced:
+                uris = DeltaTable(lake / table).file_uris()
+                referenced[table] = {u.rsplit("/", 1)[-1] for u in uris}
+            if Path(rel).name not in referenced[table]:
+                path = lake / table / rel
+                if path.exists():
+                    path.unlink()
+                    removed += 1
+        if removed:
+            done.append(f"deleted {removed} staged files no table version references")
+    for name in (JOURNAL_FILE, STAGING_FILE):
+        _meta(lake, name).unlink(missing_ok=True)
+    return done
+
+
+def recover_lake(lake: str | Path) -> list[str]:
+    """Bring the latest Delta version of every table back to the published snapshot after a
+    crashed writer (see the module docstring); what was done, one line each.
+
+    Does nothing (and costs a few ``stat`` calls) when there is nothing to recover, when a
+    live writer holds the lock, or when the lock cannot be taken (a read-only lake).
+    """
+    lake = Path(lake)
+    try:
+        versions = read_snapshot(lake)
+    except LakeError:
+        return []
+    if not needs_recovery(lake, versions):
+        return []
+    try:
+        fd = _try_lock(lake)
+    except OSError:
+        return []
+    if fd is None:
+        return []
+    try:
+        return _recover_locked(lake)
+    finally:
+        _unlock(fd)
+
+
+# --- staged files ----------------------------------------------------------------------
+@dataclass
+class _Staged:
+    """Files staged for one table: ``replace`` = the files are the whole new table."""
+
+    adds: list[AddAction] = field(default_factory=list)
+    replace: bool = False
+
+
+def _file_stats(table: pa.Table) -> str:
+    """Delta statistics of one file: row count, null counts, min/max of integer and short
+    string columns (others get none: a missing statistic never prunes a file wrongly)."""
+    low: dict[str, Any] = {}
+    high: dict[str, Any] = {}
+    nulls: dict[str, int] = {}
+    for f in table.schema:
+        if pa.types.is_nested(f.type):
+            continue
+        col = table[f.name]
+        nulls[f.name] = int(col.null_count)
+        if not (pa.types.is_integer(f.type) or pa.types.is_string(f.type)):
+            continue
+        if col.null_count == len(col):
+            continue
+        mm = pc.min_max(col).as_py()
+        lo, hi = mm["min"], mm["max"]
+        if isinstance(lo, str) and max(len(lo), len(hi)) > _STAT_STRING_CHARS:
+            continue
+        low[f.name], high[f.name] = lo, hi
+    doc = {"numRecords": table.num_rows, "minValues": low, "maxValues": high, "nullCount": nulls}
+    return json.dumps(doc)
+
+
 class LakeWriter:
     """Exclusive, crash-safe writer. Use as a context manager.
 
-    ``append`` commits rows to one table (invisible to readers), ``publish`` makes every
-    table written so far visible at once. Leaving the context without ``publish`` (an
-    exception, or on purpose) restores the written tables to the published snapshot.
+    ``signals()``, ``append`` and ``upsert`` stage rows in new files (nothing any reader
+    sees); ``publish`` commits every staged table and publishes the snapshot (the commit
+    group of the module docstring). Leaving the context without ``publish`` (an
+    exception, or on purpose) deletes the staged files.
     """
 
     def __init__(self, lake: str | Path) -> None:
         self.lake = Path(lake)
         self._lock_fd: int | None = None
         self.published: dict[str, int] = {}
-        self._dirty: set[str] = set()
+        self._staged: dict[str, _Staged] = {}
+        self._committing = False
 
     # --- lock ---------------------------------------------------------------------
     def _acquire(self) -> None:
-        lock = self.lake / META_DIR / LOCK_FILE
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
+        fd = _try_lock(self.lake)
+        if fd is None:
             raise LakeError(
-                f"{self.lake}: another writer holds {lock} (pid {holder}); "
-                "wait for it to finish (one ingest/harmonize at a time per lake)"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+                f"{self.lake}: another writer holds {_lock_path(self.lake)} "
+                f"(pid {_holder(self.lake)}); wait for it to finish "
+                "(one ingest/harmonize at a time per lake)"
+            )
         self._lock_fd = fd
 
     def _release(self) -> None:
         if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
+            _unlock(self._lock_fd)
             self._lock_fd = None
+
+    def _check_open(self, what: str) -> None:
+        if self._lock_fd is None:
+            raise LakeError(f"LakeWriter.{what} outside its `with` block")
 
     # --- context ------------------------------------------------------------------
     def __enter__(self) -> LakeWriter:
         self._acquire()
         try:
-            self.published = read_snapshot(self.lake)
+            read_snapshot(self.lake)  # LakeError if not a lake
             self.recover()
+            self.published = read_snapshot(self.lake)
         except BaseException:
             self._release()
             raise
@@ -178,99 +412,153 @@ class LakeWriter:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if self._dirty:
+            if self._committing:  # a commit group failed half-way: recover it now
+                self._committing = False
+                self._staged.clear()
+                self.recover()
+            elif self._staged:
                 self.rollback()
         finally:
             self._release()
 
     def recover(self) -> list[str]:
-        """Restore every table whose latest version is past the snapshot; return their names."""
-        restored = []
-        for name, version in self.published.items():
-            dt = DeltaTable(self.lake / name)
-            if dt.version() > version:
-                dt.restore(version)
-                restored.append(name)
-        return restored
+        """Recover a crashed writer's leftovers (module docstring); what was done."""
+        self._check_open("recover")
+        return _recover_locked(self.lake)
 
     def rollback(self) -> None:
-        """Undo unpublished commits: restore written tables to the published versions."""
-        self.recover()
-        self._dirty.clear()
+        """Forget what was staged and not published: delete its files."""
+        for table, staged in self._staged.items():
+            for add in staged.adds:
+                (self.lake / table / add.path).unlink(missing_ok=True)
+        self._staged.clear()
+        _meta(self.lake, STAGING_FILE).unlink(missing_ok=True)
+
+    # --- staging ------------------------------------------------------------------
+    def _note_staged(self, table: str, rel: str) -> None:
+        """Append ``table/rel`` to the staging list (before the file exists)."""
+        path = _meta(self.lake, STAGING_FILE)
+        with open(path, "a") as f:
+            f.write(f"{table}/{rel}\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _write_file(self, table: str, data: pa.Table) -> AddAction:
+        """``data`` as a new, uncommitted Parquet file of ``table``; its AddAction."""
+        rel = f"part-00000-{uuid.uuid4()}-c000.zstd.parquet"
+        self._note_staged(table, rel)
+        path = self.lake / table / rel
+        pq.write_table(data, path, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL)
+        return AddAction(
+            path=rel,
+            size=path.stat().st_size,
+            partition_values={},
+            modification_time=int(time.time() * 1000),
+            data_change=True,
+            stats=_file_stats(data),
+        )
+
+    def _rows(self, table: str, data: pa.Table) -> pa.Table:
+        if table in PARTITION_BY:
+            raise LakeError(f"{table} rows are written through LakeWriter.signals()")
+        return data.select(TABLES[table].names).cast(TABLES[table])
 
     def append(self, table: str, data: pa.Table | pa.RecordBatchReader) -> None:
-        """Commit ``data`` (a table, or a stream read batch by batch) to ``table``, unpublished.
+        """Stage ``data`` as new rows of ``table`` (visible after :meth:`publish`).
 
-        An empty ``pa.Table`` commits nothing.
+        An empty table stages nothing.
         """
-        if self._lock_fd is None:
-            raise LakeError("LakeWriter.append outside its `with` block")
-        if isinstance(data, pa.Table):
-            if data.num_rows == 0:
-                return
-            data = data.select(TABLES[table].names).cast(TABLES[table])
-        write_deltalake(
-            self.lake / table,
-            data,
-            mode="append",
-            partition_by=PARTITION_BY.get(table),
-            writer_properties=writer_properties(table),
-            target_file_size=TARGET_FILE_BYTES,
-        )
-        self._dirty.add(table)
-
-    def upsert(self, table: str, data: pa.Table, keys: tuple[str, ...]) -> None:
-        """Commit ``data`` to ``table``, unpublished: rows whose ``keys`` match an existing
-        row replace it, the others are inserted (one Delta MERGE commit)."""
-        if self._lock_fd is None:
-            raise LakeError("LakeWriter.upsert outside its `with` block")
+        self._check_open("append")
+        if isinstance(data, pa.RecordBatchReader):
+            data = data.read_all()
         if data.num_rows == 0:
             return
-        data = data.select(TABLES[table].names).cast(TABLES[table])
-        predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-        (
-            DeltaTable(self.lake / table)
-            .merge(
-                data,
-                predicate,
-                source_alias="s",
-                target_alias="t",
-                writer_properties=writer_properties(table),
-            )
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
-            .execute()
-        )
-        self._dirty.add(table)
+        add = self._write_file(table, self._rows(table, data))
+        self._staged.setdefault(table, _Staged()).adds.append(add)
+
+    def _current(self, table: str) -> pa.Table:
+        """The rows ``table`` will hold once what is staged is published."""
+        staged = self._staged.get(table, _Staged())
+        parts = [pq.read_table(self.lake / table / a.path) for a in staged.adds]
+        if not staged.replace:
+            dt = DeltaTable(self.lake / table, version=self.published[table])
+            parts.insert(0, dt.to_pyarrow_table())
+        schema = TABLES[table]
+        return pa.concat_tables([p.select(schema.names).cast(schema) for p in parts])
+
+    def upsert(self, table: str, data: pa.Table, keys: tuple[str, ...]) -> None:
+        """Stage ``data`` into ``table``: rows whose ``keys`` match an existing row replace
+        it, the others are added (the table's new content is staged as one file that
+        replaces its files when published; for small tables such as ``subjects``)."""
+        self._check_open("upsert")
+        if data.num_rows == 0:
+            return
+        data = self._rows(table, data)
+        current = self._current(table)
+        new_keys = set(zip(*(data[k].to_pylist() for k in keys)))
+        old_keys = list(zip(*(current[k].to_pylist() for k in keys)))
+        kept = current.filter(pa.array([k not in new_keys for k in old_keys], pa.bool_()))
+        merged = pa.concat_tables([kept, data])
+        old = self._staged.pop(table, _Staged())
+        for add in old.adds:
+            (self.lake / table / add.path).unlink(missing_ok=True)
+        self._staged[table] = _Staged([self._write_file(table, merged)], replace=True)
 
     @contextmanager
     def signals(self) -> Iterator[SignalFileWriter]:
-        """A block that streams ``signals`` rows (``.write(batch)``) into new Parquet files.
-
-        On leaving the block the files are committed (unpublished) in one Delta commit;
-        nothing is committed when no rows were written. An exception in the block deletes
-        the block's files and propagates (nothing committed).
-        """
-        if self._lock_fd is None:
-            raise LakeError("LakeWriter.signals outside its `with` block")
-        with SignalFileWriter(self.lake / "signals") as files:
+        """A block that streams ``signals`` rows (``.write(batch)``) into new Parquet files,
+        staged for the next :meth:`publish`. An exception in the block deletes the
+        block's files and propagates."""
+        self._check_open("signals")
+        with SignalFileWriter(
+            self.lake / "signals", on_new_file=lambda rel: self._note_staged("signals", rel)
+        ) as files:
             yield files
-        if not files.actions:
-            return
-        DeltaTable(self.lake / "signals").create_write_transaction(
-            list[AddAction | RemoveAction](files.actions),
-            mode="append",
-            schema=TABLES["signals"],
-            partition_by=PARTITION_BY["signals"],
-        )
-        self._dirty.add("signals")
+        if files.actions:
+            self._staged.setdefault("signals", _Staged()).adds.extend(files.actions)
 
+    # --- commit group ---------------------------------------------------------------
     def publish(self) -> dict[str, int]:
-        """Make every committed table visible at once; return the new snapshot."""
-        versions = dict(self.published)
-        for name in self._dirty:
-            versions[name] = DeltaTable(self.lake / name).version()
-        write_snapshot(self.lake, versions)
-        self.published = versions
-        self._dirty.clear()
-        return versions
+        """Commit every staged table (one Delta commit each) and publish the snapshot;
+        return it. Nothing staged: no table gets a version."""
+        self._check_open("publish")
+        if not self._staged:
+            return dict(self.published)
+        order = [t for t in COMMIT_ORDER if t in self._staged]
+        tables = {t: DeltaTable(self.lake / t) for t in order}
+        for t, dt in tables.items():
+            if dt.version() != self.published[t]:
+                raise LakeError(
+                    f"{self.lake / t}: latest version {dt.version()} is not the published "
+                    f"{self.published[t]} (written by something other than emgcorpus?)"
+                )
+        target = dict(self.published)
+        for t in order:
+            target[t] += 1
+        _write_json(_meta(self.lake, JOURNAL_FILE), {"base": self.published, "target": target})
+        self._committing = True
+        for t in order:
+            staged = self._staged[t]
+            # (overwrite removes the files of the version ``tables[t]`` loaded: the latest)
+            tables[t].create_write_transaction(
+                list[AddAction | RemoveAction](staged.adds),
+                mode="overwrite" if staged.replace else "append",
+                schema=TABLES[t],
+                partition_by=PARTITION_BY.get(t),
+            )
+        # each commit must be the table's next version (log entries: stat calls only)
+        landed = [
+            _next_log_entry(self.lake, t, self.published[t]).exists()
+            and not _next_log_entry(self.lake, t, target[t]).exists()
+            for t in order
+        ]
+        if not all(landed):
+            raise LakeError(f"{self.lake}: commits did not land at the versions {target}")
+        write_snapshot(self.lake, target)
+        self._committing = False
+        self._staged.clear()
+        with contextlib.suppress(FileNotFoundError):
+            _meta(self.lake, JOURNAL_FILE).unlink()
+        _meta(self.lake, STAGING_FILE).unlink(missing_ok=True)
+        self.published = target
+        return dict(target)

@@ -15,6 +15,7 @@ import contextlib
 import json
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -78,10 +79,18 @@ class SignalFileWriter:
     Parquet encoding and compression run on a
     background thread, one write at a time, while the caller reads the next recording.
     ``actions`` lists the finished files as Delta AddActions (nothing is committed here).
+    ``on_new_file(rel)`` is called with each file's path (relative to the table) before
+    the file is created (the lake writer's staging list).
     """
 
-    def __init__(self, table_dir: Path, target_bytes: int = TARGET_FILE_BYTES) -> None:
+    def __init__(
+        self,
+        table_dir: Path,
+        target_bytes: int = TARGET_FILE_BYTES,
+        on_new_file: Callable[[str], None] | None = None,
+    ) -> None:
         self.table_dir = Path(table_dir)
+        self.on_new_file = on_new_file
         self.target_bytes = int(target_bytes)
         schema = TABLES["signals"]
         self.file_schema = schema.remove(schema.get_field_index("dataset"))
@@ -148,6 +157,8 @@ class SignalFileWriter:
             part = f"dataset={quote(self._dataset, safe='')}"
             (self.table_dir / part).mkdir(parents=True, exist_ok=True)
             self._rel = f"{part}/part-00000-{uuid.uuid4()}-c000.zstd.parquet"
+            if self.on_new_file is not None:
+                self.on_new_file(self._rel)  # before the file exists (crash recovery)
             self._sink = pa.OSFile(str(self.table_dir / self._rel), "wb")
             self._writer = pq.ParquetWriter(
                 self._sink,

@@ -1,7 +1,8 @@
 """Tiny in-test adapters: recordings built from a spec, deterministic samples.
 
 ``SpecAdapter`` builds each unit's Recording from ``options["specs"]`` (unit key ->
-spec dict), with switches for every kind of bad input and a SIGKILL fault point.
+spec dict), with switches for every kind of bad input, a SIGKILL fault point and a pause
+point (``pause_at``/``pause_dir``: waits for a file, for tests with two processes).
 ``NpyAdapter`` reads ``<subject>_<trial>.npy`` files (so checksums and the CLI have real
 files to look at).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -114,7 +116,19 @@ class SpecAdapter(Adapter):
     def read(self, unit: SourceUnit) -> Recording:
         if self.options.get("kill_at") == unit.key:
             os.kill(os.getpid(), signal.SIGKILL)
+        if self.options.get("pause_at") == unit.key:
+            _pause(Path(self.options["pause_dir"]))
         return build_recording(unit.key, self.options["specs"][unit.key])
+
+
+def _pause(folder: Path, timeout_s: float = 120.0) -> None:
+    """Write ``folder/paused`` and wait until ``folder/go`` exists (two-process tests)."""
+    (folder / "paused").write_text(str(os.getpid()))
+    deadline = time.monotonic() + timeout_s
+    while not (folder / "go").exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{folder / 'go'} never appeared")
+        time.sleep(0.02)
 
 
 class NpyAdapter(Adapter):
