@@ -152,3 +152,14 @@ def constant_choice(module: str, attribute: str) -> RegistryChoice:
         return list(getattr(importlib.import_module(module), attribute))
 
     return RegistryChoice(names)
+
+
+def torch_device_option(default: str | None, help_text: str | None = None) -> Callable[[F], F]:
+    """The ``--torch-device`` option (parameter ``torch_device``): where torch runs."""
+    return click.option(
+        "--torch-device",
+        type=constant_choice("training.torch_device", "TORCH_DEVICES"),
+        default=default,
+        show_default=default is not None,
+        help=help_text or "Torch device (cpu, cuda, or auto: cuda when available).",
+    )

@@ -12,12 +12,11 @@ from typing import Any
 
 import click
 
-from emgcorpus.cli.common import context_lake
+from emgcorpus.cli.common import context_lake, torch_device_option
 from emgcorpus.runs.config import RunConfig, quickstart_preset, with_options
 from emgcorpus.runs.orchestrator import run_stages
 from emgcorpus.runs.plans import DEFAULT_EVAL_FRACTION, QUICKSTART_SIM, lake_plan
 from training.baselines import PROBES, parse_baselines
-from training.torch_device import TORCH_DEVICES
 
 
 def run_options(preset: RunConfig) -> Callable[[click.decorators.FC], click.decorators.FC]:
@@ -84,11 +83,8 @@ def run_options(preset: RunConfig) -> Callable[[click.decorators.FC], click.deco
             default=None,
             help="Linear probe of the model and window methods " + keeps(p.eval.probe),
         ),
-        click.option(
-            "--torch-device",
-            type=click.Choice(TORCH_DEVICES),
-            default=None,
-            help="Torch device of pretraining and evaluation " + keeps(p.pretrain.torch_device),
+        torch_device_option(
+            None, "Torch device of pretraining and evaluation " + keeps(p.pretrain.torch_device)
         ),
         click.option(
             "--scheduler",

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from emgcorpus.cli.common import context_lake, echo_json
+from emgcorpus.cli.common import context_lake, echo_json, torch_device_option
 from emgcorpus.cli.runs import configure, run_options
 from emgcorpus.runs.config import reproduce_preset
 from emgcorpus.runs.orchestrator import ablate, run_stages
@@ -20,7 +20,6 @@ from training.eval_report import accuracy_lines, window_accuracy_means, write_ev
 from training.evaluate import EvalConfig, evaluate_loso
 from training.model import ModelConfig
 from training.pretrain import PretrainConfig, pretrain
-from training.torch_device import TORCH_DEVICES
 from training.windows import WindowSpec
 
 #: the library defaults the options show (one default per knob: the config classes')
@@ -42,15 +41,43 @@ def train() -> None:
     help="Leave these subjects out (repeatable; evaluation subjects must be excluded).",
 )
 @click.option("--exclude-datasets", multiple=True, metavar="NAME", help="Leave datasets out.")
-@click.option("--epochs", type=int, default=_PRETRAIN.epochs, show_default=True)
-@click.option("--steps", type=int, default=_PRETRAIN.steps, help="Stop after this many steps.")
-@click.option("--batch-size", type=int, default=_PRETRAIN.batch_size, show_default=True)
-@click.option("--lr", type=float, default=_PRETRAIN.lr, show_default=True)
-@click.option("--d-model", type=int, default=_MODEL.d_model, show_default=True)
-@click.option("--layers", type=int, default=_MODEL.n_layers, show_default=True)
-@click.option("--heads", type=int, default=_MODEL.n_heads, show_default=True)
 @click.option(
-    "--max-tokens", type=int, default=_PRETRAIN.max_tokens, show_default=True, help="Per sentence."
+    "--epochs",
+    type=int,
+    default=_PRETRAIN.epochs,
+    show_default=True,
+    help="Passes over the shards (ignored with --steps).",
+)
+@click.option("--steps", type=int, default=_PRETRAIN.steps, help="Stop after this many steps.")
+@click.option(
+    "--batch-size",
+    type=int,
+    default=_PRETRAIN.batch_size,
+    show_default=True,
+    help="Sentences per step.",
+)
+@click.option(
+    "--lr", type=float, default=_PRETRAIN.lr, show_default=True, help="AdamW learning rate."
+)
+@click.option(
+    "--d-model",
+    type=int,
+    default=_MODEL.d_model,
+    show_default=True,
+    help="Model width (feed-forward: 4x).",
+)
+@click.option(
+    "--layers", type=int, default=_MODEL.n_layers, show_default=True, help="Transformer layers."
+)
+@click.option(
+    "--heads", type=int, default=_MODEL.n_heads, show_default=True, help="Attention heads."
+)
+@click.option(
+    "--max-tokens",
+    type=int,
+    default=_PRETRAIN.max_tokens,
+    show_default=True,
+    help="Tokens per sentence (a random crop; cost grows with its square).",
 )
 @click.option(
     "--loader-workers",
@@ -59,14 +86,17 @@ def train() -> None:
     show_default=True,
     help="DataLoader worker processes reading the shards.",
 )
-@click.option("--out", type=click.Path(path_type=Path), default=Path("checkpoint"))
 @click.option(
-    "--torch-device",
-    type=click.Choice(TORCH_DEVICES),
-    default=_PRETRAIN.torch_device,
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("checkpoint"),
     show_default=True,
+    help="Checkpoint folder.",
 )
-@click.option("--seed", type=int, default=_PRETRAIN.seed, show_default=True)
+@torch_device_option(_PRETRAIN.torch_device)
+@click.option(
+    "--seed", type=int, default=_PRETRAIN.seed, show_default=True, help="Seed of masking and order."
+)
 @click.option(
     "--resume",
     type=click.Path(path_type=Path),
@@ -123,22 +153,49 @@ def pretrain_cmd(
 
 
 @train.command("eval")
-@click.option("--protocol", type=click.Choice(["loso"]), default="loso", show_default=True)
-@click.option("--shards", type=click.Path(path_type=Path), required=True)
-@click.option("--checkpoint", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--protocol",
+    type=click.Choice(["loso"]),
+    default="loso",
+    show_default=True,
+    help="Evaluation protocol (leave-one-subject-out).",
+)
+@click.option(
+    "--shards", type=click.Path(path_type=Path), required=True, help="Token shard folder."
+)
+@click.option(
+    "--checkpoint", type=click.Path(path_type=Path), required=True, help="Pretrained checkpoint."
+)
 @click.option("--dataset", required=True, help="Dataset to evaluate (its subjects are the folds).")
-@click.option("--few-shot", type=float, default=_EVAL.few_shot, show_default=True)
+@click.option(
+    "--few-shot",
+    type=float,
+    default=_EVAL.few_shot,
+    show_default=True,
+    help="Share of the held-out subject's labelled windows (first in time) for few-shot.",
+)
 @click.option(
     "--baselines",
     default=",".join(_EVAL.baselines),
     show_default=True,
     help="Comma list of td-lda, strong, window ('' for none).",
 )
-@click.option("--window-shards", type=click.Path(path_type=Path), default=None)
-@click.option("--window-s", type=float, default=_SPEC.window_s, show_default=True)
-@click.option("--hop-s", type=float, default=_SPEC.hop_s, show_default=True)
 @click.option(
-    "--labelling", type=click.Choice(["containment", "majority"]), default=_SPEC.labelling
+    "--window-shards",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Shards of the window tokenizer (for the window baseline).",
+)
+@click.option(
+    "--window-s", type=float, default=_SPEC.window_s, show_default=True, help="Window [s]."
+)
+@click.option("--hop-s", type=float, default=_SPEC.hop_s, show_default=True, help="Window hop [s].")
+@click.option(
+    "--labelling",
+    type=click.Choice(["containment", "majority"]),
+    default=_SPEC.labelling,
+    show_default=True,
+    help="A window's label: the event that contains it, or the majority of its samples.",
 )
 @click.option("--include-rest", is_flag=True, help="Make labelled rest a class.")
 @click.option(
@@ -171,7 +228,13 @@ def pretrain_cmd(
     show_default=True,
     help="Few-shot: also fine-tune the last layers + a head for this many steps.",
 )
-@click.option("--finetune-layers", type=int, default=_EVAL.finetune_layers, show_default=True)
+@click.option(
+    "--finetune-layers",
+    type=int,
+    default=_EVAL.finetune_layers,
+    show_default=True,
+    help="Last transformer layers adapted by few-shot fine-tuning.",
+)
 @click.option(
     "--probe",
     type=click.Choice(PROBES),
@@ -179,15 +242,22 @@ def pretrain_cmd(
     show_default=True,
     help="Linear probe of the model and window methods.",
 )
-@click.option("--strong-max-iter", type=int, default=_EVAL.strong_max_iter, show_default=True)
-@click.option("--no-lake", is_flag=True, help="Cut windows from shard events (no lake baselines).")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("report"))
 @click.option(
-    "--torch-device",
-    type=click.Choice(TORCH_DEVICES),
-    default=_EVAL.torch_device,
+    "--strong-max-iter",
+    type=int,
+    default=_EVAL.strong_max_iter,
     show_default=True,
+    help="Boosting iterations of the strong baseline.",
 )
+@click.option("--no-lake", is_flag=True, help="Cut windows from shard events (no lake baselines).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("report"),
+    show_default=True,
+    help="Report folder.",
+)
+@torch_device_option(_EVAL.torch_device)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def eval_cmd(

@@ -27,24 +27,9 @@ def _command(path: tuple[str, ...]) -> click.Command:
 
 
 COMMANDS = list(_commands(cli))
-#: Commands whose options still lack help (emgcorpus/cli/train.py); strict, so the test
-#: says when they are fixed and the entry can go.
-HELP_GAPS = {("train", "eval"), ("train", "pretrain")}
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(
-            path,
-            marks=pytest.mark.xfail(strict=True, reason="options without help in cli/train.py"),
-        )
-        if path in HELP_GAPS
-        else path
-        for path in COMMANDS
-    ],
-    ids=" ".join,
-)
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
 def test_help_runs_and_every_option_has_help(path: tuple[str, ...]) -> None:
     result = CliRunner().invoke(cli, [*path, "--help"], obj={})
     assert result.exit_code == 0, result.output
