@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from emgcorpus.shards.index import write_index
 from emgcorpus.shards.schema import SHARD_SCHEMA
 from emgcorpus.topology import POSITION_DIM
 from training.data import ShardDataset, collate_tokens
@@ -74,8 +75,7 @@ def write_synthetic_shards(
         name = f"part-{f:04d}.parquet"
         pq.write_table(table, out / name)
         entries.append({"file": name, "rows": n, "tokens": n * tokens, "sha256": ""})
-    index = {"vocab_id": "bench", "vocab_size": vocab, "shards": entries}
-    (out / "index.json").write_text(json.dumps(index))
+    write_index(out, {"vocab_id": "bench", "vocab_size": vocab}, entries, recordings=rows)
     return out
 
 

@@ -40,12 +40,10 @@ def shard_folders(lake_path: str | Path) -> list[Path]:
     return sorted(p.parent for p in (Path(lake_path) / SHARDS_DIRNAME).glob(f"*/{INDEX_FILE}"))
 
 
-def read_index(shard_dir: str | Path, require_format: bool = True) -> dict[str, Any]:
-    """The parsed ``index.json`` of a shard folder.
+def read_index(shard_dir: str | Path) -> dict[str, Any]:
+    """The parsed ``index.json`` of a shard folder (written by :func:`write_index`).
 
-    LakeError if it is missing, not JSON, has no ``shards`` list or (``require_format``)
-    is not a FORMAT index. ``require_format=False`` also reads the bare indexes
-    (``{"shards": [{"file": ...}, ...], ...}``) that hand-made shards carry.
+    LakeError if it is missing, not JSON, has no ``shards`` list or is not a FORMAT index.
     """
     path = Path(shard_dir) / INDEX_FILE
     try:
@@ -56,7 +54,7 @@ def read_index(shard_dir: str | Path, require_format: bool = True) -> dict[str, 
         raise LakeError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(index, dict) or not isinstance(index.get("shards"), list):
         raise LakeError(f"{path}: expected a 'shards' list of {{file, rows, ...}}")
-    if require_format and index.get("format") != FORMAT:
+    if index.get("format") != FORMAT:
         raise LakeError(f"{path}: expected a {FORMAT} index, found format {index.get('format')!r}")
     return dict(index)
 

@@ -48,7 +48,7 @@ class ShardSet:
             raise SourceError(root, "shard folder not found (expected a folder of Parquet shards)")
         index: dict[str, Any] = {}
         if (root / INDEX_FILE).exists():
-            index = read_index(root, require_format=False)
+            index = read_index(root)
             files = tuple(root / str(e["file"]) for e in index["shards"])
             missing = [f.name for f in files if not f.exists()]
             if missing:

@@ -71,15 +71,17 @@ def test_written_index_reads_back_and_verifies(tmp_path: Path) -> None:
     assert [e["label"] for e in rec.events] == ["a", "b"]
 
 
-def test_bare_index_is_read_only_when_the_format_is_not_required(tmp_path: Path) -> None:
+def test_index_without_the_format_is_refused_by_every_reader(tmp_path: Path) -> None:
+    """index.json is written in one place (write_index); a hand-made bare index is refused."""
     entries = write_partition_shards(_rows(), tmp_path, 0, max_rows=10)
     (tmp_path / INDEX_FILE).write_text(json.dumps({"shards": entries}))
     with pytest.raises(LakeError, match="expected a emgcorpus.shards/1 index"):
         read_index(tmp_path)
-    assert ShardSet.open(tmp_path).files == (tmp_path / entries[0]["file"],)
+    with pytest.raises(LakeError, match="expected a emgcorpus.shards/1 index"):
+        ShardSet.open(tmp_path)
     (tmp_path / INDEX_FILE).write_text("{")
     with pytest.raises(LakeError, match="not valid JSON"):
         ShardSet.open(tmp_path)
-    (tmp_path / INDEX_FILE).write_text(json.dumps({"shards": [{"file": "gone.parquet"}]}))
+    write_index(tmp_path, {"vocab_id": "v"}, [{**entries[0], "file": "gone.parquet"}], 1)
     with pytest.raises(SourceError, match="lists shards that do not exist"):
         ShardSet.open(tmp_path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from emgcorpus.shards.index import write_index
 from emgcorpus.shards.schema import SHARD_SCHEMA
 from emgcorpus.topology import POSITION_DIM
 
@@ -66,11 +66,10 @@ def write_shards(
         name = f"shard-{f:03d}.parquet"
         pq.write_table(table, out / name)
         entries.append({"file": name, "rows": len(part), "tokens": 0, "sha256": ""})
-    index: dict[str, Any] = {"vocab_id": "toy-vocab", "tokenizer": "toy", "snapshot": {"v": 1}}
-    index["shards"] = entries
+    fields: dict[str, Any] = {"vocab_id": "toy-vocab", "tokenizer": "toy", "snapshot": {"v": 1}}
     if vocab_size is not None:
-        index["vocab_size"] = vocab_size
-    (out / "index.json").write_text(json.dumps(index))
+        fields["vocab_size"] = vocab_size
+    write_index(out, fields, entries, recordings=len({r["recording_id"] for r in rows}))
     return out
 
 
