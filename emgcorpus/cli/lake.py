@@ -3,7 +3,8 @@
 Each command is one call into the library (:func:`emgcorpus.catalog.sources.ingest_source`,
 :func:`emgcorpus.summary.lake_summary`, :func:`emgcorpus.harmonize.harmonize`,
 :func:`emgcorpus.catalog.status.format_adapters`); ``verify`` calls
-:func:`emgcorpus.verify.verify_lake` and then :func:`emgcorpus.shards.verify.verify_lake_shards`.
+:func:`emgcorpus.verify.verify_lake` and then :func:`emgcorpus.shards.verify.verify_lake_shards`
+(and with ``--sources`` :func:`emgcorpus.catalog.source_check.verify_sources`).
 The lake path comes from the top-level ``--lake``.
 
 ``ingest`` exits with status 1 when any unit failed: with ``--on-error skip`` (default)
@@ -144,9 +145,38 @@ def harmonize_cmd(
 @click.command("verify")
 @json_option("the problems")
 @click.option("--no-shards", is_flag=True, help="Skip the token shards under <lake>/_shards.")
+@click.option(
+    "--sources",
+    is_flag=True,
+    help="Also re-hash the source files the lake was ingested from, against the sha256 "
+    "recorded at ingest and the one catalog.yaml lists.",
+)
+@click.option(
+    "--source",
+    "source_dirs",
+    multiple=True,
+    metavar="DATASET=DIR",
+    help="With --sources: the folder DATASET was ingested from (repeatable; default: "
+    "where `emgcorpus fetch` puts the dataset's catalog entries under --data-root).",
+)
+@click.option(
+    "--data-root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="With --sources: the folder `emgcorpus fetch` put datasets in (default ./emg-data).",
+)
 @click.pass_context
-def verify_cmd(ctx: click.Context, as_json: bool, no_shards: bool) -> None:
-    """Check every table, every stored sample and the token shards; exit 1 on problems."""
+def verify_cmd(
+    ctx: click.Context,
+    as_json: bool,
+    no_shards: bool,
+    sources: bool,
+    source_dirs: tuple[str, ...],
+    data_root: Path | None,
+) -> None:
+    """Check every table, every stored sample and the token shards (and with --sources
+    the source files); exit 1 on problems."""
+    from emgcorpus.catalog.source_check import verify_sources
     from emgcorpus.shards.index import shard_folders
     from emgcorpus.shards.verify import verify_lake_shards
     from emgcorpus.verify import verify_lake
@@ -156,13 +186,20 @@ def verify_cmd(ctx: click.Context, as_json: bool, no_shards: bool) -> None:
     shard_problems = [] if no_shards else verify_lake_shards(lake)
     problems = shard_problems + lake_problems  # the shards' problems first, as before
     n_shards = 0 if no_shards else len(shard_folders(lake))
+    n_sources = 0
+    if sources:
+        dirs = {k: Path(str(v)) for k, v in parse_key_values(source_dirs, "--source").items()}
+        check = verify_sources(lake, dirs, data_root)
+        problems += check.problems
+        n_sources = check.files
     if as_json:
         echo_json({"ok": not problems, "problems": problems})
     elif problems:
         for p in problems:
             click.echo(p)
     else:
-        click.echo(f"lake OK ({n_shards} token shard folders checked)")
+        checked = f", {n_sources} source files re-hashed" if sources else ""
+        click.echo(f"lake OK ({n_shards} token shard folders checked{checked})")
     if problems:
         sys.exit(1)
 
