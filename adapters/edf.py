@@ -10,8 +10,12 @@ read (``get_data(picks=...)``).
 **Channel selection.** Option ``channels`` (list, or comma-separated names) picks
 channels by name, all typed EMG; otherwise the channels whose label MNE types as EMG
 (``infer_types=True``: labels such as ``EMG Chin``, which MNE renames ``Chin``; the
-``channels`` option uses those names). No EMG channel and no ``channels``
-option is a SourceError listing the labels present.
+``channels`` option uses those names) and the channels *labelled* EMG that MNE does not
+type so because the label has no space after the type: exactly ``EMG`` (case-insensitive),
+or ``EMG`` followed by a number or a ``_``/``-``/``.`` suffix (``EMG1``, ``EMG_L``,
+``EMG-2``); MNE types those EEG. ``meta["channels_taken"]`` lists the channels taken and
+``meta["channel_selection"]`` says by which rule each was. No EMG channel and no
+``channels`` option is a SourceError listing the labels present.
 
 **Units.** MNE scales voltage channels to volts; voltage channels are stored as float64
 in **microvolts** (``uV``; MNE's volts x 1e6), other channels keep their physical value
@@ -30,6 +34,7 @@ them as class labels). Option ``fs`` [Hz], if given, must equal the file's rate.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +55,8 @@ from emgcorpus.recording import Adapter, ChannelInfo, Event, Recording, SourceFi
 
 _EXTENSIONS = (".edf", ".bdf")
 _VOLT_UNITS = {"uV", "mV", "V", "nV"}
+#: labels that name an EMG channel although MNE types them EEG (no space after "EMG")
+_EMG_LABEL = re.compile(r"^emg(\d+|[_\-.]\S*)?$", re.IGNORECASE)
 
 
 def open_raw(path: Path) -> Any:
@@ -87,6 +94,17 @@ class EdfAdapter(Adapter):
             keep=lambda p: p.suffix.lower() in _EXTENSIONS,
         )
 
+    def _selection(self, raw: Any, picks: list[str]) -> str:
+        """How each picked channel was chosen, for ``meta["channel_selection"]``."""
+        if self._channels is not None:
+            return "option channels"
+        types = dict(zip(raw.ch_names, raw.get_channel_types(), strict=True))
+        parts = []
+        for ch in picks:
+            why = "typed EMG by MNE" if types[ch] == "emg" else "labelled EMG (MNE types it EEG)"
+            parts.append(f"{ch}: {why}")
+        return "; ".join(parts)
+
     def _picks(self, raw: Any, path: Path) -> list[str]:
         names = list(raw.ch_names)
         if self._channels is not None:
@@ -97,7 +115,7 @@ class EdfAdapter(Adapter):
                 )
             return list(self._channels)
         types = raw.get_channel_types()
-        picks = [n for n, t in zip(names, types, strict=True) if t == "emg"]
+        picks = [n for n, t in zip(names, types, strict=True) if t == "emg" or _EMG_LABEL.match(n)]
         if not picks:
             raise SourceError(
                 path,
@@ -173,5 +191,9 @@ class EdfAdapter(Adapter):
             samples=samples,
             events=events,
             sources=[SourceFile(path=unit.key)],
-            meta={"format": path.suffix.lower().lstrip(".")},
+            meta={
+                "format": path.suffix.lower().lstrip("."),
+                "channels_taken": ",".join(picks),
+                "channel_selection": self._selection(raw, picks),
+            },
         )

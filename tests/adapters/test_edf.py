@@ -34,6 +34,23 @@ def test_edf_values_units_and_selection(tmp_path: Path) -> None:
     assert rec.channels[0].units == "n/a" and np.allclose(rec.samples[:, 0], 300.0)
 
 
+def test_channel_labelled_exactly_emg_is_taken(tmp_path: Path) -> None:
+    # MNE types "EMG" (no space after the type) as EEG; the adapter still takes it, and
+    # "EMG1"/"emg_L", but not "EMGX" or "Temp", and says which channels it took and why
+    x = np.tile(np.array([[5, 6, 7, 8, 9, 10]]), (500, 1))
+    labels = ["EMG", "EMG1", "emg_L", "EMG Chin", "EMGX", "Temp"]
+    write_edf(tmp_path / "a.edf", x, labels, fs=500.0, phys_range=(-32768, 32767))
+    rec = EdfAdapter(tmp_path).read(EdfAdapter(tmp_path).discover()[0])
+    assert [c.name for c in rec.channels] == ["EMG", "EMG1", "emg_L", "Chin"]
+    assert all(c.type == "EMG" and c.units == "uV" for c in rec.channels)
+    assert np.allclose(rec.samples[0], [5.0, 6.0, 7.0, 8.0])
+    assert rec.meta["channels_taken"] == "EMG,EMG1,emg_L,Chin"
+    assert rec.meta["channel_selection"].startswith("EMG: labelled EMG (MNE types it EEG)")
+    assert "Chin: typed EMG by MNE" in rec.meta["channel_selection"]
+    picked = EdfAdapter(tmp_path, channels="EMGX")
+    assert picked.read(picked.discover()[0]).meta["channel_selection"] == "option channels"
+
+
 def test_bdf_24_bit(tmp_path: Path) -> None:
     x = np.array([[2**22, -(2**22)]] * 256)
     write_edf(
