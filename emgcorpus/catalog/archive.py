@@ -19,7 +19,15 @@ one into a folder with these guarantees:
   the names the previous extraction produced are replaced; a name that exists but did not
   come from this archive is never overwritten (ArchiveError);
 - permissions: files get 0644 (0755 when the member was executable); owners, set-uid
-  bits and timestamps of the archive are not applied.
+  bits and timestamps of the archive are not applied;
+- **the standard library's filter too**: every tar member also passes
+  :func:`tarfile.data_filter` (the ``filter="data"`` policy of Python 3.12+), so a member
+  that policy refuses is refused even where the checks above would let it through;
+- **no bombs**: the members' sizes (declared in the zip central directory or each tar
+  header; zipfile and tarfile never read past them) may add up to at most ``max_bytes``,
+  and above ``RATIO_FLOOR_BYTES`` neither one zip member nor the whole archive may expand
+  more than ``max_ratio`` times its compressed size; otherwise ArchiveError before
+  anything past the limit is written.
 """
 
 from __future__ import annotations
@@ -49,6 +57,13 @@ ARCHIVE_SUFFIXES = (
     ".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".txz", ".tar", ".zip",
 )  # fmt: skip
 MARKER_FORMAT = 1
+#: Most bytes one archive may expand to (1 TiB: above the largest public EMG set).
+MAX_EXTRACT_BYTES = 1 << 40
+#: Most a zip member or a whole archive may expand over its compressed size (raw EMG
+#: compresses 2-10x; deflate bombs reach ~1000x).
+MAX_RATIO = 100.0
+#: Expanded sizes [bytes] below which the ratio is not checked (small files of zeros).
+RATIO_FLOOR_BYTES = 100 * 1024 * 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 MemberKind = Literal["file", "dir", "symlink", "hardlink"]
@@ -132,12 +147,50 @@ def _check_link(archive: Path, member: PurePosixPath, target: str, *, hard: bool
             )
 
 
-def _zip_members(archive: Path, zf: zipfile.ZipFile) -> list[tuple[_Member, zipfile.ZipInfo]]:
+@dataclass
+class _Budget:
+    """Running total of the bytes an archive expands to, against the bomb limits."""
+
+    archive: Path
+    max_bytes: int
+    max_ratio: float
+    floor: int = RATIO_FLOOR_BYTES
+    total: int = 0
+
+    def add(self, name: str, size: int, packed: int | None = None) -> None:
+        """Count a member of ``size`` bytes (``packed``: its compressed size, zip only)."""
+        self.total += max(int(size), 0)
+        if self.total > self.max_bytes:
+            raise ArchiveError(
+                self.archive,
+                f"members add up to more than {self.max_bytes} bytes (at {name!r}): refused "
+                "as a possible zip bomb; nothing extracted",
+            )
+        if packed is not None and size > self.floor and size > self.max_ratio * max(packed, 1):
+            raise ArchiveError(
+                self.archive,
+                f"member {name!r} expands {size} bytes from {packed} (more than "
+                f"{self.max_ratio:g}x): refused as a possible zip bomb; nothing extracted",
+            )
+        whole = self.archive.stat().st_size
+        if self.total > self.floor and self.total > self.max_ratio * max(whole, 1):
+            raise ArchiveError(
+                self.archive,
+                f"members add up to {self.total} bytes from a {whole}-byte archive (more "
+                f"than {self.max_ratio:g}x, at {name!r}): refused as a possible zip bomb; "
+                "nothing extracted",
+            )
+
+
+def _zip_members(
+    archive: Path, zf: zipfile.ZipFile, budget: _Budget
+) -> list[tuple[_Member, zipfile.ZipInfo]]:
     out = []
     for info in zf.infolist():
         path = _safe_relative(archive, info.filename)
         if path is None:
             continue
+        budget.add(info.filename, info.file_size, info.compress_size)
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             target = zf.read(info).decode("utf-8", errors="replace")
@@ -150,12 +203,30 @@ def _zip_members(archive: Path, zf: zipfile.ZipFile) -> list[tuple[_Member, zipf
     return out
 
 
-def _tar_members(archive: Path, tf: tarfile.TarFile) -> Iterator[tuple[_Member, tarfile.TarInfo]]:
+def _data_filter(archive: Path, info: tarfile.TarInfo, dest: Path) -> tarfile.TarInfo:
+    """``info`` through the standard library's ``data`` extraction filter."""
+    try:
+        return tarfile.data_filter(info, str(dest))
+    except tarfile.FilterError as exc:
+        raise ArchiveError(
+            archive, f"unsafe member {info.name!r}: {exc} (tarfile data filter); nothing extracted"
+        ) from None
+
+
+def _tar_members(
+    archive: Path, tf: tarfile.TarFile, dest: Path, budget: _Budget
+) -> Iterator[tuple[_Member, tarfile.TarInfo]]:
     """Checked members in archive order, read one header at a time (one pass over a tar)."""
-    for info in tf:
-        path = _safe_relative(archive, info.name)
+    for raw in tf:
+        path = _safe_relative(archive, raw.name)
         if path is None:
             continue
+        budget.add(raw.name, raw.size if raw.isfile() else 0)
+        info = raw
+        if raw.issym() or raw.islnk():
+            _check_link(archive, path, raw.linkname, hard=raw.islnk())
+        if raw.isfile() or raw.isdir() or raw.issym() or raw.islnk():
+            info = _data_filter(archive, raw, dest)
         if info.issym():
             _check_link(archive, path, info.linkname, hard=False)
             yield _Member(path, "symlink", link=info.linkname), info
@@ -179,8 +250,11 @@ Opener = Callable[[], IO[bytes]]
 
 
 @contextmanager
-def _open_members(archive: Path) -> Iterator[Iterator[tuple[_Member, Opener]]]:
-    """The checked members of a zip or tar archive, each with a function opening its bytes.
+def _open_members(
+    archive: Path, dest: Path, budget: _Budget
+) -> Iterator[Iterator[tuple[_Member, Opener]]]:
+    """The checked members of a zip or tar archive (to be written under ``dest``), each
+    with a function opening its bytes.
 
     Read each member's bytes before advancing to the next (tar archives are streamed).
     """
@@ -188,7 +262,7 @@ def _open_members(archive: Path) -> Iterator[Iterator[tuple[_Member, Opener]]]:
     try:
         if name.endswith(".zip"):
             with zipfile.ZipFile(archive) as zf:
-                zmembers = _zip_members(archive, zf)
+                zmembers = _zip_members(archive, zf, budget)
                 yield iter([(m, partial(zf.open, i)) for m, i in zmembers])
         else:
             with tarfile.open(archive, "r:*") as tf:
@@ -199,7 +273,8 @@ def _open_members(archive: Path) -> Iterator[Iterator[tuple[_Member, Opener]]]:
                         raise ArchiveError(archive, f"member {info.name!r} has no data")
                     return fh
 
-                yield ((m, partial(opener, i)) for m, i in _tar_members(archive, tf))
+                members = _tar_members(archive, tf, dest, budget)
+                yield ((m, partial(opener, i)) for m, i in members)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as exc:
         kind = "zip" if name.endswith(".zip") else "tar"
         raise ArchiveError(archive, f"not a readable {kind} archive ({exc})") from None
@@ -296,13 +371,19 @@ def _move_into_place(
 
 
 def extract_archive(
-    archive: Path, target: Path | None = None, *, progress: bool | None = None
+    archive: Path,
+    target: Path | None = None,
+    *,
+    progress: bool | None = None,
+    max_bytes: int = MAX_EXTRACT_BYTES,
+    max_ratio: float = MAX_RATIO,
 ) -> ExtractResult:
     """Extract ``archive`` into ``target`` (default: the archive's folder), safely.
 
     Returns what was created; does nothing when the marker shows that this archive (same
     size and mtime) was extracted there before and its top-level names still exist.
     ``progress``: a member-count bar on stderr (default: when stderr is a terminal).
+    ``max_bytes`` [bytes] and ``max_ratio`` are the bomb limits (module docstring).
     Raises ArchiveError naming the archive and the offending member (see module docstring).
     """
     archive = Path(archive)
@@ -325,8 +406,9 @@ def extract_archive(
         count = 0
         show = sys.stderr.isatty() if progress is None else progress
         bar = tqdm(desc=f"extract {archive.name}", unit=" files", disable=not show, leave=False)
-        with _open_members(archive) as members, bar:
-            real_staging = Path(os.path.realpath(staging))
+        real_staging = Path(os.path.realpath(staging))
+        budget = _Budget(archive, int(max_bytes), float(max_ratio))
+        with _open_members(archive, real_staging, budget) as members, bar:
             for member, open_bytes in members:
                 _write_member(archive, real_staging, member, open_bytes)
                 count += 1

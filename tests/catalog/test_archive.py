@@ -138,7 +138,8 @@ def test_tar_links_and_special_files_escaping_are_refused(
 
 def test_link_chain_that_really_escapes_is_refused(tmp_path: Path) -> None:
     # q/up -> .. stays inside (it is the root); x -> q/up/.. looks inside lexically but
-    # really resolves to the root's parent: caught on the resolved path.
+    # really resolves to the root's parent: caught on the resolved path (by tarfile's data
+    # filter, which resolves the links already written, or by the check after writing).
     chain = [
         _tar_entry("root/q", tarfile.DIRTYPE),
         _tar_entry("root/q/up", tarfile.SYMTYPE, ".."),
@@ -147,7 +148,7 @@ def test_link_chain_that_really_escapes_is_refused(tmp_path: Path) -> None:
     ]
     src = make_tar(tmp_path / "chain.tar", {}, chain)
     out = tmp_path / "deep" / "out"
-    with pytest.raises(ArchiveError, match="goes through a link that leaves"):
+    with pytest.raises(ArchiveError, match="goes through a link that leaves|data filter"):
         extract_archive(src, out)
     assert list(out.iterdir()) == []
 
