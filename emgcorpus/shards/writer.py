@@ -8,6 +8,9 @@ files and returns their index entries (emgcorpus.shards.index writes the index).
 Writing is deterministic and idempotent: the Parquet options are fixed, so equal rows give
 equal bytes, and :func:`write_if_changed` leaves a file whose bytes already exist
 unchanged alone (compare and skip) and replaces a changed one atomically.
+Before a shard file is added or changed, the folder's ``index.json`` is removed (rewritten
+when the job ends), so a crashed tokenization never leaves an index that describes other
+files than the folder holds.
 """
 
 from __future__ import annotations
@@ -37,9 +40,12 @@ def shard_file_name(partition: int, part: int) -> str:
     return f"part-{partition:05d}-{part:03d}.parquet"
 
 
-def write_if_changed(path: Path, write: Callable[[Path], Any]) -> None:
+def write_if_changed(
+    path: Path, write: Callable[[Path], Any], before_change: Callable[[], Any] | None = None
+) -> None:
     """Write ``path`` through ``write(tmp_path)`` into a temporary file beside it; keep an
-    existing file with the same bytes untouched, else replace it atomically."""
+    existing file with the same bytes untouched, else call ``before_change()`` and replace
+    it atomically."""
     fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -47,10 +53,21 @@ def write_if_changed(path: Path, write: Callable[[Path], Any]) -> None:
         write(tmp)
         if path.exists() and file_sha256(path) == file_sha256(tmp):
             return
+        if before_change is not None:
+            before_change()
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _drop_index(out_dir: str | Path) -> None:
+    """Remove the folder's index before one of its shard files is added or changed: a crash
+    until the new index is written leaves no index (the folder reads as unfinished), never
+    one that lists other bytes than the folder holds."""
+    from emgcorpus.shards.index import INDEX_FILE  # (index imports this module)
+
+    (Path(out_dir) / INDEX_FILE).unlink(missing_ok=True)
 
 
 def sentence_rows(
@@ -123,7 +140,9 @@ def write_partition_shards(
         table = rows_to_table(chunk)
         name = shard_file_name(partition, j)
         path = Path(out_dir) / name
-        write_if_changed(path, partial(pq.write_table, table, **PARQUET_OPTIONS))
+        write_if_changed(
+            path, partial(pq.write_table, table, **PARQUET_OPTIONS), partial(_drop_index, out_dir)
+        )
         entries.append(
             {
                 "file": name,

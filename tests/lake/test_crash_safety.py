@@ -44,10 +44,10 @@ from vocab.compiler import VocabularyBuilder
 from vocab.tokenize import tokenize_lake
 
 SPECS = {f"u{i:02d}": spec(n=300 + 10 * i, n_ch=3, subject=f"s{i % 3}") for i in range(8)}
-INGEST = {"specs": SPECS, "batch": 2}
-HARMONIZE = {"fs": 1000.0, "batch_bytes": 1}  # one recording per batch
-VOCAB = {"size": 8, "sample_size": 200, "partition_size": 2}
-TOKENIZE = {"partition_size": 2, "max_rows_per_shard": 2}
+INGEST: dict[str, Any] = {"specs": SPECS, "batch": 2}
+HARMONIZE: dict[str, Any] = {"fs": 1000.0, "batch_bytes": 1}  # one recording per batch
+VOCAB: dict[str, Any] = {"size": 8, "sample_size": 200, "partition_size": 2}
+TOKENIZE: dict[str, Any] = {"partition_size": 2, "max_rows_per_shard": 2}
 
 
 @dataclass
@@ -108,7 +108,7 @@ def stages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Stage]:
     reference: dict[str, Any] = {"vocab": vocab.id, "codebook": vocab.codebook}
     ref_out = tokenize_lake(with_vocab, vocab.id, scheduler="sync", progress=False, **TOKENIZE)
     reference["shards"] = read_index(ref_out)["shards"]
-    tok_args = {**TOKENIZE, "vocab_id": vocab.id}
+    tok_args: dict[str, Any] = {**TOKENIZE, "vocab_id": vocab.id}
 
     def vocab_after_kill(lake: Path) -> None:
         ids = _vocab_ids(lake)
@@ -248,3 +248,47 @@ def test_sigkill_at_random_points(name: str, stages: dict[str, Stage], tmp_path:
 @pytest.mark.parametrize("name", ["ingest", "harmonize", "vocab", "tokenize"])
 def test_sigkill_at_random_points_many(name: str, stages: dict[str, Stage], tmp_path: Path) -> None:
     _run_trials(stages[name], tmp_path, range(2, 12))
+
+
+_SHARD_KILL = """
+import json, os, signal, sys
+import emgcorpus.shards.writer as writer
+from vocab.tokenize import tokenize_lake
+write = writer.write_if_changed
+def killing(path, *args, **kwargs):
+    write(path, *args, **kwargs)
+    if path.name.startswith("part-"):  # right after the first shard file changed
+        os.kill(os.getpid(), signal.SIGKILL)
+writer.write_if_changed = killing
+tokenize_lake(sys.argv[1], scheduler="sync", progress=False, **json.loads(sys.argv[2]))
+"""
+
+
+def test_a_tokenize_killed_after_changing_a_shard_leaves_no_index(
+    stages: dict[str, Stage], tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from emgcorpus.errors import LakeError
+    from tests.conftest import REPO
+
+    stage = stages["tokenize"]
+    lake = tmp_path / "lake"
+    shutil.copytree(stage.base, lake)
+    stage.prepare(lake, 1)  # a finished tokenization with other file contents
+    out = default_shard_dir(lake.resolve(), stage.args["vocab_id"])
+    assert verify_shards(out) == []
+    proc = subprocess.run(
+        [sys.executable, "-c", _SHARD_KILL, str(lake), json.dumps(stage.args)],
+        cwd=REPO,
+        capture_output=True,
+        timeout=300,
+    )
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    assert not (out / INDEX_FILE).exists()  # the old index does not describe the files
+    with pytest.raises(LakeError, match="no shard index"):
+        read_index(out)
+    assert any("no shard index" in p for p in verify_shards(out))
+    stage.rerun(lake, 1)
+    stage.complete(lake)
