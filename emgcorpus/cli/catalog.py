@@ -103,9 +103,3 @@ def fetch_cmd(dataset: str, to: Path | None, catalog_path: Path | None, retries:
     if not report.complete:
         click.echo(fetch_shortfall(report), err=True)
         sys.exit(1)
-
-
-def register(cli: click.Group) -> None:
-    """Add ``catalog`` (with ``show``) and ``fetch`` to the top-level group."""
-    cli.add_command(catalog_cmd)
-    cli.add_command(fetch_cmd)

@@ -210,9 +210,3 @@ def adapters_cmd() -> None:
     from emgcorpus.catalog.status import format_adapters
 
     click.echo(format_adapters())
-
-
-def register(cli: click.Group) -> None:
-    """Add this subsystem's commands to the top-level group."""
-    for command in (ingest_cmd, ls_cmd, harmonize_cmd, verify_cmd, adapters_cmd):
-        cli.add_command(command)

@@ -1,11 +1,16 @@
 """The ``emgcorpus`` command line: a thin click layer over library functions.
 
-Each subsystem registers its commands from its own module (``register(cli)``), so every
-command is one call into the library and everything the CLI does is also a Python API.
+Every command lives in the module of its area (``emgcorpus.cli.lake``, ``.catalog``,
+``.vocab``, ``.train``, ``.runs``) and is one call into the library, so everything the CLI
+does is also a Python API. The top-level group imports a command's module only when that
+command runs (or shows its own ``--help``): ``emgcorpus --help`` and ``emgcorpus ls`` do
+not pay for torch, scikit-learn or Dask. :data:`COMMANDS` names each command's module and
+its one-line help (a test checks it against the command's own).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -15,9 +20,42 @@ from emgcorpus import __version__
 from emgcorpus.cli.common import DEFAULT_LAKE, LAKE_ENV, default_lake
 from emgcorpus.errors import EmgCorpusError
 
+#: command name -> (module, attribute, one-line help shown by ``emgcorpus --help``)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "adapters": ("lake", "adapters_cmd", "List registered adapters (name and summary)."),
+    "catalog": ("catalog", "catalog_cmd", "List the known public EMG datasets."),
+    "fetch": ("catalog", "fetch_cmd", "Download and verify a dataset's files."),
+    "harmonize": ("lake", "harmonize_cmd", "Store harmonized float32 copies at --fs Hz."),
+    "ingest": ("lake", "ingest_cmd", "Read SOURCE with ADAPTER into the lake."),
+    "ls": ("lake", "ls_cmd", "What the lake holds: datasets, subjects, hours, rates."),
+    "quickstart": ("runs", "quickstart_cmd", "The whole pipeline on the simulated corpus."),
+    "run": ("runs", "run_cmd", "The whole pipeline on your own lake."),
+    "tokenize": ("vocab", "tokenize_cmd", "Tokenize the lake into training shards."),
+    "train": ("train", "train", "Pretraining, LOSO evaluation, reproductions."),
+    "verify": ("lake", "verify_cmd", "Check every table, sample and token shard."),
+    "vocab": ("vocab", "vocab_group", "Compile, list, compare and report vocabularies."),
+}
+
 
 class _Group(click.Group):
-    """A click group that prints EmgCorpusError as one clear line and exits 1."""
+    """The top-level group: commands imported on use (:data:`COMMANDS`); an EmgCorpusError
+    is printed as one clear line with exit code 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(f"emgcorpus.cli.{module}"), attribute)
+        assert isinstance(command, click.Command), (module, attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from :data:`COMMANDS` (no command module is imported)."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][2]) for name in sorted(COMMANDS)])
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -40,16 +78,6 @@ def cli(ctx: click.Context, lake: Path | None) -> None:
     """EMG corpus builder and cross-device vocabulary compiler."""
     ctx.ensure_object(dict)
     ctx.obj["lake"] = lake if lake is not None else default_lake()
-
-
-def _register_all() -> None:
-    from emgcorpus.cli import catalog, lake, runs, train, vocab
-
-    for module in (lake, catalog, vocab, train, runs):
-        module.register(cli)
-
-
-_register_all()
 
 
 def main() -> None:

@@ -172,9 +172,3 @@ def quickstart_cmd(ctx: click.Context, subjects: int, out: Path, **options: Any)
     cfg = configure(quickstart_preset("sim", "sim-myo8"), options)
     sim = {**QUICKSTART_SIM, "subjects": subjects}
     run_stages(lake_plan(context_lake(ctx), sim_options=sim), cfg, out, echo=click.echo)
-
-
-def register(cli: click.Group) -> None:
-    """Add ``run`` and ``quickstart`` to the top-level CLI."""
-    cli.add_command(run_cmd)
-    cli.add_command(quickstart_cmd)

@@ -355,8 +355,3 @@ def ablate_cmd(experiment: str, out: Path | None) -> None:
         )
         click.echo(f"{name}: {parts}")
     click.echo(f"written: {out / 'ablations.json'}")
-
-
-def register(cli: click.Group) -> None:
-    """Add the ``train`` group to the top-level CLI."""
-    cli.add_command(train)

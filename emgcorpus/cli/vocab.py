@@ -240,9 +240,3 @@ def tokenize_cmd(
         n_workers=dask_workers,
     )
     click.echo(format_shard_totals(folder))
-
-
-def register(cli: click.Group) -> None:
-    """Add the ``vocab`` group and the top-level ``tokenize`` command."""
-    cli.add_command(vocab_group)
-    cli.add_command(tokenize_cmd)

@@ -12,21 +12,25 @@ from emgcorpus.cli import cli
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         yield (*path, name)
         if isinstance(command, click.Group):
             yield from _commands(command, (*path, name))
 
 
 def _command(path: tuple[str, ...]) -> click.Command:
-    command: click.Command = cli
+    command: click.Command | None = cli
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        command = command.get_command(click.Context(command), name)
+    assert command is not None, path
     return command
 
 
 COMMANDS = list(_commands(cli))
+assert len(COMMANDS) > 20, COMMANDS
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
