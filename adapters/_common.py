@@ -17,7 +17,8 @@ Options reach adapters either as strings (CLI ``--option key=value``) or as type
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,10 +174,15 @@ def read_interleaved_binary(path: Path, dtype: np.dtype[Any] | str, n_channels: 
 
 def load_mat(path: Path, **kwargs: Any) -> dict[str, Any]:
     """Load a MATLAB v4/v5 ``.mat`` file with scipy; SourceError naming the file if it is
-    empty, corrupt, or MATLAB v7.3 (HDF5, which scipy cannot read)."""
+    empty, corrupt (v5 files are walked by :func:`adapters._mat5.check_mat5` first, since
+    scipy segfaults on some corrupt headers), or MATLAB v7.3 (HDF5, which scipy cannot
+    read)."""
     import scipy.io
 
+    from adapters._mat5 import check_mat5
+
     check_nonempty(path)
+    check_mat5(path)  # scipy's reader crashes the process on some corrupt element headers
     try:
         return dict(scipy.io.loadmat(path, **kwargs))
     except NotImplementedError as exc:  # v7.3 files
@@ -187,15 +193,23 @@ def load_mat(path: Path, **kwargs: Any) -> dict[str, Any]:
         ) from None
 
 
-def open_hdf5(path: Path) -> Any:
-    """``h5py.File(path, "r")``; SourceError naming the file if it is empty or not HDF5."""
+@contextmanager
+def open_hdf5(path: Path) -> Iterator[Any]:
+    """``with open_hdf5(path) as h5``: the file opened read-only with h5py; SourceError naming
+    the file if it is empty or not HDF5, and for any h5py error inside the block (a corrupt
+    object header or dataset raises OSError, KeyError, RuntimeError or ValueError there)."""
     import h5py
 
     check_nonempty(path)
     try:
-        return h5py.File(path, "r")
+        h5 = h5py.File(path, "r")
     except OSError as exc:
         raise SourceError(path, f"not a readable HDF5 file (truncated?): {exc}") from None
+    with h5:
+        try:
+            yield h5
+        except (OSError, KeyError, RuntimeError, ValueError) as exc:
+            raise SourceError(path, f"corrupt HDF5 content ({type(exc).__name__}: {exc})") from None
 
 
 def mat_variable(mat: Mapping[str, Any], name: str, path: Path) -> Any:

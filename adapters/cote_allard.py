@@ -21,6 +21,17 @@ gesture = ``i % 7``, cycle (repetition) = ``i // 7``. Gestures (README): 0 Neutr
 6 Hand Open. The whole file is one labelled interval; gesture 0 "Neutral" is the rest
 class (``kind="rest"``, label ``rest``).
 
+**What the reader cannot see.** The ``.dat`` files have no header, no length field and
+no checksum, and every int16 value within -32768..32767 is a possible sample: a flipped
+byte in a file, or a file swapped for another of the same size, parses and is stored as
+data (only an empty file or a size that is not a whole number of 16-byte frames is a
+SourceError; values outside the observed -128..127 are not refused, as the release does
+not state the range). The guard is the checksum, not this reader: ingest compares each
+file's sha256 with the one ``catalog.yaml`` lists for it, where it lists one
+(ChecksumError when they differ), every ``recordings`` row keeps the sha256 of its
+files, and ``emgcorpus verify --sources`` (:mod:`emgcorpus.catalog.source_check`)
+re-hashes the source files against the lake and the catalog.
+
 **Subjects.** ``experiment.csv`` per subject folder (rows ``Sex,<F|M>``, ``Age,<years>``,
 ``Circumference,,<value>`` ...) gives sex and age; the rest is kept as ``extra`` text.
 Subject ids are ``<part>/<Subject>`` (e.g. ``PreTraining/Female0``) because the README
@@ -45,6 +56,7 @@ import re
 from pathlib import Path
 
 from adapters._common import (
+    check_nonempty,
     part_folders,
     read_interleaved_binary,
     relative_key,
@@ -80,6 +92,7 @@ _FILE_RX = re.compile(r"^classe_(\d+)\.dat$")
 
 def read_experiment_csv(path: Path, subject: str) -> SubjectInfo:
     """Demographics from a Côté-Allard ``experiment.csv`` (first non-empty value per row)."""
+    check_nonempty(path)
     values: dict[str, str] = {}
     with open(path, newline="", encoding="utf-8", errors="replace") as fh:
         for row in csv.reader(fh):

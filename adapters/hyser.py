@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from adapters._common import check_nonempty, normalize_units
+from adapters.wfdb_record import check_signal_files, read_header
 from emgcorpus.errors import SourceError, check_option
 from emgcorpus.recording import (
     Adapter,
@@ -113,6 +114,7 @@ class HyserAdapter(Adapter):
         subject, session = int(folder.group(1)), int(folder.group(2))
         task, index = rec_m.group(1), int(rec_m.group(3))
         check_nonempty(dat)
+        check_signal_files(hea, read_header(hea))  # a .dat sized unlike its header names it
         try:
             record = wfdb.rdrecord(str(hea.with_suffix("")), physical=False)
         except Exception as exc:

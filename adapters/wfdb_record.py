@@ -91,7 +91,8 @@ class WfdbData:
     files: list[Path] = field(default_factory=list)
 
 
-def _header(hea: Path) -> Any:
+def read_header(hea: Path) -> Any:
+    """The WFDB header of ``hea``; SourceError naming it when missing, empty or unreadable."""
     import wfdb
 
     if not hea.is_file() or hea.stat().st_size == 0:
@@ -139,7 +140,7 @@ def read_wfdb(hea: Path) -> WfdbData:
     """Read the record of header ``hea`` as digital integers; SourceError on any mismatch."""
     import wfdb
 
-    header = _header(hea)
+    header = read_header(hea)
     files = check_signal_files(hea, header)
     try:
         rec = wfdb.rdrecord(str(hea.with_suffix("")), physical=False, return_res=64)

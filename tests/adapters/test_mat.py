@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.io
 
+from adapters._common import load_mat
 from adapters.mat_mapped import MatAdapter
 from emgcorpus.errors import ConfigError, SourceError
 from tests.adapters.contract_sources.mat import MAT_OPTIONS, write_mat_files
@@ -73,3 +74,19 @@ def test_transpose_and_nan(tmp_path: Path) -> None:
     scipy.io.savemat(tmp_path / "a.mat", {"emg": x})
     with pytest.raises(SourceError, match="non-finite"):
         a.read(a.discover()[0])
+
+
+def test_complex_flag_without_imaginary_part_is_refused_not_a_crash(tmp_path: Path) -> None:
+    # scipy's v5 reader segfaults on this (found by tests/adapters/test_faults.py); the
+    # structural check of adapters._mat5 refuses it first, naming the file
+    path = tmp_path / "S1_1.mat"
+    scipy.io.savemat(path, {"emg": np.arange(24, dtype=np.int16).reshape(6, 4)})
+    data = bytearray(path.read_bytes())
+    assert data[128] == 14 and data[136] == 6  # miMATRIX, then its array flags (uint32)
+    data[145] |= 0x08  # the complex flag of the array flags
+    path.write_bytes(bytes(data))
+    with pytest.raises(SourceError, match=r"S1_1.mat: .*complex array with 1 data part"):
+        load_mat(path)
+    # a clean file passes the check
+    scipy.io.savemat(path, {"emg": np.arange(24, dtype=np.int16).reshape(6, 4)})
+    assert load_mat(path)["emg"].shape == (6, 4)
