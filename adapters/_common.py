@@ -220,6 +220,36 @@ def mat_variable(mat: Mapping[str, Any], name: str, path: Path) -> Any:
     return mat[name]
 
 
+def numeric_array(value: Any, what: str, path: Path) -> np.ndarray:
+    """``value`` as an integer or real float array; SourceError naming the file and ``what``
+    (e.g. ``variable 'emg'``) when it holds text, objects, booleans or complex numbers."""
+    a = np.asarray(value)
+    if a.dtype.kind not in "iuf":
+        raise SourceError(path, f"{what} is not a real numeric array (dtype {a.dtype})")
+    return a
+
+
+def mat_numeric(mat: Mapping[str, Any], name: str, path: Path) -> np.ndarray:
+    """Variable ``name`` of a loaded .mat dict as a real numeric array (:func:`numeric_array`)."""
+    return numeric_array(mat_variable(mat, name, path), f"variable {name!r}", path)
+
+
+def mat_number(mat: Mapping[str, Any], name: str, path: Path) -> float:
+    """Variable ``name`` of a loaded .mat dict as one finite real number; SourceError naming
+    the file when it is missing, not numeric, complex, or not exactly one value."""
+    value = np.asarray(mat_variable(mat, name, path))
+    if value.dtype.kind not in "iuf" or value.size != 1:
+        raise SourceError(
+            path,
+            f"variable {name!r} must be one real number, got dtype {value.dtype} "
+            f"shape {value.shape}",
+        )
+    number = float(value.ravel()[0])
+    if not np.isfinite(number):
+        raise SourceError(path, f"variable {name!r} is {number}, not a finite number")
+    return number
+
+
 def check_finite(samples: np.ndarray, path: Path) -> np.ndarray:
     """Return ``samples``; SourceError naming the first non-finite value's row and column."""
     if np.issubdtype(samples.dtype, np.floating):

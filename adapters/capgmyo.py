@@ -42,7 +42,8 @@ from adapters._common import (
     dataset_with_database,
     glob_units,
     load_mat,
-    mat_variable,
+    mat_number,
+    mat_numeric,
     option_str,
 )
 from emgcorpus.errors import SourceError, check_option
@@ -157,16 +158,16 @@ class CapgMyoAdapter(Adapter):
         folder_subject, gesture, trial = (int(g) for g in m.groups())
         db = self._database(path)
         mat = load_mat(path)
-        data = np.asarray(mat_variable(mat, "data", path), dtype=np.float64)
+        data = mat_numeric(mat, "data", path).astype(np.float64)
         if data.ndim != 2 or data.shape[1] != N_CHANNELS or data.shape[0] == 0:
             raise SourceError(path, f"variable 'data' has shape {data.shape}: expected (n, 128)")
         check_finite(data, path)
         for var, expected in (("gesture", gesture), ("trial", trial)):
             if var in mat:
-                found = int(np.asarray(mat[var]).ravel()[0])
+                found = mat_number(mat, var, path)
                 if found != expected:
                     raise SourceError(
-                        path, f"variable {var!r} is {found} but the file name says {expected}"
+                        path, f"variable {var!r} is {found:g} but the file name says {expected}"
                     )
         names = GESTURES_C if db == "c" else GESTURES_AB
         if gesture in MVC_GESTURES:

@@ -21,7 +21,7 @@ import re
 
 import numpy as np
 
-from adapters._common import check_finite, glob_units, load_mat, mat_variable
+from adapters._common import check_finite, glob_units, load_mat, mat_variable, numeric_array
 from emgcorpus.errors import SourceError
 from emgcorpus.recording import (
     Adapter,
@@ -92,7 +92,7 @@ class CslHdemgAdapter(Adapter):
         blocks, events, t = [], [], 0.0
         label, kind = ("rest", "rest") if gesture == 0 else (f"gesture_{gesture}", "gesture")
         for k, cell in enumerate(cells, start=1):
-            trial = np.asarray(cell)
+            trial = numeric_array(cell, f"repetition {k}", path)
             if trial.ndim != 2 or trial.shape[0] != N_CHANNELS or trial.shape[1] == 0:
                 raise SourceError(
                     path, f"repetition {k} has shape {trial.shape}: expected (192, samples)"

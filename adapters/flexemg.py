@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters._common import as_integer_if_exact, load_mat, mat_variable, relative_key
+from adapters._common import as_integer_if_exact, load_mat, mat_numeric, mat_variable, relative_key
 from emgcorpus.errors import SourceError
 from emgcorpus.recording import (
     Adapter,
@@ -75,16 +75,44 @@ def grid_positions(arraymap: np.ndarray, path: Path) -> dict[int, tuple[int, int
 def _field(p: Any, name: str, path: Path) -> Any:
     try:
         return p[name].item() if hasattr(p[name], "item") else p[name]
-    except (KeyError, ValueError, IndexError):
-        raise SourceError(path, f"struct p has no field {name!r}") from None
+    except (KeyError, ValueError, IndexError, TypeError):
+        raise SourceError(
+            path, f"struct p has no field {name!r} (p is {type(p).__name__})"
+        ) from None
+
+
+def _number(value: Any, name: str, path: Path) -> float:
+    """Field ``p.<name>`` as one finite number; SourceError naming the file otherwise."""
+    try:
+        number = float(np.asarray(value, dtype=np.float64).reshape(()))
+    except (TypeError, ValueError):
+        raise SourceError(path, f"p.{name} is not one number: {value!r:.60}") from None
+    if not np.isfinite(number):
+        raise SourceError(path, f"p.{name} is {number}, not a finite number")
+    return number
+
+
+def _ints(value: Any, name: str, path: Path) -> list[int]:
+    """The whole numbers of field ``p.<name>``; SourceError naming the file otherwise."""
+    try:
+        values = np.atleast_1d(np.asarray(value, dtype=np.float64)).ravel()
+    except (TypeError, ValueError):
+        raise SourceError(path, f"p.{name} is not numeric: {value!r:.60}") from None
+    if not np.all(np.isfinite(values)) or not np.array_equal(values, np.round(values)):
+        raise SourceError(path, f"p.{name} holds values that are not whole numbers")
+    return [int(v) for v in values]
 
 
 def gesture_events(p: Any, n_samples: int, trial: int, path: Path) -> list[Event]:
     """Rest then the 4 gestures of ``p.sequence`` (genlabels.m logic), in seconds."""
     names = [str(x) for x in np.atleast_1d(_field(p, "labelnames", path))]
-    sequence = [int(x) for x in np.atleast_1d(_field(p, "sequence", path))]
-    timerest = int(_field(p, "timerest", path))
-    timegest = int(_field(p, "timegest", path))
+    sequence = _ints(_field(p, "sequence", path), "sequence", path)
+    rest_gest = [_ints(_field(p, f, path), f, path) for f in ("timerest", "timegest")]
+    if any(len(v) != 1 or v[0] < 0 for v in rest_gest):
+        raise SourceError(
+            path, f"p.timerest / p.timegest are {rest_gest}: need one count >= 0 each"
+        )
+    timerest, timegest = rest_gest[0][0], rest_gest[1][0]
     end = timerest + len(sequence) * timegest
     if end > n_samples:
         raise SourceError(
@@ -137,12 +165,12 @@ class FlexEmgAdapter(Adapter):
                 path, f"file subject {fm.group(1)} differs from folder subject {dm.group(1)}"
             )
         mat = load_mat(path, squeeze_me=True)
-        raw = np.asarray(mat_variable(mat, "raw", path))
+        raw = mat_numeric(mat, "raw", path)
         p = mat_variable(mat, "p", path)
         if raw.ndim != 2 or raw.shape[1] < N_EMG:
             raise SourceError(path, f"raw has shape {raw.shape}, expected (n, >= {N_EMG})")
         samples = as_integer_if_exact(np.ascontiguousarray(raw[:, :N_EMG]), "int32")
-        lsb_mv = float(_field(p, "lsbmV", path))
+        lsb_mv = _number(_field(p, "lsbmV", path), "lsbmV", path)
         positions: dict[int, tuple[int, int]] = {}
         sources = [SourceFile(path=unit.key)]
         if len(unit.files) > 1:

@@ -114,10 +114,10 @@ class HyserAdapter(Adapter):
         subject, session = int(folder.group(1)), int(folder.group(2))
         task, index = rec_m.group(1), int(rec_m.group(3))
         check_nonempty(dat)
-        check_signal_files(hea, read_header(hea))  # a .dat sized unlike its header names it
         try:
             record = wfdb.rdrecord(str(hea.with_suffix("")), physical=False)
         except Exception as exc:
+            check_signal_files(hea, read_header(hea))  # a .dat sized unlike its header: named
             raise SourceError(
                 hea, f"not a readable WFDB record ({type(exc).__name__}: {exc})"
             ) from None

@@ -55,7 +55,7 @@ from adapters._common import (
     check_nonempty,
     dataset_with_database,
     glob_units,
-    mat_variable,
+    mat_numeric,
     option_int,
     option_positive_float,
     option_str,
@@ -295,7 +295,7 @@ def load_ninapro_mat(path: Path) -> dict[str, Any]:
 
 
 def _column(mat: dict[str, Any], name: str, n: int, path: Path) -> np.ndarray:
-    v = np.asarray(mat_variable(mat, name, path))
+    v = mat_numeric(mat, name, path)
     if v.ndim == 2 and 1 in v.shape:
         v = v.ravel()
     if v.ndim != 1 or v.size != n:
@@ -408,7 +408,7 @@ class NinaProAdapter(Adapter):
         path = unit.files[0]
         style, subject, a, b = parse_name(path)
         mat = load_ninapro_mat(path)
-        emg = np.asarray(mat_variable(mat, "emg", path))
+        emg = mat_numeric(mat, "emg", path)
         if emg.ndim != 2 or emg.shape[0] == 0:
             raise SourceError(
                 path, f"variable 'emg' has shape {emg.shape}: expected (samples, channels)"
@@ -450,7 +450,7 @@ class NinaProAdapter(Adapter):
         for var, ctype in AUX_TYPES.items():
             if var not in mat:
                 continue
-            aux = np.asarray(mat[var], dtype=np.float64)
+            aux = mat_numeric(mat, var, path).astype(np.float64)
             if aux.ndim == 1:
                 aux = aux[:, None]
             if aux.ndim != 2 or aux.shape[0] != n:

@@ -56,6 +56,7 @@ from adapters._common import (
     fields_from_path,
     glob_units,
     load_mat,
+    mat_number,
     mat_variable,
     normalize_units,
     nyquist,
@@ -210,10 +211,9 @@ class OtbAdapter(Adapter):
         mat = load_mat(path)
         data = _cell_array(mat_variable(mat, "Data", path), path, "Data")
         labels = _labels(mat_variable(mat, "Description", path))
-        fs_arr = np.asarray(mat_variable(mat, "SamplingFrequency", path), dtype=np.float64)
-        if fs_arr.size != 1 or not float(fs_arr.flat[0]) > 0:
-            raise SourceError(path, f"SamplingFrequency must be one value > 0 Hz, got {fs_arr}")
-        fs = float(fs_arr.flat[0])
+        fs = mat_number(mat, "SamplingFrequency", path)
+        if not fs > 0:
+            raise SourceError(path, f"SamplingFrequency must be > 0 Hz, got {fs:g}")
         if self._fs is not None and self._fs != fs:
             raise SourceError(path, f"option fs={self._fs:g} Hz contradicts the file's {fs:g} Hz")
         if data.shape[1] != len(labels):

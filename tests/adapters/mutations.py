@@ -11,7 +11,8 @@ the ``rng`` handed in, so a seed gives the same bytes every run.
   field), ``header-mismatch`` (the first number of the first line doubled: a count or
   size the rest of the file no longer matches);
 - MATLAB ``.mat``: ``mat-shapes`` (every numeric variable loses a column, vectors half
-  their values), ``mat-nan`` (every float variable gets a NaN);
+  their values), ``mat-nan`` (every float variable gets a NaN), ``mat-types`` (one
+  variable becomes a text, a scalar, an empty or a 3-D array);
 - HDF5: ``h5-shapes`` (every dataset loses a column; 1-D ones half their rows; compound
   fields with a sub-array lose one element);
 - JSON: ``json-shapes`` (every list of numbers is cut to half).
@@ -161,6 +162,26 @@ def mat_nan(path: Path, rng: np.random.Generator) -> bool:
     return _mat_rewrite(path, _with_nan)
 
 
+def mat_types(path: Path, rng: np.random.Generator) -> bool:
+    """One variable (chosen by ``rng``) becomes a text, a scalar, an empty or a 3-D array."""
+    import scipy.io
+
+    if path.suffix.lower() != ".mat":
+        return False
+    try:
+        mat = {k: v for k, v in scipy.io.loadmat(path).items() if not k.startswith("__")}
+    except Exception:
+        return False
+    if not mat:
+        return False
+    key = sorted(mat)[int(rng.integers(len(mat)))]
+    mat[key] = [np.array("text"), np.array(7.0), np.zeros((0, 0)), np.zeros((2, 2, 2))][
+        int(rng.integers(4))
+    ]
+    scipy.io.savemat(path, mat)
+    return True
+
+
 def _h5_smaller(a: np.ndarray) -> np.ndarray:
     if a.dtype.names:  # compound records: sub-array fields lose one element
         fields = []
@@ -242,6 +263,7 @@ MUTATIONS: dict[str, Callable[[Path, np.random.Generator], bool]] = {
     "header-mismatch": header_mismatch,
     "mat-shapes": mat_shapes,
     "mat-nan": mat_nan,
+    "mat-types": mat_types,
     "h5-shapes": h5_shapes,
     "json-shapes": json_shapes,
 }

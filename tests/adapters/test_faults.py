@@ -39,7 +39,7 @@ from tests.adapters.mutations import MUTATIONS
 
 FILE_READERS = [n for n in adapter_names() if get_adapter_class(n).reads_files]
 #: mutations whose bytes depend on the seed (the others are the same for every seed)
-RANDOM = ("header-flips", "data-flips", "nan-text")
+RANDOM = ("header-flips", "data-flips", "nan-text", "mat-types")
 
 
 def test_every_adapter_but_the_simulated_corpus_is_fuzzed() -> None:
