@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from adapters._common import (
+    check_regular_clock,
+    clock_stats,
     dataset_with_database,
     glob_units,
+    hold_on_grid,
     option_channel_type,
     part_folders,
 )
@@ -72,3 +77,35 @@ def test_part_folders_is_the_part_itself_or_the_parts_below_a_root(tmp_path: Pat
     (tmp_path / "file").write_text("x")
     with pytest.raises(SourceError, match="source is not a folder"):
         part_folders(tmp_path / "file", parts, "a root")
+
+
+def test_regular_clock_passes_and_reports_its_facts() -> None:
+    t = 5.0 + np.arange(1000) / 2000.0
+    stats = check_regular_clock(Path("x.h5"), t, 2000.0)
+    assert stats.n == 1000 and stats.effective_fs == pytest.approx(2000.0)
+    assert stats.meta()["clock_n"] == "1000" and stats.zero_steps == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t * 2, r"x.h5: time stamps: median step 0.001 s does not match 2000 Hz"),
+        (lambda t: np.insert(t, 10, t[10]), r"x.h5: time stamps: sample 11 repeats the stamp"),
+        (lambda t: np.concatenate([t[:500], t[520:]]), r"x.h5: time stamps: gap of 0.0105 s"),
+        (lambda t: np.insert(t, 11, t[10] + 1e-5), r"x.h5: time stamps: irregular clock, step"),
+        (lambda t: t[::-1], r"x.h5: time stamps: stamp 1 .* is earlier than stamp 0"),
+        (lambda t: t * 1.02, r"x.h5: time stamps: 1000 samples span .* effective rate of 1960"),
+        (lambda t: t[:1], r"x.h5: time stamps: only 1 value"),
+        (lambda t: np.where(np.arange(t.size) == 3, np.nan, t), r"x.h5: .* sample 3 is not finite"),
+    ],
+)
+def test_clock_faults_are_named(change: Any, message: str) -> None:
+    t = change(np.arange(1000) / 2000.0)
+    with pytest.raises(SourceError, match=message):
+        check_regular_clock(Path("x.h5"), t, 2000.0)
+
+
+def test_hold_on_grid_takes_the_last_row_at_or_before_each_grid_point() -> None:
+    t_ms = np.array([0, 1, 1, 2, 5, 6])
+    assert hold_on_grid(t_ms / 1000.0, 1000.0).tolist() == [0, 2, 3, 3, 3, 4, 5]
+    assert clock_stats(Path("x"), t_ms / 1000.0).zero_steps == 1
