@@ -39,8 +39,9 @@ A lake that cannot be locked (read-only folder) is read at its snapshot unrecove
 
 A writer holds an exclusive ``flock`` on ``<lake>/_emgcorpus/write.lock``; a second
 writer (another process, or another writer in the same process) gets a LakeError naming
-the holder's pid. The kernel drops the lock when the holder dies, so a crashed run never
-blocks the next one.
+the holder's pid (it waits only while a reader holds the lock to recover, which takes
+moments). The kernel drops the lock when the holder dies, so a crashed run never blocks
+the next one.
 """
 
 from __future__ import annotations
@@ -83,8 +84,10 @@ SNAPSHOT_FORMAT = 1
 #: Order of the commits of one group: the rows that make others reachable come last.
 COMMIT_ORDER = ("signals", "channels", "events", "subjects", "recordings", "harmonized")
 
-#: Seconds :func:`create_lake` waits for another process creating the same lake.
+#: Seconds :func:`create_lake` waits for another process creating the same lake, and a
+#: writer waits for a reader that holds the lock to recover a crashed writer's leftovers.
 CREATE_WAIT_S = 30.0
+_RECOVERING = "recovering"
 
 #: Delta statistics only on the columns used to find rows (not on the payload).
 _TABLE_CONFIG: dict[str, dict[str, str | None]] = {
@@ -157,8 +160,9 @@ def _lock_path(lake: Path) -> Path:
     return Path(lake) / META_DIR / LOCK_FILE
 
 
-def _try_lock(lake: Path) -> int | None:
-    """An fd holding the lake's write lock, or None when another writer holds it.
+def _try_lock(lake: Path, note: str = "") -> int | None:
+    """An fd holding the lake's write lock, or None when another writer holds it. The
+    holder's pid (and ``note``) is written into the lock file.
 
     OSError when the lock file cannot be opened (e.g. a read-only lake)."""
     lock = _lock_path(lake)
@@ -170,7 +174,7 @@ def _try_lock(lake: Path) -> int | None:
         os.close(fd)
         return None
     os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    os.pwrite(fd, f"{os.getpid()}{' ' + note if note else ''}".encode(), 0)
     return fd
 
 
@@ -313,7 +317,7 @@ def recover_lake(lake: str | Path) -> list[str]:
     if not needs_recovery(lake, versions):
         return []
     try:
-        fd = _try_lock(lake)
+        fd = _try_lock(lake, _RECOVERING)
     except OSError:
         return []
     if fd is None:
@@ -376,6 +380,12 @@ class LakeWriter:
     # --- lock ---------------------------------------------------------------------
     def _acquire(self) -> None:
         fd = _try_lock(self.lake)
+        deadline = time.monotonic() + CREATE_WAIT_S
+        while fd is None and _holder(self.lake).endswith(_RECOVERING):
+            if time.monotonic() > deadline:  # a reader recovering: brief, wait for it
+                break
+            time.sleep(0.05)
+            fd = _try_lock(self.lake)
         if fd is None:
             raise LakeError(
                 f"{self.lake}: another writer holds {_lock_path(self.lake)} "

@@ -252,3 +252,18 @@ def test_a_second_writer_process_is_refused_and_nothing_is_lost(
     harmonized = harmonize(seeded, 1000.0, progress=False)
     assert len(harmonized["added"]) == len(SPECS) + 2
     _check_complete(seeded, extra=1 + 1)
+
+
+def test_a_writer_waits_for_a_reader_that_recovers(seeded: Path) -> None:
+    import threading
+    import time
+
+    from emgcorpus.lake_writer import _try_lock, _unlock
+
+    fd = _try_lock(seeded, "recovering")  # what Lake.open holds while it recovers
+    assert fd is not None
+    threading.Timer(0.3, _unlock, (fd,)).start()
+    start = time.monotonic()
+    with LakeWriter(seeded) as writer:  # waits instead of refusing
+        assert writer.published == read_snapshot(seeded)
+    assert time.monotonic() - start >= 0.25
