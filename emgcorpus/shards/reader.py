@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from emgcorpus.errors import ConfigError, SourceError
+from emgcorpus.errors import ConfigError, LakeError, SourceError
 from emgcorpus.recording import subject_key
 from emgcorpus.shards.index import INDEX_FILE, read_index
 from emgcorpus.topology import POSITION_DIM
@@ -37,28 +37,28 @@ class ShardSet:
 
     @classmethod
     def open(cls, root: str | Path) -> ShardSet:
-        """Open a shard folder (``index.json`` if present, else ``*.parquet``).
+        """Open a shard folder through its ``index.json`` (written last by a tokenize run).
 
-        The index may be a bare ``{"shards": [{"file": ...}, ...]}`` (hand-made shards);
-        LakeError if it is not readable, SourceError if the folder, or a listed file, is
-        missing or there are no shards.
+        A folder without an index is an unfinished (or crashed) tokenization, never read
+        as shards. LakeError if the index is missing or not readable, SourceError if the
+        folder, or a listed file, is missing or the index lists no shards.
         """
         root = Path(root)
         if not root.is_dir():
             raise SourceError(root, "shard folder not found (expected a folder of Parquet shards)")
-        index: dict[str, Any] = {}
-        if (root / INDEX_FILE).exists():
-            index = read_index(root)
-            files = tuple(root / str(e["file"]) for e in index["shards"])
-            missing = [f.name for f in files if not f.exists()]
-            if missing:
-                raise SourceError(
-                    root / INDEX_FILE, f"lists shards that do not exist: {missing[:5]}"
-                )
-        else:
-            files = tuple(sorted(root.glob("*.parquet")))
+        if not (root / INDEX_FILE).exists():
+            found = len(list(root.glob("*.parquet")))
+            raise LakeError(
+                f"{root}: no {INDEX_FILE} beside {found} Parquet file(s): an unfinished "
+                "tokenization (rerun `emgcorpus tokenize`)"
+            )
+        index = read_index(root)
+        files = tuple(root / str(e["file"]) for e in index["shards"])
+        missing = [f.name for f in files if not f.exists()]
+        if missing:
+            raise SourceError(root / INDEX_FILE, f"lists shards that do not exist: {missing[:5]}")
         if not files:
-            raise SourceError(root, "no shards: expected index.json or *.parquet files")
+            raise SourceError(root / INDEX_FILE, "lists no shards")
         return cls(root=root, files=files, index=index)
 
     @property

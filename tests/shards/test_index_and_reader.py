@@ -85,3 +85,11 @@ def test_index_without_the_format_is_refused_by_every_reader(tmp_path: Path) -> 
     write_index(tmp_path, {"vocab_id": "v"}, [{**entries[0], "file": "gone.parquet"}], 1)
     with pytest.raises(SourceError, match="lists shards that do not exist"):
         ShardSet.open(tmp_path)
+
+
+def test_folder_without_an_index_is_an_unfinished_tokenization(tmp_path: Path) -> None:
+    """A tokenize killed before index.json leaves Parquet files the trainer must not read."""
+    write_partition_shards(_rows(), tmp_path, 0, max_rows=10)
+    assert list(tmp_path.glob("*.parquet"))
+    with pytest.raises(LakeError, match="no index.json beside 1 Parquet file.*unfinished"):
+        ShardSet.open(tmp_path)
