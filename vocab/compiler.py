@@ -12,9 +12,11 @@ Stages (every task opens the lake *at the snapshot taken once at the start*):
    bounded. A task reads its recordings (EMG channels with status ``good``, at ``fs`` or
    the native rate), runs
    ``tokenizer.segment_session`` per session (the NCT pools one noise floor per channel
-   over the session, e.g. from its rest recording) and keeps the descriptors of the
-   active segments (float32) plus per-recording bookkeeping. What later passes read
-   depends on ``descriptors``:
+   over the session, e.g. from its rest recording; a session cut over several partitions
+   gets floors pooled over all of its recordings by a floor pass before the map,
+   vocab.partition_tasks.whole_session_floors, so tokens do not depend on the partition
+   size) and keeps the descriptors of the active segments (float32) plus per-recording
+   bookkeeping. What later passes read depends on ``descriptors``:
 
    - ``"spill"`` (default): the task writes the partition's descriptors to a file in a
      scratch folder the workers share (vocab.spill) and returns only bookkeeping; every
@@ -91,6 +93,7 @@ from vocab.partition_tasks import (
     spilled_sample,
     spilled_usage,
     tree_merge_samples,
+    whole_session_floors,
 )
 from vocab.runner import DaskRunner, progress_enabled
 from vocab.spill import ScratchDir
@@ -239,10 +242,12 @@ class VocabularyBuilder:
         tasks that apply to them.
         """
         lake = str(self.lake_path)
+        floors = whole_session_floors(run, lake, snapshot, parts, nfs, self.tokenizer, self.fs)
+        fl = delayed(floors)
         if scratch is None:
             mapped = [
                 delayed(map_partition, pure=True)(
-                    lake, snapshot, refs, f, self.tokenizer, self.fs, self.seed
+                    lake, snapshot, refs, f, self.tokenizer, self.fs, self.seed, fl
                 )
                 for refs, f in zip(parts, nfs)
             ]
@@ -252,7 +257,7 @@ class VocabularyBuilder:
             return mapped, moments, PassTasks(partition_sample, partition_lloyd, partition_usage)
         spill = delayed(spill_partition, pure=True)
         tasks = [
-            spill(lake, snapshot, refs, f, self.tokenizer, self.fs, self.seed, scratch.part(i))
+            spill(lake, snapshot, refs, f, self.tokenizer, self.fs, self.seed, scratch.part(i), fl)
             for i, (refs, f) in enumerate(zip(parts, nfs))
         ]
         done = run.compute(tasks, "map")

@@ -6,7 +6,9 @@ The recordings of a lake (sorted by id) are cut into fixed partitions of whole s
 bounded and the result does not depend on the scheduler. A task opens the lake at the
 snapshot taken once at the start (:func:`open_lake`), reads the tokenized channels (EMG
 with status ``good``, at ``fs`` or the native rate) and segments them session by session
-(:func:`segment_partition`: the recordings of a session share noise floors). The
+(:func:`segment_partition`: the recordings of a session share noise floors, pooled over
+the whole session by vocab.partition_tasks.whole_session_floors when the partitions cut
+it, so tokens do not depend on the partition size). The
 vocabulary build (vocab.compiler, vocab.partition_tasks) and the tokenization
 (vocab.tokenize) both read the lake through this module.
 """
@@ -64,7 +66,8 @@ def session_partitions(
     A partition holds whole sessions, at most ``size`` recordings and, when ``max_weight``
     is given, at most ``max_weight`` in total of ``weights`` (a recording's channel-samples,
     so a partition's signal and descriptor bytes are bounded). A session over either bound
-    is cut into chunks within both (each chunk then pools its own noise floor; a single
+    is cut into chunks within both (vocab.partition_tasks.whole_session_floors then pools
+    its noise floors over every chunk; a single
     recording heavier than ``max_weight`` is a chunk of its own). Sessions come in the order
     of their first recording, recordings within a session in id order. Returns lists of
     indices into ``keys``.
@@ -162,23 +165,52 @@ def segment_partition(
     native_fs: list[float],
     tokenizer: Tokenizer,
     fs: float | None,
+    floors: SessionFloors | None = None,
 ) -> Iterator[tuple[int, Segments, float, list[int], list[Any]]]:
     """Segment a partition's recordings session by session (consecutive refs with the
     same ``session`` share noise floors, see Tokenizer.segment_session).
 
+    ``floors``: session key -> floors per channel name, pooled over the whole session
+    (vocab.partition_tasks.whole_session_floors) for the sessions that span several
+    partitions; the other sessions pool their floors here, over all of their recordings.
+
     Yields, in ``refs`` order: the index into ``refs``, the segments (channel indices of
     the recording), the duration [s], the tokenized channel indices and every ChannelInfo.
     """
+    for members in session_runs(refs):
+        given = None if floors is None else floors.get(refs[members[0]].session)
+        yield from SessionGroup(lake, refs, native_fs, fs, members).run(tokenizer, given)
+
+
+def session_runs(refs: list[RecordingRef]) -> Iterator[list[int]]:
+    """Indices of the runs of consecutive refs of one session (no key: a run of one)."""
     i = 0
     while i < len(refs):
         j = i + 1
         while j < len(refs) and refs[j].session and refs[j].session == refs[i].session:
             j += 1
-        yield from _SessionGroup(lake, refs, native_fs, fs, list(range(i, j))).run(tokenizer)
+        yield list(range(i, j))
         i = j
 
 
-class _SessionGroup:
+#: Session key -> noise floor per channel name, for sessions cut over several partitions.
+SessionFloors = dict[str, dict[str, float]]
+#: Session key -> channel name -> the arrays a partition contributes to the session's floor.
+SessionLevels = dict[str, dict[str, list[np.ndarray]]]
+
+
+def split_sessions(parts: list[list[RecordingRef]]) -> set[str]:
+    """Session keys whose recordings lie in more than one partition."""
+    seen: dict[str, int] = {}
+    split: set[str] = set()
+    for p, refs in enumerate(parts):
+        for ref in refs:
+            if ref.session and seen.setdefault(ref.session, p) != p:
+                split.add(ref.session)
+    return split
+
+
+class SessionGroup:
     """The recordings of one session inside a partition, loaded on demand."""
 
     def __init__(
@@ -212,11 +244,14 @@ class _SessionGroup:
         return x, self.rate(g), [self.infos[g][c] for c in self.keeps[g]]
 
     def run(
-        self, tokenizer: Tokenizer
+        self, tokenizer: Tokenizer, floors: dict[str, float] | None = None
     ) -> Iterator[tuple[int, Segments, float, list[int], list[Any]]]:
-        segs = dict(zip(self.todo, tokenizer.segment_session(len(self.todo), self.load)))
+        """Segment the group (against ``floors`` per channel name when given, else
+        floors pooled over the group): the items of segment_partition."""
+        segs = tokenizer.segment_session(len(self.todo), self.load, floors)
+        by_member = dict(zip(self.todo, segs))
         for g in self.members:
-            seg = segs.get(g)
+            seg = by_member.get(g)
             if seg is None:
                 self.read(g)  # no tokenized channel: still count the recording's time
                 seg = Segments.empty(tokenizer.descriptor_dim)

@@ -150,8 +150,10 @@ class NCTTokenizer(Tokenizer):
     name: ClassVar[str] = "nct"
     label: ClassVar[str] = "NCT"
     #: 2: spectral descriptors on the common 20-95 Hz band, optional high-band entries
-    #: (NaN when not recorded), session-level noise floors.
-    version: ClassVar[str] = "2"
+    #: (NaN when not recorded), session-level noise floors. 3: a session's floors are
+    #: pooled over all of its recordings, also when the compiler cuts it over several
+    #: partitions (they were pooled per partition: tokens depended on the partition size).
+    version: ClassVar[str] = "3"
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -251,16 +253,38 @@ class NCTTokenizer(Tokenizer):
     def session_floors(self, preps: list[PreparedRecording]) -> dict[str, float]:
         """Step 3 over a session: one floor per channel name from the block levels of
         every recording of the session (e.g. its rest recording), envelope units."""
+        return self.pool_floors(self._levels_by_name(preps))
+
+    @staticmethod
+    def _levels_by_name(preps: list[PreparedRecording]) -> dict[str, list[np.ndarray]]:
         pooled: dict[str, list[np.ndarray]] = {}
         for prep in preps:
             for name, lv in zip(prep.names, prep.levels):
                 pooled.setdefault(name, []).append(lv)
-        names = sorted(pooled)
+        return pooled
+
+    def session_levels(
+        self, n: int, load: Callable[[int], Recorded]
+    ) -> dict[str, list[np.ndarray]]:
+        """The block levels (step 3's input) of ``n`` recordings of a session, by channel
+        name: what a partition holding part of a session contributes to its floors."""
+        levels: list[PreparedRecording] = []
+        for i in range(n):
+            prep = self.prepare(*load(i))
+            if prep is not None:
+                levels.append(_levels_only(prep))
+        return self._levels_by_name(levels)
+
+    def pool_floors(self, levels: dict[str, list[np.ndarray]]) -> dict[str, float]:
+        """Step 3 on pooled block levels (channel name -> arrays): the
+        ``noise_percentile``-th percentile of all of them, capped (floor_channel_spread).
+        The percentile does not depend on the order of the arrays."""
+        names = sorted(levels)
         if not names:
             return {}
         q = float(self.params["noise_percentile"])
         floor = np.array(
-            [np.percentile(np.concatenate(pooled[n]), q) if sum(map(len, pooled[n])) else 0.0
+            [np.percentile(np.concatenate(levels[n]), q) if sum(map(len, levels[n])) else 0.0
              for n in names]
         )  # fmt: skip
         floor = np.maximum(floor, np.finfo(np.float32).tiny)
@@ -335,13 +359,28 @@ class NCTTokenizer(Tokenizer):
         """The session floors of ``prep``'s tokenized channels by name (NaN where missing)."""
         return np.array([floors.get(n, np.nan) for n in prep.names], dtype=np.float64)
 
-    def segment_session(self, n: int, load: Callable[[int], Recorded]) -> Iterator[Segments]:
-        """Segment one session's recordings against floors pooled over all of them.
+    def segment_session(
+        self,
+        n: int,
+        load: Callable[[int], Recorded],
+        floors: dict[str, float] | None = None,
+    ) -> Iterator[Segments]:
+        """Segment one session's recordings against floors pooled over all of them, or
+        against ``floors`` (per channel name) pooled by the caller over the whole session
+        when it spans several partitions (then there is no floor pass here).
 
         Pass 1 filters every recording and collects its block levels; the filtered
         recordings are kept while they fit in ``SESSION_CACHE_BYTES`` (the rest are loaded
         and filtered again in pass 2), so memory stays bounded whatever the session's size.
         """
+        if floors is not None:
+            for i in range(n):
+                prep = self.prepare(*load(i))
+                if prep is None:
+                    yield Segments.empty(DESCRIPTOR_DIM)
+                    continue
+                yield self.finish(prep, self.floors_for(prep, floors))
+            return
         if n == 1:
             yield self.segment(*load(0))
             return

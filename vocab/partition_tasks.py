@@ -1,5 +1,9 @@
 """The Dask tasks of the vocabulary build: map a partition, then its per-pass partials.
 
+Before the map, :func:`whole_session_floors` pools the noise floors of every session the
+partitions cut in several pieces over all of its recordings (one :func:`partition_levels`
+task per partition holding such a session), so tokens do not depend on the partition size;
+the map tasks and vocab.tokenize receive those floors.
 The map task (:func:`map_partition`) segments a partition's recordings and keeps the
 descriptors of the active segments; :func:`spill_partition` does the same and writes them
 to a scratch file (vocab.spill). Every later pass has one task per partition that returns a
@@ -30,10 +34,83 @@ from vocab.codebook import (
     standardize,
     usable_rows,
 )
-from vocab.lake_partitions import RecordingRef, open_lake, segment_partition
+from vocab.lake_partitions import (
+    RecordingRef,
+    SessionFloors,
+    SessionGroup,
+    SessionLevels,
+    open_lake,
+    segment_partition,
+    session_runs,
+    split_sessions,
+)
+from vocab.runner import DaskRunner
 from vocab.spill import read_blocks, save_rows
 from vocab.stats import UsagePartial
 from vocab.tokenizer_base import KIND_ACTIVE, Tokenizer
+
+
+def partition_levels(
+    lake_path: str,
+    snapshot: dict[str, int],
+    refs: list[RecordingRef],
+    native_fs: list[float],
+    tokenizer: Tokenizer,
+    fs: float | None,
+    sessions: set[str],
+) -> SessionLevels:
+    """The floor task: what the partition's recordings of ``sessions`` contribute to
+    those sessions' noise floors (Tokenizer.session_levels), by session key."""
+    lake = open_lake(lake_path, snapshot)
+    out: SessionLevels = {}
+    for members in session_runs(refs):
+        key = refs[members[0]].session
+        if key not in sessions:
+            continue
+        group = SessionGroup(lake, refs, native_fs, fs, members)
+        levels = tokenizer.session_levels(len(group.todo), group.load)
+        if levels is None:
+            continue
+        mine = out.setdefault(key, {})
+        for name, arrays in levels.items():
+            mine.setdefault(name, []).extend(arrays)
+    return out
+
+
+def whole_session_floors(
+    run: DaskRunner,
+    lake_path: str,
+    snapshot: dict[str, int],
+    parts: list[list[RecordingRef]],
+    nfs: list[list[float]],
+    tokenizer: Tokenizer,
+    fs: float | None,
+) -> SessionFloors:
+    """Noise floors pooled over every recording of each session that the partitions cut
+    in several pieces (a map over the partitions holding such sessions, merged per session
+    in partition order, pooled once by Tokenizer.pool_floors), so a session's floors do not
+    depend on the partition size. Empty when no session is cut or the tokenizer has no
+    floor (its session_levels returns None)."""
+    split = split_sessions(parts)
+    if not split or tokenizer.session_levels(0, _no_recording) is None:
+        return {}
+    task = delayed(partition_levels, pure=True)
+    which = [p for p, refs in enumerate(parts) if any(r.session in split for r in refs)]
+    done = run.compute(
+        [task(lake_path, snapshot, parts[p], nfs[p], tokenizer, fs, split) for p in which],
+        "session floors",
+    )
+    merged: SessionLevels = {}
+    for levels in done:
+        for key, by_name in levels.items():
+            mine = merged.setdefault(key, {})
+            for name, arrays in by_name.items():
+                mine.setdefault(name, []).extend(arrays)
+    return {key: tokenizer.pool_floors(merged[key]) for key in sorted(merged)}
+
+
+def _no_recording(i: int) -> Any:
+    raise AssertionError("session_levels(0, ...) loads no recording")
 
 
 @dataclass
@@ -58,8 +135,10 @@ def map_partition(
     tokenizer: Tokenizer,
     fs: float | None,
     seed: int,
+    floors: SessionFloors | None = None,
 ) -> MappedPartition:
-    """The map task: tokenize the partition's recordings, keep active descriptors."""
+    """The map task: tokenize the partition's recordings, keep active descriptors
+    (``floors``: whole-session floors of the sessions cut over several partitions)."""
     lake = open_lake(lake_path, snapshot)
     dim = tokenizer.descriptor_dim
     descs: list[np.ndarray] = []
@@ -68,7 +147,7 @@ def map_partition(
     out = MappedPartition(
         dim, np.zeros((0, dim), np.float32), np.zeros(0, np.int32), np.zeros(0, np.uint64)
     )
-    for i, seg, seconds, _, _ in segment_partition(lake, refs, native_fs, tokenizer, fs):
+    for i, seg, seconds, _, _ in segment_partition(lake, refs, native_fs, tokenizer, fs, floors):
         ref = refs[i]
         active = np.flatnonzero(seg.kind == KIND_ACTIVE)
         d = np.asarray(seg.descriptor, dtype=np.float32).reshape(-1, dim)[active]
@@ -206,10 +285,11 @@ def spill_partition(
     fs: float | None,
     seed: int,
     path: str,
+    floors: SessionFloors | None = None,
 ) -> tuple[SpilledPartition, MomentStats]:
     """The map task with spilling: tokenize, write the descriptors to ``path`` (and their
     hashes beside it), return the bookkeeping and the partition's moments."""
-    part = map_partition(lake_path, snapshot, refs, native_fs, tokenizer, fs, seed)
+    part = map_partition(lake_path, snapshot, refs, native_fs, tokenizer, fs, seed, floors)
     hash_path = path.removesuffix(".npy") + ".hash.npy"
     save_rows(path, part.descriptors)
     save_rows(hash_path, part.hashes)

@@ -2,7 +2,8 @@
 
 Recordings (sorted by id) are cut into fixed partitions of whole sessions
 (vocab.lake_partitions.session_partitions: the recordings of a session share noise
-floors); each Dask task tokenizes one partition and writes its own shards through
+floors, pooled over the whole session by vocab.partition_tasks.whole_session_floors when
+the partitions cut it); each Dask task tokenizes one partition and writes its own shards through
 emgcorpus.shards.writer, so the files do not depend on the scheduler or the number of
 workers, and no payload passes through the client (the output folder must be visible to
 every worker). Each recording becomes *sentences*: its tokens sorted by onset, cut into
@@ -29,12 +30,14 @@ from vocab.lake_partitions import (
     DEFAULT_PARTITION_SAMPLES,
     DEFAULT_PARTITION_SIZE,
     RecordingRef,
+    SessionFloors,
     check_partitioning,
     lake_snapshot,
     open_lake,
     plan_partitions,
     segment_partition,
 )
+from vocab.partition_tasks import whole_session_floors
 from vocab.runner import DaskRunner
 from vocab.tokenizer_base import Segments
 
@@ -107,15 +110,17 @@ def tokenize_partition(
     partition: int,
     max_rows: int,
     max_tokens: int,
+    floors: SessionFloors | None = None,
 ) -> list[dict[str, Any]]:
     """The map task: tokenize the partition's recordings, write its shards, return their
-    index entries (file, rows, tokens, recordings, sha256)."""
+    index entries (file, rows, tokens, recordings, sha256). ``floors``: whole-session
+    floors of the sessions cut over several partitions (whole_session_floors)."""
     lake = open_lake(lake_path, snapshot)
     tokenizer = vocab.tokenizer()
     rows: list[dict[str, Any]] = []
     refs = [m.ref for m in metas]
     native = [m.native_fs for m in metas]
-    for i, seg, _, keep, infos in segment_partition(lake, refs, native, tokenizer, fs):
+    for i, seg, _, keep, infos in segment_partition(lake, refs, native, tokenizer, fs, floors):
         rows.extend(sentences_of(lake, metas[i], vocab, seg, keep, infos, max_tokens))
     return write_partition_shards(rows, out_dir, partition, max_rows)
 
@@ -169,6 +174,16 @@ def tokenize_lake(
     parts = [[metas[i] for i in p] for p in plan.partitions]
     with DaskRunner(scheduler, n_workers, progress) as run:
         v = delayed(vocab)
+        floors = whole_session_floors(
+            run,
+            str(lake_path),
+            snapshot,
+            [[m.ref for m in part] for part in parts],
+            [[m.native_fs for m in part] for part in parts],
+            vocab.tokenizer(),
+            fs,
+        )
+        fl = delayed(floors)
         tasks = [
             delayed(tokenize_partition)(
                 str(lake_path),
@@ -180,6 +195,7 @@ def tokenize_lake(
                 p,
                 int(max_rows_per_shard),
                 int(max_tokens_per_sentence),
+                fl,
             )
             for p, part in enumerate(parts)
         ]

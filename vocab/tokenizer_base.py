@@ -105,9 +105,36 @@ class Tokenizer(ABC):
         over more than this recording (its session); tokenizers without a floor ignore it.
         """
 
-    def segment_session(self, n: int, load: Callable[[int], Recorded]) -> Iterator[Segments]:
+    def session_levels(
+        self, n: int, load: Callable[[int], Recorded]
+    ) -> dict[str, list[np.ndarray]] | None:
+        """What the ``n`` recordings of (a part of) a session contribute to the session's
+        noise floors: per channel name, a list of arrays to pool (see pool_floors).
+
+        ``None`` (the default): the tokenizer has no session floor. The compiler calls
+        this for sessions cut over several partitions, pools the parts over the whole
+        session and hands the floors to segment_session, so tokens do not depend on how
+        the recordings were partitioned.
+        """
+        return None
+
+    def pool_floors(self, levels: dict[str, list[np.ndarray]]) -> dict[str, float]:
+        """The session floors (per channel name) from the merged session_levels of all
+        of a session's recordings. The default: no floors."""
+        return {}
+
+    def segment_session(
+        self,
+        n: int,
+        load: Callable[[int], Recorded],
+        floors: dict[str, float] | None = None,
+    ) -> Iterator[Segments]:
         """Segment the ``n`` recordings of one session (same subject, session and device),
         in order; ``load(i)`` returns recording ``i`` as ``(x, fs, channels)``.
+
+        ``floors``: the session's floors per channel name, pooled over the whole session
+        by the caller (pool_floors) when the session spans several partitions; ``None``:
+        pool them over these ``n`` recordings.
 
         The default segments them one at a time; a tokenizer with a noise floor overrides
         it to share one floor per channel across the session (vocab.nct).
