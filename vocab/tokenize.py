@@ -39,7 +39,7 @@ from vocab.lake_partitions import (
 )
 from vocab.partition_tasks import whole_session_floors
 from vocab.runner import DaskRunner
-from vocab.tokenizer_base import Segments
+from vocab.tokenizer_base import KIND_ACTIVE, Segments
 
 
 @dataclass(frozen=True)
@@ -95,9 +95,20 @@ def sentences_of(
         "session": meta.session,
         "trial": meta.trial,
     }
+    desc = standardized_descriptors(vocab, seg)[order]
     return sentence_rows(
-        recording, len(keep), ids, channel, onset, duration, pos, events, max_tokens
+        recording, len(keep), ids, channel, onset, duration, pos, events, max_tokens, desc
     )
+
+
+def standardized_descriptors(vocab: Vocabulary, seg: Segments) -> np.ndarray:
+    """float32 (n, dim): each segment's descriptor standardised by the vocabulary's mean
+    and std (the codebook's space; the shards' ``token_desc``); NaN for absent entries and
+    for rest segments."""
+    d = np.asarray(seg.descriptor, dtype=np.float64).reshape(len(seg), -1)
+    z = (d - vocab.mean) / np.where(vocab.std > 0, vocab.std, 1.0)
+    z[seg.kind != KIND_ACTIVE] = np.nan
+    return z.astype(np.float32)
 
 
 def tokenize_partition(
@@ -212,6 +223,7 @@ def tokenize_lake(
         "max_tokens_per_sentence": int(max_tokens_per_sentence),
         "max_rows_per_shard": int(max_rows_per_shard),
         "partition_size": int(partition_size),
+        "descriptor_dim": int(vocab.codebook.shape[1]),
     }
     if plan.samples_bind:  # the budget is recorded only when it changed the partitions
         fields["partition_samples"] = int(partition_samples or 0)

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from emgcorpus.errors import ConfigError, LakeError, SourceError
 from emgcorpus.recording import subject_key
 from emgcorpus.shards.index import INDEX_FILE, read_index
+from emgcorpus.shards.schema import DESC_COLUMN
 from emgcorpus.topology import POSITION_DIM
 
 #: The per-token columns of a shard row (parallel lists of equal length).
@@ -71,6 +72,12 @@ class ShardSet:
     def snapshot(self) -> Any:
         """The lake snapshot the index names (None: not given)."""
         return self.index.get("snapshot")
+
+    @property
+    def descriptor_dim(self) -> int:
+        """Entries of each token's stored descriptor (``token_desc``; index field
+        ``descriptor_dim``); 0 for shards written without descriptors."""
+        return int(self.index.get("descriptor_dim") or 0)
 
     def vocab_size(self) -> int:
         """Number of token ids: the index's ``vocab_size`` if given, else 1 + the largest id."""
@@ -143,11 +150,33 @@ def flat_column(t: pa.Table, name: str, dtype: Any) -> np.ndarray:
     return col.values.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
 
 
+def descriptor_column(t: pa.Table, n_tokens: int) -> np.ndarray | None:
+    """The ``token_desc`` values of ``t``'s rows as float32 (n_tokens, D), or None when the
+    table has no such column or every row's is null (shards without descriptors). A column
+    null for only some rows, or whose length is not a multiple of the token count, is a
+    ValueError (callers name the file): descriptors are never silently dropped."""
+    if DESC_COLUMN not in t.column_names:
+        return None
+    col = t.column(DESC_COLUMN).combine_chunks()
+    if len(col) == 0 or col.null_count == len(col):
+        return None
+    flat = col.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    if col.null_count or (n_tokens and flat.size % n_tokens) or (not n_tokens and flat.size):
+        raise ValueError(
+            f"token_desc: {flat.size} values for {n_tokens} tokens ({col.null_count} null rows)"
+        )
+    return flat.reshape(n_tokens, -1) if n_tokens else flat.reshape(0, 0)
+
+
 class ShardRows:
-    """One shard's token columns as flat numpy arrays plus offsets (cheap row slicing)."""
+    """One shard's token columns as flat numpy arrays plus offsets (cheap row slicing).
+
+    ``desc``: the tokens' standardised descriptors (n, D) when the shard stores them, else
+    None (shards written before ``token_desc``)."""
 
     def __init__(self, path: Path) -> None:
-        t = pq.read_table(path, columns=[*TOKEN_COLUMNS, "t_start_s"])
+        extra = [DESC_COLUMN] if DESC_COLUMN in pq.read_schema(path).names else []
+        t = pq.read_table(path, columns=[*TOKEN_COLUMNS, *extra, "t_start_s"])
         self.t_start = t.column("t_start_s").to_numpy()
         ids = t.column("token_ids").combine_chunks()
         self.offsets = ids.offsets.to_numpy()
@@ -158,24 +187,32 @@ class ShardRows:
         if pos.size != self.ids.size * POSITION_DIM:
             raise SourceError(path, f"token_pos must hold {POSITION_DIM} floats per token")
         self.pos = pos.reshape(-1, POSITION_DIM)
+        try:
+            self.desc = descriptor_column(t, self.ids.size)
+        except ValueError as exc:
+            raise SourceError(path, str(exc)) from None
 
     def row(self, r: int, max_tokens: int | None, rng: np.random.Generator) -> dict[str, Any]:
         """Row ``r``'s tokens: ``token_ids`` (n,) int64, ``channel_pos`` (n, POSITION_DIM)
         float32, ``onset_s`` (n,) float32 [s] from its first token, ``duration_s`` (n,)
-        float32 [s]; a row longer than ``max_tokens`` is cropped to a contiguous span at an
-        offset drawn from ``rng``."""
+        float32 [s], and ``desc`` (n, D) float32 when the shard stores descriptors; a row
+        longer than ``max_tokens`` is cropped to a contiguous span at an offset drawn from
+        ``rng``."""
         a, b = int(self.offsets[r]), int(self.offsets[r + 1])
         if max_tokens is not None and b - a > max_tokens:
             a = a + int(rng.integers(0, b - a - max_tokens + 1))
             b = a + max_tokens
         onset = self.onset[a:b]
         t0 = onset[0] if b > a else self.t_start[r]
-        return {
+        out = {
             "token_ids": self.ids[a:b],
             "channel_pos": self.pos[a:b],
             "onset_s": (onset - t0).astype(np.float32),
             "duration_s": self.duration[a:b],
         }
+        if self.desc is not None:
+            out["desc"] = self.desc[a:b]
+        return out
 
 
 @dataclass
@@ -186,17 +223,22 @@ class RecordingTokens:
     pos: np.ndarray  # float32 (n, POSITION_DIM)
     onset_s: np.ndarray  # float64 (n,)
     duration_s: np.ndarray  # float32 (n,)
+    desc: np.ndarray | None = None  # float32 (n, D) standardised descriptors, if stored
 
     def between(self, start_s: float, end_s: float) -> dict[str, np.ndarray]:
-        """Tokens with onset in [start_s, end_s); onsets made relative to ``start_s``."""
+        """Tokens with onset in [start_s, end_s); onsets made relative to ``start_s``
+        (``desc`` too when the shards store descriptors)."""
         a = int(np.searchsorted(self.onset_s, start_s, side="left"))
         b = int(np.searchsorted(self.onset_s, end_s, side="left"))
-        return {
+        out = {
             "token_ids": self.ids[a:b],
             "channel_pos": self.pos[a:b],
             "onset_s": (self.onset_s[a:b] - start_s).astype(np.float32),
             "duration_s": self.duration_s[a:b],
         }
+        if self.desc is not None:
+            out["desc"] = self.desc[a:b]
+        return out
 
 
 @dataclass
@@ -240,11 +282,16 @@ def read_dataset_recordings(shards: ShardSet, dataset: str) -> list[ShardRecordi
         ids = flat_column(t, "token_ids", np.int64)
         onset = flat_column(t, "token_onset_s", np.float64)
         order = np.argsort(onset, kind="stable")
+        try:
+            desc = descriptor_column(t, ids.size)
+        except ValueError as exc:
+            raise SourceError(shards.root, f"recording {rid}: {exc}") from None
         tokens = RecordingTokens(
             ids=ids[order],
             pos=flat_column(t, "token_pos", np.float32).reshape(-1, POSITION_DIM)[order],
             onset_s=onset[order],
             duration_s=flat_column(t, "token_duration_s", np.float32)[order],
+            desc=None if desc is None else desc[order],
         )
         seen: dict[tuple[Any, ...], dict[str, Any]] = {}
         for evs in t.column("events").to_pylist():

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from emgcorpus.checksums import file_sha256
 from emgcorpus.errors import LakeError
 from emgcorpus.shards.index import INDEX_FILE, SHARD_GLOB, read_index, shard_folders
-from emgcorpus.shards.schema import SHARD_SCHEMA
+from emgcorpus.shards.schema import SHARD_SCHEMA, SHARD_SCHEMA_WITHOUT_DESC
 
 
 def verify_shards(shard_dir: str | Path) -> list[str]:
@@ -47,7 +47,8 @@ def verify_shards(shard_dir: str | Path) -> list[str]:
             continue
         if meta.num_rows != entry.get("rows"):
             problems.append(f"{path}: {meta.num_rows} rows, the index lists {entry.get('rows')}")
-        if not schema.remove_metadata().equals(SHARD_SCHEMA):
+        bare = schema.remove_metadata()
+        if not (bare.equals(SHARD_SCHEMA) or bare.equals(SHARD_SCHEMA_WITHOUT_DESC)):
             problems.append(f"{path}: schema differs from emgcorpus.shards.schema.SHARD_SCHEMA")
     for extra in sorted(shard_dir.glob(SHARD_GLOB)):
         if extra.name not in listed:

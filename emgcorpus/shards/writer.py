@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from emgcorpus.checksums import file_sha256
-from emgcorpus.shards.schema import SHARD_SCHEMA
+from emgcorpus.shards.schema import DESC_COLUMN, SHARD_SCHEMA
 
 #: Sentences per shard file unless the caller says otherwise.
 DEFAULT_MAX_ROWS = 4096
@@ -80,6 +80,7 @@ def sentence_rows(
     pos: np.ndarray,
     events: list[dict[str, Any]],
     max_tokens: int,
+    desc: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """One recording's tokens (sorted by onset) cut into shard rows (dicts in SHARD_SCHEMA).
 
@@ -90,7 +91,11 @@ def sentence_rows(
     (n, POSITION_DIM) float32 electrode position. ``events`` are the recording's events
     (onset [s], duration [s], label, repetition, kind); a sentence of at most
     ``max_tokens`` tokens carries those overlapping [its first onset, its last end).
+    ``desc`` (n, D) float32: each token's standardised descriptor (NaN = absent entry or
+    rest token), stored as ``token_desc``; None: the column is null (ids only).
     """
+    if desc is not None and np.asarray(desc).shape[0] != ids.shape[0]:
+        raise ValueError(f"desc has {np.asarray(desc).shape[0]} rows for {ids.shape[0]} tokens")
     ev_on = np.asarray([e["onset"] for e in events], np.float64)
     ev_end = ev_on + np.asarray([e["duration"] for e in events], np.float64)
     rows = []
@@ -111,6 +116,9 @@ def sentence_rows(
                 "token_onset_s": onset_s[sl].astype(np.float32),
                 "token_duration_s": duration_s[sl].astype(np.float32),
                 "token_pos": pos[sl].reshape(-1),
+                "token_desc": None
+                if desc is None
+                else np.asarray(desc, np.float32)[sl].reshape(-1),
                 "events": [events[i] for i in overlapping],
             }
         )
@@ -118,12 +126,13 @@ def sentence_rows(
 
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
-    """A table in SHARD_SCHEMA (its column order) from shard rows."""
+    """A table in SHARD_SCHEMA (its column order) from shard rows (a row without
+    ``token_desc``, or with None, gets a null there)."""
     columns = {}
     for field in SHARD_SCHEMA:
-        values = [r[field.name] for r in rows]
+        values = [r.get(field.name) if field.name == DESC_COLUMN else r[field.name] for r in rows]
         if pa.types.is_list(field.type) and field.name != "events":
-            values = [np.asarray(v).tolist() for v in values]
+            values = [None if v is None else np.asarray(v).tolist() for v in values]
         columns[field.name] = pa.array(values, type=field.type)
     return pa.table(columns, schema=SHARD_SCHEMA)
 

@@ -6,11 +6,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
+from emgcorpus.checksums import file_sha256
 from emgcorpus.errors import LakeError, SourceError
 from emgcorpus.shards.index import FORMAT, INDEX_FILE, read_index, write_index
 from emgcorpus.shards.reader import ShardRows, ShardSet, read_dataset_recordings
+from emgcorpus.shards.schema import DESC_COLUMN, SHARD_SCHEMA_WITHOUT_DESC
 from emgcorpus.shards.verify import verify_shards
 from emgcorpus.shards.writer import sentence_rows, write_partition_shards
 from emgcorpus.topology import POSITION_DIM
@@ -25,7 +28,7 @@ RECORDING = {
 }
 
 
-def _rows(n_tokens: int = 7, max_tokens: int = 3) -> list[dict]:
+def _rows(n_tokens: int = 7, max_tokens: int = 3, desc: np.ndarray | None = None) -> list[dict]:
     onset = np.arange(n_tokens, dtype=np.float64) * 0.5
     events = [
         {"onset": 0.0, "duration": 1.0, "label": "a", "repetition": 1, "kind": "gesture"},
@@ -41,6 +44,7 @@ def _rows(n_tokens: int = 7, max_tokens: int = 3) -> list[dict]:
         np.ones((n_tokens, POSITION_DIM), np.float32),
         events,
         max_tokens,
+        desc,
     )
 
 
@@ -93,3 +97,41 @@ def test_folder_without_an_index_is_an_unfinished_tokenization(tmp_path: Path) -
     assert list(tmp_path.glob("*.parquet"))
     with pytest.raises(LakeError, match="no index.json beside 1 Parquet file.*unfinished"):
         ShardSet.open(tmp_path)
+
+
+def test_descriptors_round_trip_and_shards_without_them_still_read(tmp_path: Path) -> None:
+    desc = np.arange(14, dtype=np.float32).reshape(7, 2)
+    desc[3] = np.nan  # a rest token
+    (tmp_path / "d").mkdir()
+    (tmp_path / "n").mkdir()
+    entries = write_partition_shards(_rows(desc=desc), tmp_path / "d", 0, max_rows=10)
+    write_index(tmp_path / "d", {"vocab_id": "v", "descriptor_dim": 2}, entries, 1)
+    shards = ShardSet.open(tmp_path / "d")
+    assert shards.descriptor_dim == 2
+    row = ShardRows(shards.files[0]).row(1, None, np.random.default_rng(0))
+    np.testing.assert_array_equal(row["desc"], desc[3:6])  # NaN kept
+    (rec,) = read_dataset_recordings(shards, "toy")
+    assert rec.tokens.desc is not None
+    np.testing.assert_array_equal(rec.tokens.desc, desc)
+    assert rec.tokens.between(1.0, 2.0)["desc"].shape == (2, 2)
+    # written without descriptors (as before the column): ids only, nothing breaks
+    entries = write_partition_shards(_rows(), tmp_path / "n", 0, max_rows=10)
+    write_index(tmp_path / "n", {"vocab_id": "v"}, entries, 1)
+    plain = ShardSet.open(tmp_path / "n")
+    assert plain.descriptor_dim == 0
+    assert "desc" not in ShardRows(plain.files[0]).row(0, None, np.random.default_rng(0))
+    (rec,) = read_dataset_recordings(plain, "toy")
+    assert rec.tokens.desc is None and "desc" not in rec.tokens.between(0.0, 9.0)
+    with pytest.raises(ValueError, match="rows for"):
+        _rows(desc=desc[:3])
+    # a shard file of the format before token_desc still reads and verifies
+    old = tmp_path / "old"
+    old.mkdir()
+    table = pq.read_table(plain.files[0]).drop_columns([DESC_COLUMN])
+    assert table.schema.equals(SHARD_SCHEMA_WITHOUT_DESC)
+    pq.write_table(table, old / "part-00000-000.parquet")
+    entry = {**entries[0], "sha256": file_sha256(old / "part-00000-000.parquet")}
+    write_index(old, {"vocab_id": "v"}, [entry], 1)
+    assert verify_shards(old) == []
+    (rec,) = read_dataset_recordings(ShardSet.open(old), "toy")
+    assert rec.tokens.desc is None and rec.tokens.ids.tolist() == list(range(12, 19))

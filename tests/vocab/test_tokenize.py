@@ -71,6 +71,34 @@ def test_shards_follow_schema_and_sentence_rules(lake_and_vocab: tuple[Path, str
     assert any(r["events"] for r in rows)
 
 
+def test_shards_carry_standardised_descriptors_beside_the_codes(
+    lake_and_vocab: tuple[Path, str],
+) -> None:
+    from emgcorpus.shards.special_tokens import FIRST_CODE_ID
+    from vocab.artifact import Vocabulary, default_store
+    from vocab.codebook import nearest_centroid
+
+    lake, vid = lake_and_vocab
+    out = _tokenize(lake, vid)
+    index = read_index(out)
+    vocab = Vocabulary.load(default_store(lake), vid)
+    dim = index["descriptor_dim"]
+    assert dim == vocab.codebook.shape[1] > 0
+    rows = [r for s in index["shards"] for r in pq.read_table(out / s["file"]).to_pylist()]
+    n_codes = 0
+    for r in rows:
+        ids = np.asarray(r["token_ids"])
+        z = np.asarray(r["token_desc"], np.float64).reshape(len(ids), dim)
+        code = ids >= FIRST_CODE_ID
+        assert np.isnan(z[~code]).all()  # rest tokens carry no descriptor
+        if code.any():
+            # the descriptor lives in the codebook's space: its nearest code is the token
+            near, _ = nearest_centroid(np.nan_to_num(z[code]), vocab.codebook.astype(np.float64))
+            assert np.array_equal(near + FIRST_CODE_ID, ids[code])
+            n_codes += int(code.sum())
+    assert n_codes > 0
+
+
 def test_retokenize_is_idempotent(lake_and_vocab: tuple[Path, str], tmp_path: Path) -> None:
     lake, vid = lake_and_vocab
     out = _tokenize(lake, vid, tmp_path / "s", max_rows_per_shard=2)
