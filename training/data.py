@@ -56,7 +56,8 @@ class ShardDataset(IterableDataset):
 
     Each item is a dict of numpy arrays: ``token_ids`` (n,) int64, ``channel_pos``
     (n, POSITION_DIM) float32, ``onset_s`` (n,) float32 [s] from the first token,
-    ``duration_s`` (n,) float32 [s], and ``position`` (int, its global position).
+    ``duration_s`` (n,) float32 [s], ``desc`` (n, D) float32 when the shards store
+    descriptors, and ``position`` (int, its global position).
     ``max_tokens`` crops longer sentences to a seeded random contiguous span.
     """
 
@@ -138,7 +139,8 @@ def collate_tokens(items: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
     """Pad a list of token sequences to one batch.
 
     Returns ``token_ids`` (B, L) int64 padded with PAD, ``channel_pos`` (B, L, P), ``onset_s``
-    and ``duration_s`` (B, L) float32, ``pad_mask`` (B, L) bool (True = padding), and
+    and ``duration_s`` (B, L) float32, ``pad_mask`` (B, L) bool (True = padding), ``desc``
+    (B, L, D) float32 NaN-padded when every item carries descriptors (of one width), and
     ``position`` (B,) int64 when the items carry one.
     """
     b = len(items)
@@ -158,9 +160,29 @@ def collate_tokens(items: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
             pad[i, :n] = False
     out = {"token_ids": ids, "channel_pos": pos, "onset_s": onset, "duration_s": dur}
     out["pad_mask"] = pad
+    dims = {np.asarray(it["desc"]).shape[-1] for it in items if "desc" in it}
+    if len(dims) == 1 and all("desc" in it for it in items):
+        desc = torch.full((b, length, dims.pop()), float("nan"), dtype=torch.float32)
+        for i, it in enumerate(items):
+            n = len(it["token_ids"])
+            if n:
+                desc[i, :n] = torch.tensor(np.asarray(it["desc"], dtype=np.float32))
+        out["desc"] = desc
     if all("position" in it for it in items):
         out["position"] = torch.tensor([int(it["position"]) for it in items], dtype=torch.int64)
     return out
+
+
+def check_descriptors(desc_dim: int, shards: ShardSet, what: str = "the model") -> None:
+    """ConfigError unless shards with ``desc_dim`` descriptor entries per token can feed a
+    model that embeds ``desc_dim`` (0: ids only, any shards do)."""
+    if desc_dim > 0 and shards.descriptor_dim != desc_dim:
+        have = shards.descriptor_dim
+        raise ConfigError(
+            f"{what} embeds {desc_dim} descriptor entries per token, the shards at "
+            f"{shards.root} store {have or 'none (written before token_desc)'}: "
+            + ("re-tokenize with this version" if not have else "use the matching shards")
+        )
 
 
 def load_dataset_tokens(

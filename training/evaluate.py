@@ -53,7 +53,7 @@ from training.baselines import (
     parse_baselines,
 )
 from training.checkpoint import CheckpointMeta, load_checkpoint
-from training.data import load_dataset_tokens
+from training.data import check_descriptors, load_dataset_tokens
 from training.embedding import embed_windows, pooling_slots, window_items
 from training.finetune import FinetuneConfig, finetune_predict
 from training.model import TokenEncoder
@@ -365,8 +365,9 @@ def evaluate_loso(
     """Run the LOSO protocol on ``config.dataset``; return the report as a JSON-able dict.
 
     Raises ConfigError if the checkpoint was pretrained on an evaluation subject, if its
-    vocabulary differs from the shards', if a lake baseline is asked for without a lake,
-    or if the window baseline is asked for without ``window_shards``.
+    vocabulary differs from the shards', if it embeds descriptors the shards lack, if a
+    lake baseline is asked for without a lake, or if the window baseline is asked for
+    without ``window_shards``.
     """
     t0 = time.perf_counter()
     baselines = parse_baselines(config.baselines)
@@ -383,6 +384,7 @@ def evaluate_loso(
 
     encoder_model, meta = load_checkpoint(checkpoint)
     check_no_overlap(meta.pretrain_subjects, eval_subjects, what=f"checkpoint {checkpoint}")
+    check_descriptors(meta.model.desc_dim, shard_set, what=f"checkpoint {checkpoint}")
     if meta.vocab_id and shard_set.vocab_id and meta.vocab_id != shard_set.vocab_id:
         raise ConfigError(
             f"checkpoint {checkpoint} was pretrained on vocabulary {meta.vocab_id}, "

@@ -25,8 +25,8 @@ from emgcorpus.errors import ConfigError
 from emgcorpus.shards.reader import ShardSet
 from emgcorpus.shards.special_tokens import MASK as MASK_ID
 from training.checkpoint import CheckpointMeta, load_checkpoint, read_meta, save_checkpoint
-from training.data import ShardDataset, collate_tokens
-from training.model import VOCAB_FROM_SHARDS, MaskedTokenModel, ModelConfig
+from training.data import ShardDataset, check_descriptors, collate_tokens
+from training.model import DESC_FROM_SHARDS, VOCAB_FROM_SHARDS, MaskedTokenModel, ModelConfig
 from training.torch_device import resolve_torch_device
 
 N_SPECIAL = 5  # PAD, MASK, CLS, SEP, UNK are never drawn as random replacements
@@ -111,7 +111,10 @@ def pretrain(
     """Pretrain a :class:`MaskedTokenModel` on the shards; write a checkpoint to ``out_dir``.
 
     ``model_config``: a ModelConfig, or a mapping of ModelConfig fields to override its
-    defaults; a ``vocab_size`` left at VOCAB_FROM_SHARDS becomes the shards'.
+    defaults; a ``vocab_size`` left at VOCAB_FROM_SHARDS becomes the shards', a ``desc_dim``
+    of DESC_FROM_SHARDS the shards' descriptor_dim (ConfigError if the model embeds
+    descriptors the shards lack). The descriptor of every token chosen for prediction is
+    hidden (NaN) from the model, so the task is not trivial.
     Rows of excluded subjects (``dataset:subject``) and datasets are never read.
 
     ``resume``: a checkpoint folder written by this function. Training goes on from its
@@ -141,6 +144,9 @@ def pretrain(
         )
         if mcfg.vocab_size == VOCAB_FROM_SHARDS:
             mcfg = replace(mcfg, vocab_size=shard_set.vocab_size())
+        if mcfg.desc_dim == DESC_FROM_SHARDS:
+            mcfg = replace(mcfg, desc_dim=shard_set.descriptor_dim)
+    check_descriptors(mcfg.desc_dim, shard_set)
     subjects = shard_set.subjects(exclude_subjects, exclude_datasets)
     if not subjects:
         raise ConfigError("no pretraining rows left after --exclude-subjects/--exclude-datasets")
@@ -209,7 +215,11 @@ def pretrain(
                 ids, targets = mask_tokens(
                     batch["token_ids"], batch["pad_mask"], cfg.mask_prob, mcfg.vocab_size, gen
                 )
-                logits = model({**batch, "token_ids": ids})
+                masked = {**batch, "token_ids": ids}
+                if "desc" in batch:  # the model must not read a predicted token's descriptor
+                    hide = (targets != -100).unsqueeze(-1)
+                    masked["desc"] = batch["desc"].masked_fill(hide, float("nan"))
+                logits = model(masked)
                 loss = loss_fn(logits.reshape(-1, mcfg.vocab_size), targets.reshape(-1))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

@@ -86,3 +86,93 @@ def test_model_accepts_any_layout_and_empty_windows() -> None:
 def test_model_config_checks_heads() -> None:
     with pytest.raises(ConfigError, match="divisible"):
         ModelConfig(vocab_size=10, d_model=30, n_heads=4)
+
+
+def test_descriptors_enter_beside_the_ids_and_absent_ones_are_masked() -> None:
+    from training.model import descriptor_input
+
+    torch.manual_seed(0)
+    model = MaskedTokenModel(ModelConfig(vocab_size=10, desc_dim=3, **TINY)).eval()
+    desc = torch.tensor([[[0.5, -1.0, float("nan")], [9.0, 0.0, 0.0], [float("nan")] * 3]])
+    batch = {
+        "token_ids": torch.tensor([[5, 6, 7]]),
+        "channel_pos": torch.zeros(1, 3, 8),
+        "onset_s": torch.zeros(1, 3),
+        "duration_s": torch.ones(1, 3),
+        "pad_mask": torch.zeros(1, 3, dtype=torch.bool),
+    }
+    x = descriptor_input(desc)
+    assert x.shape == (1, 3, 6) and torch.isfinite(x).all()
+    assert x[0, 1, 0] == 6.0 and x[0, 0, 5] == 0.0 and x[0, 2, 3:].sum() == 0.0
+    with torch.no_grad():
+        a = model({**batch, "desc": desc})
+        b = model({**batch, "desc": desc.nan_to_num(2.0)})
+    assert not torch.allclose(a, b)  # the descriptor changes the output
+    with pytest.raises(ConfigError, match="descriptor entries"):
+        model({**batch, "desc": torch.zeros(1, 3, 4)})
+    with pytest.raises(ConfigError, match="store none"):
+        model(batch)  # shards without token_desc cannot feed a descriptor model
+    # an ids-only model ignores descriptors: old and new shards give the same output
+    plain = MaskedTokenModel(ModelConfig(vocab_size=10, **TINY)).eval()
+    with torch.no_grad():
+        assert torch.equal(plain(batch), plain({**batch, "desc": desc}))
+    with pytest.raises(ConfigError, match="desc_dim"):
+        ModelConfig(vocab_size=10, desc_dim=-2)
+
+
+def test_pretraining_hides_the_descriptor_of_every_predicted_token(tmp_path: Path) -> None:
+    import training.pretrain as pt
+
+    seen: list[dict[str, torch.Tensor]] = []
+
+    class Spy(MaskedTokenModel):
+        def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+            seen.append(batch)
+            return super().forward(batch)
+
+    shards = periodic_shards(tmp_path / "shards", n_rows=8, desc_dim=2)
+    original = pt.MaskedTokenModel
+    pt.MaskedTokenModel = Spy  # type: ignore[misc]
+    try:
+        res = pretrain(
+            shards,
+            tmp_path / "c",
+            model_config={**TINY, "desc_dim": -1},
+            config=PretrainConfig(steps=3, mask_prob=0.5),
+            progress=False,
+        )
+    finally:
+        pt.MaskedTokenModel = original  # type: ignore[misc]
+    assert res.meta.model.desc_dim == 2 and read_meta(res.checkpoint).model.desc_dim == 2
+    assert len(seen) == 3
+    for b in seen:
+        masked = b["token_ids"] == pt.MASK_ID
+        assert masked.any() and torch.isnan(b["desc"][masked]).all()
+        real = ~b["pad_mask"] & ~masked
+        assert torch.isfinite(b["desc"][real]).any()
+
+
+def test_a_descriptor_model_refuses_shards_without_descriptors(tmp_path: Path) -> None:
+    plain = periodic_shards(tmp_path / "plain", n_rows=8)
+    cfg = PretrainConfig(steps=1, batch_size=4)
+    with pytest.raises(ConfigError, match="store none"):
+        pretrain(plain, tmp_path / "c", model_config={**TINY, "desc_dim": 2}, config=cfg)
+    # desc_dim -1 on shards without descriptors: ids only
+    res = pretrain(
+        plain, tmp_path / "d", model_config={**TINY, "desc_dim": -1}, config=cfg, progress=False
+    )
+    assert res.meta.model.desc_dim == 0
+    # a checkpoint that embeds descriptors, evaluated on shards without them: a clear error
+    from tests.training.toy import gesture_shards
+    from training.evaluate import EvalConfig, evaluate_loso
+
+    with_desc = pretrain(
+        periodic_shards(tmp_path / "desc", n_rows=8, desc_dim=2),
+        tmp_path / "e",
+        model_config={**TINY, "desc_dim": -1},
+        config=cfg,
+        progress=False,
+    )
+    cfg_eval = EvalConfig(dataset="toy", baselines=[], within_subject=False)
+    with pytest.raises(ConfigError, match="store none .written before token_desc"):
+        evaluate_loso(gesture_shards(tmp_path / "g"), with_desc.checkpoint, cfg_eval)

@@ -55,9 +55,14 @@ def sentence_row(
 
 
 def write_shards(
-    out: Path, rows: list[dict[str, Any]], n_files: int = 2, vocab_size: int | None = None
+    out: Path,
+    rows: list[dict[str, Any]],
+    n_files: int = 2,
+    vocab_size: int | None = None,
+    descriptor_dim: int | None = None,
 ) -> Path:
-    """Write ``rows`` into ``n_files`` Parquet shards plus index.json; return the folder."""
+    """Write ``rows`` into ``n_files`` Parquet shards plus index.json; return the folder
+    (``descriptor_dim``: recorded in the index, for rows that carry ``token_desc``)."""
     out.mkdir(parents=True, exist_ok=True)
     entries = []
     for f in range(n_files):
@@ -69,6 +74,8 @@ def write_shards(
     fields: dict[str, Any] = {"vocab_id": "toy-vocab", "tokenizer": "toy", "snapshot": {"v": 1}}
     if vocab_size is not None:
         fields["vocab_size"] = vocab_size
+    if descriptor_dim is not None:
+        fields["descriptor_dim"] = descriptor_dim
     write_index(out, fields, entries, recordings=len({r["recording_id"] for r in rows}))
     return out
 
@@ -82,15 +89,22 @@ def numbered_shards(out: Path, n_rows: int = 37, n_files: int = 3) -> Path:
     return write_shards(out, rows, n_files=n_files, vocab_size=200)
 
 
-def periodic_shards(out: Path, n_rows: int = 64, length: int = 24) -> Path:
-    """A learnable toy: a token's id is set by its channel (k % 4), which its position shows."""
+def periodic_shards(out: Path, n_rows: int = 64, length: int = 24, desc_dim: int = 0) -> Path:
+    """A learnable toy: a token's id is set by its channel (k % 4), which its position shows.
+
+    ``desc_dim`` > 0: every token also carries a descriptor (its id, then zeros) and the
+    index records ``descriptor_dim``."""
     rows = []
     for i in range(n_rows):
         ids = [5 + k % N_CHANNELS for k in range(length)]
-        rows.append(
-            sentence_row(f"r{i}", "toy", f"s{i % 4}", 0, ids, [0.05 * k for k in range(length)])
-        )
-    return write_shards(out, rows, n_files=2, vocab_size=12)
+        row = sentence_row(f"r{i}", "toy", f"s{i % 4}", 0, ids, [0.05 * k for k in range(length)])
+        if desc_dim:
+            desc = np.zeros((length, desc_dim), np.float32)
+            desc[:, 0] = ids
+            row["token_desc"] = desc.reshape(-1).tolist()
+        rows.append(row)
+    dim = desc_dim or None
+    return write_shards(out, rows, n_files=2, vocab_size=12, descriptor_dim=dim)
 
 
 def gesture_recording_rows(
