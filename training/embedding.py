@@ -5,7 +5,9 @@ in the window, or in a longer window with the same centre clipped to the window'
 repetition (``model_window_s``), capped at ``max_window_tokens`` tokens. The encoder's
 output is pooled into one feature vector per window: CLS, mean of the token outputs and,
 where the dataset has at most MAX_POOL_POSITIONS electrode positions, the mean output of
-each position and each position's share of the tokens (the spatial pattern).
+each position and each position's share of the tokens (the spatial pattern); with
+``pool_max`` also the max of the token outputs over the window and per position (measured
+on Cote-Allard by the research notebook: not worth it for the LDA probe, so off by default).
 
 The evaluation protocol (training.evaluate) fits probes on these features; few-shot
 fine-tuning (training.finetune) pools the same way through :func:`encode_batch`.
@@ -66,9 +68,11 @@ def pooling_slots(tokens: dict[str, RecordingTokens], pooling: str) -> dict[byte
     return position_slots(tokens) if pooling == "channels" else {}
 
 
-def pooled_width(d_model: int, n_slots: int) -> int:
-    """Columns of :func:`pooled_features`: 2 * d_model, plus d_model + 1 per slot."""
-    return 2 * d_model + n_slots * (d_model + 1)
+def pooled_width(d_model: int, n_slots: int, pool_max: bool = False) -> int:
+    """Columns of :func:`pooled_features`: 2 * d_model, plus d_model + 1 per slot; with
+    ``pool_max`` one more d_model for the window and per slot."""
+    per = 2 if pool_max else 1
+    return (1 + per) * d_model + n_slots * (per * d_model + 1)
 
 
 def window_items(
@@ -98,24 +102,38 @@ def pooled_features(
     pad_mask: torch.Tensor,
     slot_idx: torch.Tensor | None,
     n_slots: int,
+    pool_max: bool = False,
 ) -> torch.Tensor:
-    """[CLS, mean] and, with slots, [mean output per position, token share per position].
+    """[CLS, mean] and, with slots, [mean output per position, token share per position];
+    with ``pool_max`` also the max of the token outputs (after the mean) and per position
+    (after the per-position means). Empty groups pool to 0.
 
     ``h``: (B, 1 + L, d) encoder output; ``slot_idx``: (B, L) position slot per token (-1
-    for padding). Returns (B, pooled_width(d, 0)) or (B, pooled_width(d, n_slots)).
+    for padding). Returns (B, pooled_width(d, n_slots or 0, pool_max)).
     """
     keep = (~pad_mask).unsqueeze(-1).to(h.dtype)
     tok = h[:, 1:]
     mean = (tok * keep).sum(1) / keep.sum(1).clamp(min=1.0)
     parts = [h[:, 0], mean]
+    if pool_max:
+        parts.append(_masked_max(tok, keep))
     if slot_idx is not None and n_slots:
         one_hot = torch.nn.functional.one_hot(slot_idx.clamp(min=0), n_slots).to(h.dtype)
         one_hot = one_hot * keep  # (B, L, S)
         counts = one_hot.sum(1)  # (B, S)
         per_slot = torch.einsum("bls,bld->bsd", one_hot, tok) / counts.clamp(min=1.0)[..., None]
         share = counts / keep.sum(1).clamp(min=1.0)
-        parts += [per_slot.flatten(1), share]
+        parts.append(per_slot.flatten(1))
+        if pool_max:
+            parts += [_masked_max(tok, one_hot[..., s : s + 1]) for s in range(n_slots)]
+        parts.append(share)
     return torch.cat(parts, dim=-1)
+
+
+def _masked_max(tok: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """(B, d) max over the tokens where ``keep`` (B, L, 1) is 1; 0 where none is."""
+    best = tok.masked_fill(keep <= 0, float("-inf")).max(dim=1).values
+    return torch.where(torch.isfinite(best), best, torch.zeros_like(best))
 
 
 def _slot_tensor(
@@ -133,14 +151,16 @@ def encode_batch(
     items: Sequence[dict[str, np.ndarray]],
     slots: dict[bytes, int],
     torch_device: torch.device,
+    pool_max: bool = False,
 ) -> torch.Tensor:
-    """Pooled features (see pooled_features) of a list of token sequences, on ``torch_device``."""
+    """Pooled features (see pooled_features) of a list of token sequences, on ``torch_device``
+    (their descriptors too when they carry them and the encoder embeds them)."""
     batch = {k: v.to(torch_device) for k, v in collate_tokens(items).items()}
     h = encoder.encode(batch)
     slot_idx = (
         _slot_tensor(items, slots, batch["token_ids"].shape[1]).to(torch_device) if slots else None
     )
-    return pooled_features(h, batch["pad_mask"], slot_idx, len(slots))
+    return pooled_features(h, batch["pad_mask"], slot_idx, len(slots), pool_max)
 
 
 @torch.no_grad()
@@ -154,13 +174,15 @@ def embed_windows(
     pooling: str,
     batch_size: int,
     torch_device: str,
+    pool_max: bool = False,
     progress: bool = True,
 ) -> np.ndarray:
     """Frozen-encoder features of each window: (n_windows, n_features), see pooled_features.
 
     ``pooling``: ``cls-mean`` gives 2 * d_model columns; ``channels`` adds the
     per-electrode-position pooling where the dataset has <= MAX_POOL_POSITIONS positions.
-    ``batch_size``: windows encoded at once; ``torch_device``: cpu, cuda or auto.
+    ``batch_size``: windows encoded at once; ``torch_device``: cpu, cuda or auto;
+    ``pool_max``: also max-pool (pooled_features).
     """
     slots = pooling_slots(tokens, pooling)
     items = window_items(
@@ -173,6 +195,7 @@ def embed_windows(
     bar = tqdm(starts, desc="embed windows", disable=not progress or not sys.stderr.isatty())
     for a in bar:
         chunk = items[a : a + batch_size]
-        chunks.append(encode_batch(encoder, chunk, slots, device).float().cpu().numpy())
-    width = pooled_width(encoder.cfg.d_model, len(slots))
+        feats = encode_batch(encoder, chunk, slots, device, pool_max)
+        chunks.append(feats.float().cpu().numpy())
+    width = pooled_width(encoder.cfg.d_model, len(slots), pool_max)
     return np.concatenate(chunks) if chunks else np.zeros((0, width), np.float32)

@@ -24,8 +24,9 @@ A ``within_subject`` reference (first half of the target's repetitions trains, t
 half tests, calibrated) gives the "full-data" accuracy; few-shot is also reported as a
 share of it. For the ``model`` method the backbone stays frozen and only the probe is
 fit, on the pooled features of training.embedding. With ``finetune_steps`` > 0 a
-``model-finetune`` method is added, few-shot only: the backbone's last layers and a head
-are fine-tuned per fold (training.finetune).
+``model-finetune`` method is added: per fold the backbone's last layers and a head are
+trained on the training subjects' labels (zero-shot), then adapted with the target's
+few-shot windows (few-shot; training.finetune.supervised_fold).
 
 Accuracy is reported per window and per trial (majority vote over the windows of one
 repetition), as the mean over subjects with std/min/max and every subject's value.
@@ -55,7 +56,7 @@ from training.baselines import (
 from training.checkpoint import CheckpointMeta, load_checkpoint
 from training.data import check_descriptors, load_dataset_tokens
 from training.embedding import embed_windows, pooling_slots, window_items
-from training.finetune import FinetuneConfig, finetune_predict
+from training.finetune import FinetuneConfig, supervised_fold
 from training.model import TokenEncoder
 from training.splits import (
     Fold,
@@ -118,14 +119,18 @@ class EvalConfig:
     sessions: list[str] | None = None
     #: evaluate only recordings of this EMG device (the lake's ``device`` column; needs the lake)
     device: str | None = None
-    #: few-shot: also fine-tune the backbone's last ``finetune_layers`` layers and a linear
-    #: head for this many steps on the adaptation windows (0: probe only, backbone frozen)
+    #: ``model-finetune``: train the backbone's last ``finetune_layers`` layers and a linear
+    #: head for this many steps on the training subjects' labels per fold (zero-shot), then
+    #: adapt them on the target's few-shot windows (training.finetune.supervised_fold; 0:
+    #: no fine-tuning, only the frozen probe)
     finetune_steps: int = 0
     finetune_layers: int = 1
     finetune_lr: float = 3e-4
     #: model features: ``cls-mean`` (CLS + mean of token outputs) or ``channels`` (that plus
     #: the mean output of each electrode position and per-position token counts)
     pooling: str = "channels"
+    #: also max-pool the token outputs (over the window and per electrode position)
+    pool_max: bool = False
     #: linear probe of the model and window methods: ``logreg`` or ``lda`` (baselines.PROBES)
     probe: str = "logreg"
 
@@ -283,15 +288,18 @@ def finetune_regime(
     config: EvalConfig,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """The ``model-finetune`` method: few-shot only, last layers + head adapted per fold.
-
-    The other regimes are not defined for it (their accuracies are None).
+    """The ``model-finetune`` method (training.finetune.supervised_fold): per fold, a fresh
+    copy of the backbone's last ``finetune_layers`` layers and a head trained on the
+    training subjects' labels (zero-shot), then adapted with the target's first few-shot
+    windows (few-shot). Unsupervised calibration and within-subject are not defined for it
+    (their accuracies are None).
     """
     fcfg = FinetuneConfig(
         steps=config.finetune_steps,
         lr=config.finetune_lr,
         layers=config.finetune_layers,
         seed=config.seed,
+        pool_max=config.pool_max,
     )
     slots = pooling_slots(tokens, config.pooling)
     items = window_items(
@@ -305,10 +313,21 @@ def finetune_regime(
     bar = tqdm(folds, desc="fine-tune", disable=not progress or not sys.stderr.isatty())
     for f in bar:
         adapt, rest = few_shot_split(windows, f.test_idx, config.few_shot)
-        pred = finetune_predict(
-            encoder, items, y, f.train_idx, adapt, rest, n_classes, slots, fcfg, torch_device
+        zero, few = supervised_fold(
+            encoder,
+            items,
+            y,
+            f.train_idx,
+            f.test_idx,
+            adapt,
+            rest,
+            n_classes,
+            slots,
+            fcfg,
+            torch_device,
         )
-        preds["few_shot"].by_fold[f.test_subject] = (rest, pred)
+        preds["zero_shot"].by_fold[f.test_subject] = (f.test_idx, zero)
+        preds["few_shot"].by_fold[f.test_subject] = (rest, few)
     return {r: summarise(preds[r], y, windows, n_classes) for r in preds}
 
 
@@ -402,6 +421,7 @@ def evaluate_loso(
         model_window_s=config.model_window_s,
         max_window_tokens=config.max_window_tokens,
         pooling=config.pooling,
+        pool_max=config.pool_max,
         batch_size=config.batch_size,
         torch_device=config.torch_device,
         progress=progress,

@@ -1,6 +1,15 @@
-"""Few-shot fine-tuning: adapt the backbone's last layers and a head to one held-out subject.
+"""Supervised fine-tuning per LOSO fold, and few-shot adaptation to one held-out subject.
 
-Per LOSO fold, a copy of the pretrained encoder has its last ``layers`` transformer layers
+:func:`supervised_fold` (the ``model-finetune`` method of training.evaluate): a fresh copy
+of the pretrained backbone (its last ``layers`` layers unfrozen) and a linear head are
+trained on the training subjects' labelled windows only -> zero-shot predictions for the
+held-out subject (nothing of it seen); then the same model goes on training on batches
+half from the training subjects and half from the held-out subject's adaptation windows
+(its first few-shot fraction in time order), at ``adapt_lr_scale`` x the rate -> few-shot
+predictions on its remaining windows. Few-shot thus starts from the zero-shot model.
+
+:func:`finetune_predict` (the earlier few-shot-only regime, kept as a library function):
+per LOSO fold, a copy of the pretrained encoder has its last ``layers`` transformer layers
 and final norm unfrozen (everything below stays frozen), and a linear head on the pooled
 features (training.embedding.pooled_features, behind a parameter-free LayerNorm) is
 trained with cross-entropy. Each batch draws half its windows from the other evaluation
@@ -34,11 +43,21 @@ class FinetuneConfig:
     lr: float = 3e-4
     layers: int = 1
     seed: int = 0
+    #: supervised_fold: adaptation steps on the held-out subject's few-shot windows
+    #: (0: steps // 2) and their learning rate as a fraction of ``lr``
+    adapt_steps: int = 0
+    adapt_lr_scale: float = 0.3
+    #: also max-pool the token outputs (training.embedding.pooled_features)
+    pool_max: bool = False
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 2 or self.layers < 0:
             raise ConfigError(
                 f"fine-tuning needs steps >= 1, batch_size >= 2 and layers >= 0, got {self}"
+            )
+        if self.adapt_steps < 0 or not self.adapt_lr_scale > 0:
+            raise ConfigError(
+                f"fine-tuning needs adapt_steps >= 0 and adapt_lr_scale > 0, got {self}"
             )
 
 
@@ -79,7 +98,7 @@ def finetune_predict(
     if len(test_idx) == 0:
         return np.zeros(0, np.int64)
     enc = trainable_copy(encoder, config.layers).to(torch_device)
-    width = pooled_width(enc.cfg.d_model, len(slots))
+    width = pooled_width(enc.cfg.d_model, len(slots), config.pool_max)
     head = nn.Sequential(nn.LayerNorm(width, elementwise_affine=False), nn.Linear(width, n_classes))
     head = head.to(torch_device)
     params = [p for p in enc.parameters() if p.requires_grad] + list(head.parameters())
@@ -94,7 +113,7 @@ def finetune_predict(
         picks = np.concatenate(
             [rng.choice(p, size=config.batch_size // len(pools) or half) for p in pools]
         )
-        feats = encode_batch(enc, [items[i] for i in picks], slots, torch_device)
+        feats = encode_batch(enc, [items[i] for i in picks], slots, torch_device, config.pool_max)
         target = torch.as_tensor(y[picks], dtype=torch.int64, device=torch_device)
         loss = loss_fn(head(feats), target)
         opt.zero_grad(set_to_none=True)
@@ -105,6 +124,73 @@ def finetune_predict(
     with torch.no_grad():
         for a in range(0, len(test_idx), 256):
             chunk = test_idx[a : a + 256]
-            feats = encode_batch(enc, [items[i] for i in chunk], slots, torch_device)
+            feats = encode_batch(
+                enc, [items[i] for i in chunk], slots, torch_device, config.pool_max
+            )
             preds.append(head(feats).argmax(-1).cpu().numpy())
     return np.concatenate(preds).astype(np.int64)
+
+
+def supervised_fold(
+    encoder: TokenEncoder,
+    items: Sequence[dict[str, np.ndarray]],
+    y: np.ndarray,
+    train_idx: np.ndarray,
+    test_idx: np.ndarray,
+    adapt_idx: np.ndarray,
+    rest_idx: np.ndarray,
+    n_classes: int,
+    slots: dict[bytes, int],
+    config: FinetuneConfig,
+    torch_device: torch.device,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One fold of supervised fine-tuning (module docstring): the predicted classes of
+    ``test_idx`` after training on ``train_idx`` alone (zero-shot), and of ``rest_idx``
+    after adapting that model with ``adapt_idx`` (few-shot; without adaptation windows,
+    the zero-shot model's)."""
+    enc = trainable_copy(encoder, config.layers).to(torch_device)
+    width = pooled_width(enc.cfg.d_model, len(slots), config.pool_max)
+    head = nn.Sequential(nn.LayerNorm(width, elementwise_affine=False), nn.Linear(width, n_classes))
+    head = head.to(torch_device)
+    params = [p for p in enc.parameters() if p.requires_grad] + list(head.parameters())
+    opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.01)
+    rng = np.random.default_rng(config.seed)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def features(idx: np.ndarray) -> torch.Tensor:
+        chosen = [items[int(i)] for i in idx]
+        return encode_batch(enc, chosen, slots, torch_device, config.pool_max)
+
+    def train(pools: list[np.ndarray], steps: int) -> None:
+        pools = [p for p in pools if len(p)]
+        if not pools:
+            return
+        per = max(1, config.batch_size // len(pools))
+        enc.train()
+        head.train()
+        for _ in range(steps):
+            picks = np.concatenate([rng.choice(p, size=per) for p in pools])
+            target = torch.as_tensor(y[picks], dtype=torch.int64, device=torch_device)
+            loss = loss_fn(head(features(picks)), target)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+
+    @torch.no_grad()
+    def predict(idx: np.ndarray) -> np.ndarray:
+        enc.eval()
+        head.eval()
+        out = [np.zeros(0, np.int64)]
+        for a in range(0, len(idx), 256):
+            out.append(head(features(idx[a : a + 256])).argmax(-1).cpu().numpy().astype(np.int64))
+        return np.concatenate(out)
+
+    train([np.asarray(train_idx)], config.steps)
+    zero = predict(np.asarray(test_idx))
+    if len(adapt_idx) == 0:
+        return zero, predict(np.asarray(rest_idx))
+    for group in opt.param_groups:
+        group["lr"] = config.lr * config.adapt_lr_scale
+    train([np.asarray(train_idx), np.asarray(adapt_idx)], config.adapt_steps or config.steps // 2)
+    return zero, predict(np.asarray(rest_idx))

@@ -107,7 +107,12 @@ def test_finetuned_few_shot_is_reported_beside_the_frozen_probe(toy: tuple[Path,
     )
     report = evaluate_loso(shards, ckpt, cfg, progress=False)
     ft = report["methods"]["model-finetune"]
-    assert ft["zero_shot"]["window_accuracy"]["mean"] is None
+    # supervised on the training subjects alone (zero-shot), then adapted (few-shot)
+    zs = ft["zero_shot"]
+    assert set(zs["n_test_windows"].values()) == {8 * 16}  # every window of the target
+    assert zs["n_test_windows"] == report["methods"]["model"]["zero_shot"]["n_test_windows"]
+    assert zs["window_accuracy"]["mean"] >= 0.9
+    assert ft["unsupervised_calibration"]["window_accuracy"]["mean"] is None
     fs = ft["few_shot"]
     assert set(fs["n_test_windows"].values()) == {6 * 16}
     # gesture tokens differ by class: the adapted head separates them
@@ -139,6 +144,15 @@ def test_pooling_widths_and_position_slots(toy: tuple[Path, Path]) -> None:
     for pooling, width in (("cls-mean", 2 * d), ("channels", 2 * d + 4 * (d + 1))):
         emb = embed_windows(model.encoder, tokens, windows, pooling=pooling, **embedding)
         assert emb.shape == (10, width) and np.isfinite(emb).all()
+    # max pooling adds the max over the window and per position; the rest is unchanged
+    emb = embed_windows(
+        model.encoder, tokens, windows, pooling="channels", pool_max=True, **embedding
+    )
+    assert emb.shape == (10, 3 * d + 4 * (2 * d + 1)) and np.isfinite(emb).all()
+    plain = embed_windows(model.encoder, tokens, windows, pooling="channels", **embedding)
+    np.testing.assert_allclose(emb[:, : 2 * d], plain[:, : 2 * d], atol=1e-5)
+    np.testing.assert_allclose(emb[:, -4:], plain[:, -4:], atol=1e-6)  # token shares
+    assert not np.allclose(emb[:, 2 * d : 3 * d], plain[:, 2 * d : 3 * d])  # max != slot mean
     with pytest.raises(ConfigError, match="pooling"):
         embed_windows(model.encoder, tokens, windows, pooling="x", **embedding)
 
