@@ -54,6 +54,13 @@ def run_options(preset: RunConfig) -> Callable[[click.decorators.FC], click.deco
             help="Transformer layers " + keeps(p.model.n_layers),
         ),
         click.option(
+            "--desc-dim",
+            type=int,
+            default=None,
+            help="Descriptor entries per token the model embeds beside its id, -1: as many "
+            "as the shards store, 0: ids only " + keeps(p.model.desc_dim),
+        ),
+        click.option(
             "--baselines",
             default=None,
             help="Comma list of td-lda, strong, window, '' for none "
@@ -69,7 +76,26 @@ def run_options(preset: RunConfig) -> Callable[[click.decorators.FC], click.deco
             "--finetune-steps",
             type=int,
             default=None,
-            help="Few-shot fine-tuning steps " + keeps(p.eval.finetune_steps),
+            help="Steps of the model-finetune method: backbone + head trained per fold on "
+            "the training subjects (zero-shot), then adapted on the few-shot windows; 0: none "
+            + keeps(p.eval.finetune_steps),
+        ),
+        click.option(
+            "--finetune-layers",
+            type=int,
+            default=None,
+            help="Last transformer layers model-finetune trains " + keeps(p.eval.finetune_layers),
+        ),
+        click.option(
+            "--finetune-lr",
+            type=float,
+            default=None,
+            help="Learning rate of model-finetune " + keeps(p.eval.finetune_lr),
+        ),
+        click.option(
+            "--pool-max/--no-pool-max",
+            default=None,
+            help="Also max-pool the model's token outputs for the probe " + keeps(p.eval.pool_max),
         ),
         click.option(
             "--strong-max-iter",

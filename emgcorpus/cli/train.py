@@ -73,6 +73,14 @@ def train() -> None:
     "--heads", type=int, default=_MODEL.n_heads, show_default=True, help="Attention heads."
 )
 @click.option(
+    "--desc-dim",
+    type=int,
+    default=_MODEL.desc_dim,
+    show_default=True,
+    help="Descriptor entries per token embedded beside its id (-1: as many as the shards "
+    "store, 0: ids only).",
+)
+@click.option(
     "--max-tokens",
     type=int,
     default=_PRETRAIN.max_tokens,
@@ -114,6 +122,7 @@ def pretrain_cmd(
     d_model: int,
     layers: int,
     heads: int,
+    desc_dim: int,
     max_tokens: int,
     loader_workers: int,
     out: Path,
@@ -138,7 +147,9 @@ def pretrain_cmd(
     res = pretrain(
         shards,
         out,
-        model_config=ModelConfig(d_model=d_model, n_layers=layers, n_heads=heads),
+        model_config=ModelConfig(
+            d_model=d_model, n_layers=layers, n_heads=heads, desc_dim=desc_dim
+        ),
         config=cfg,
         exclude_subjects=exclude_subjects,
         exclude_datasets=exclude_datasets,
@@ -226,14 +237,25 @@ def pretrain_cmd(
     type=int,
     default=_EVAL.finetune_steps,
     show_default=True,
-    help="Few-shot: also fine-tune the last layers + a head for this many steps.",
+    help="model-finetune: train the last layers + a head per fold on the training subjects "
+    "(zero-shot), then adapt on the few-shot windows, for this many steps (0: none).",
 )
 @click.option(
     "--finetune-layers",
     type=int,
     default=_EVAL.finetune_layers,
     show_default=True,
-    help="Last transformer layers adapted by few-shot fine-tuning.",
+    help="Last transformer layers model-finetune trains.",
+)
+@click.option(
+    "--finetune-lr",
+    type=float,
+    default=_EVAL.finetune_lr,
+    show_default=True,
+    help="Learning rate of model-finetune (adaptation: 0.3x).",
+)
+@click.option(
+    "--pool-max", is_flag=True, help="Also max-pool the token outputs (window and per position)."
 )
 @click.option(
     "--probe",
@@ -280,6 +302,8 @@ def eval_cmd(
     pooling: str,
     finetune_steps: int,
     finetune_layers: int,
+    finetune_lr: float,
+    pool_max: bool,
     probe: str,
     strong_max_iter: int,
     no_lake: bool,
@@ -306,6 +330,8 @@ def eval_cmd(
         pooling=pooling,
         finetune_steps=finetune_steps,
         finetune_layers=finetune_layers,
+        finetune_lr=finetune_lr,
+        pool_max=pool_max,
         probe=probe,
         strong_max_iter=strong_max_iter,
     )

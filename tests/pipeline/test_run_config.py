@@ -94,3 +94,38 @@ def test_option_names_say_which_device_and_which_workers() -> None:
     evaluate = options("train", "eval")
     assert "--torch-device" in evaluate and "EMG device" in evaluate
     assert "--emg-device" not in evaluate
+
+
+def test_descriptor_pooling_and_finetune_options_reach_the_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    import emgcorpus.cli.runs as runs_cli
+    from emgcorpus.cli import cli
+
+    for preset in (quickstart_preset(), reproduce_preset(TARGETS["cote-allard"])):
+        # defaults unchanged: ids only, mean pooling, no fine-tuning
+        assert preset.model.desc_dim == 0 and not preset.eval.pool_max
+        assert preset.eval.finetune_steps == 0
+    cfg = with_options(
+        reproduce_preset(TARGETS["cote-allard"]),
+        desc_dim=-1,
+        pool_max=True,
+        finetune_layers=2,
+        finetune_lr=1e-3,
+    )
+    assert cfg.model.desc_dim == -1 and cfg.eval.pool_max
+    assert (cfg.eval.finetune_layers, cfg.eval.finetune_lr) == (2, 1e-3)
+    seen: list = []
+    monkeypatch.setattr(runs_cli, "run_stages", lambda plan, cfg, out, **kw: seen.append(cfg))
+    args = ["--lake", str(tmp_path / "lake"), "run", "--dataset", "sim", "--out", str(tmp_path)]
+    flags = ["--desc-dim", "16", "--pool-max", "--finetune-layers", "2", "--finetune-lr", "0.001"]
+    res = CliRunner().invoke(cli, [*args, *flags])
+    assert res.exit_code == 0, res.output
+    (got,) = seen
+    assert got.model.desc_dim == 16 and got.eval.pool_max
+    assert (got.eval.finetune_layers, got.eval.finetune_lr) == (2, 0.001)
+    res = CliRunner().invoke(cli, [*args, "--no-pool-max"])
+    assert res.exit_code == 0, res.output
+    assert not seen[-1].eval.pool_max and seen[-1].model.desc_dim == 0

@@ -176,3 +176,28 @@ def test_a_descriptor_model_refuses_shards_without_descriptors(tmp_path: Path) -
     cfg_eval = EvalConfig(dataset="toy", baselines=[], within_subject=False)
     with pytest.raises(ConfigError, match="store none .written before token_desc"):
         evaluate_loso(gesture_shards(tmp_path / "g"), with_desc.checkpoint, cfg_eval)
+
+
+def test_cli_desc_dim_pool_max_and_finetune_options(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from emgcorpus.cli import cli
+    from tests.training.toy import pretrained_gesture_toy
+
+    shards = periodic_shards(tmp_path / "desc", n_rows=8, desc_dim=2)
+    lake = ["--lake", str(tmp_path / "no-lake")]
+    pre = [*lake, "train", "pretrain", "--shards", str(shards), "--steps", "1", "--d-model", "32"]
+    ckpt_dir = str(tmp_path / "c")
+    res = CliRunner().invoke(cli, [*pre, "--layers", "1", "--desc-dim", "-1", "--out", ckpt_dir])
+    assert res.exit_code == 0, res.output
+    assert read_meta(ckpt_dir).model.desc_dim == 2
+    gesture, ckpt = pretrained_gesture_toy(tmp_path / "g", TINY)
+    out = tmp_path / "report"
+    ev = [*lake, "train", "eval", "--shards", str(gesture), "--checkpoint", str(ckpt)]
+    ev += ["--dataset", "toy", "--baselines", "", "--no-lake", "--out", str(out)]
+    ev += ["--pool-max", "--finetune-steps", "2", "--finetune-lr", "0.01"]
+    res = CliRunner().invoke(cli, ev)
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["config"]["pool_max"] and report["config"]["finetune_lr"] == 0.01
+    assert report["methods"]["model-finetune"]["zero_shot"]["window_accuracy"]["mean"] is not None
