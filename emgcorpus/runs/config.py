@@ -20,7 +20,7 @@ from typing import Any
 from emgcorpus.errors import ConfigError
 from emgcorpus.runs.plans import Target
 from training.evaluate import EvalConfig
-from training.model import ModelConfig
+from training.model import DESC_FROM_SHARDS, ModelConfig
 from training.pretrain import PretrainConfig
 from training.windows import WindowSpec
 
@@ -85,7 +85,9 @@ def quickstart_preset(dataset: str = "sim", device: str | None = None) -> RunCon
     minutes on 2 CPU cores.
 
     ``dataset``/``device``: the dataset (and EMG device) evaluated. Closed-form LDA probe
-    and 60 boosting iterations keep the evaluation fast; 1000 pretraining steps.
+    and 60 boosting iterations keep the evaluation fast; 1000 pretraining steps; the model
+    embeds each token's stored descriptor beside its id (issue 10: the largest measured
+    lever, training/RESULTS.md).
     """
     return RunConfig(
         vocab=VocabConfig(
@@ -97,7 +99,7 @@ def quickstart_preset(dataset: str = "sim", device: str | None = None) -> RunCon
             fs_hz=1000.0,
             seed=0,
         ),
-        model=ModelConfig(d_model=64, n_layers=2, n_heads=4),
+        model=ModelConfig(d_model=64, n_layers=2, n_heads=4, desc_dim=DESC_FROM_SHARDS),
         pretrain=PretrainConfig(
             steps=1000, batch_size=32, lr=3e-4, max_tokens=64, seed=0, torch_device="auto"
         ),
@@ -120,7 +122,8 @@ def reproduce_preset(target: Target) -> RunConfig:
 
     ``target``: the experiment evaluated (its dataset, sessions, and whether its no-motion
     class is a class). Native rates, 10 codebook iterations, 300 pretraining steps of 64
-    sentences at lr 1e-3, 100 boosting iterations, on the CPU with 2 Dask workers.
+    sentences at lr 1e-3, 100 boosting iterations, on the CPU with 2 Dask workers; the model
+    embeds each token's stored descriptor beside its id (training/RESULTS.md).
     """
     return RunConfig(
         vocab=VocabConfig(
@@ -132,7 +135,7 @@ def reproduce_preset(target: Target) -> RunConfig:
             fs_hz=None,
             seed=0,
         ),
-        model=ModelConfig(d_model=64, n_layers=2, n_heads=4),
+        model=ModelConfig(d_model=64, n_layers=2, n_heads=4, desc_dim=DESC_FROM_SHARDS),
         pretrain=PretrainConfig(
             steps=300, batch_size=64, lr=1e-3, max_tokens=64, seed=0, torch_device="cpu"
         ),

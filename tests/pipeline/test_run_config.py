@@ -105,17 +105,17 @@ def test_descriptor_pooling_and_finetune_options_reach_the_config(
     from emgcorpus.cli import cli
 
     for preset in (quickstart_preset(), reproduce_preset(TARGETS["cote-allard"])):
-        # defaults unchanged: ids only, mean pooling, no fine-tuning
-        assert preset.model.desc_dim == 0 and not preset.eval.pool_max
+        # presets: the shards' descriptors embedded, mean pooling, no fine-tuning
+        assert preset.model.desc_dim == -1 and not preset.eval.pool_max
         assert preset.eval.finetune_steps == 0
     cfg = with_options(
         reproduce_preset(TARGETS["cote-allard"]),
-        desc_dim=-1,
+        desc_dim=0,
         pool_max=True,
         finetune_layers=2,
         finetune_lr=1e-3,
     )
-    assert cfg.model.desc_dim == -1 and cfg.eval.pool_max
+    assert cfg.model.desc_dim == 0 and cfg.eval.pool_max
     assert (cfg.eval.finetune_layers, cfg.eval.finetune_lr) == (2, 1e-3)
     seen: list = []
     monkeypatch.setattr(runs_cli, "run_stages", lambda plan, cfg, out, **kw: seen.append(cfg))
@@ -128,4 +128,4 @@ def test_descriptor_pooling_and_finetune_options_reach_the_config(
     assert (got.eval.finetune_layers, got.eval.finetune_lr) == (2, 0.001)
     res = CliRunner().invoke(cli, [*args, "--no-pool-max"])
     assert res.exit_code == 0, res.output
-    assert not seen[-1].eval.pool_max and seen[-1].model.desc_dim == 0
+    assert not seen[-1].eval.pool_max and seen[-1].model.desc_dim == -1
