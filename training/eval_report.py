@@ -19,6 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from training.audit import audit_html  # noqa: E402
 from training.evaluate import REFERENCE, REGIMES  # noqa: E402
 
 ACCURACY_PNG = "per_subject_accuracy.png"
@@ -122,6 +123,7 @@ def render_html(report: dict[str, Any]) -> str:
                 f"<td>{_fmt(share) if share else ''}</td></tr>"
             )
     sees = "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in report["regimes"].items())
+    audit = audit_html(report.get("audit"))
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>LOSO report: {e(report["dataset"])}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}
@@ -136,6 +138,7 @@ the baselines see {e(w["baselines_see"])}.</p>
 <h2>Accuracy (mean &plusmn; std over subjects [min, max])</h2>
 <table><tr><th>method</th><th>regime</th><th>per window</th><th>per trial</th>
 <th>few-shot / within-subject</th></tr>{"".join(rows)}</table>
+{audit}
 <h2>Per-subject window accuracy</h2><img src="{ACCURACY_PNG}" style="max-width:100%">
 <h2>Confusion (zero-shot, pooled over folds)</h2><img src="{CONFUSION_PNG}" style="max-width:100%">
 <h2>Pretraining</h2><p>Checkpoint {e(report["checkpoint"]["path"])}, vocabulary

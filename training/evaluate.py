@@ -133,6 +133,9 @@ class EvalConfig:
     pool_max: bool = False
     #: linear probe of the model and window methods: ``logreg`` or ``lda`` (baselines.PROBES)
     probe: str = "logreg"
+    #: add the information audit (training.audit: what the tokens carry before any model,
+    #: shrinkage LDA, zero-shot and within-subject) as the report's ``audit`` section
+    audit: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -459,6 +462,18 @@ def evaluate_loso(
             encoder_model.encoder, tokens, windows, folds, y, len(labels), config, progress
         )
     report = loso_report(config, windows, source, folds, labels, checkpoint, meta, shard_set)
+    if config.audit:
+        from training.audit import information_audit
+
+        report["audit"] = information_audit(
+            shard_set,
+            tokens,
+            windows,
+            folds,
+            model_window_s=config.model_window_s,
+            max_window_tokens=config.max_window_tokens,
+            within_subject=config.within_subject,
+        )
     return {**report, "methods": methods, "seconds": time.perf_counter() - t0}
 
 

@@ -346,6 +346,40 @@ def eval_cmd(
     click.echo(f"report: {page}")
 
 
+@train.command("audit")
+@click.option("--shards", type=click.Path(path_type=Path), required=True, help="Shard folder.")
+@click.option("--dataset", required=True, help="Dataset to audit (its subjects are the folds).")
+@click.option("--device", default=None, help="Audit only recordings of this EMG device (lake).")
+@click.option(
+    "--model-window-s",
+    type=float,
+    default=_EVAL.model_window_s,
+    help="Audit the tokens of this many seconds around each window's centre (as the model).",
+)
+@click.option("--no-lake", is_flag=True, help="Cut windows from shard events (no lake).")
+@click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON.")
+@click.pass_context
+def audit_cmd(
+    ctx: click.Context,
+    shards: Path,
+    dataset: str,
+    device: str | None,
+    model_window_s: float | None,
+    no_lake: bool,
+    as_json: bool,
+) -> None:
+    """Information audit: what the tokens carry before any model (LDA, LOSO folds of eval)."""
+    from training.audit import audit_lines, run_audit
+
+    cfg = EvalConfig(dataset=dataset, device=device, model_window_s=model_window_s)
+    result = run_audit(shards, cfg, lake_path=None if no_lake else context_lake(ctx))
+    if as_json:
+        echo_json(result)
+        return
+    for line in audit_lines(result["audit"]):
+        click.echo(line)
+
+
 @train.command("reproduce")
 @click.argument("experiment", type=click.Choice(sorted(TARGETS)))
 @click.option(
