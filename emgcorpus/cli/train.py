@@ -356,6 +356,11 @@ def eval_cmd(
     default=_EVAL.model_window_s,
     help="Audit the tokens of this many seconds around each window's centre (as the model).",
 )
+@click.option(
+    "--window-s", type=float, default=_SPEC.window_s, show_default=True, help="Window length [s]."
+)
+@click.option("--hop-s", type=float, default=_SPEC.hop_s, show_default=True, help="Window hop [s].")
+@click.option("--include-rest", is_flag=True, help="Make labelled rest a class.")
 @click.option("--no-lake", is_flag=True, help="Cut windows from shard events (no lake).")
 @click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON.")
 @click.pass_context
@@ -365,13 +370,17 @@ def audit_cmd(
     dataset: str,
     device: str | None,
     model_window_s: float | None,
+    window_s: float,
+    hop_s: float,
+    include_rest: bool,
     no_lake: bool,
     as_json: bool,
 ) -> None:
     """Information audit: what the tokens carry before any model (LDA, LOSO folds of eval)."""
     from training.audit import audit_lines, run_audit
 
-    cfg = EvalConfig(dataset=dataset, device=device, model_window_s=model_window_s)
+    spec = WindowSpec(window_s=window_s, hop_s=hop_s, include_rest=include_rest)
+    cfg = EvalConfig(dataset=dataset, device=device, model_window_s=model_window_s, spec=spec)
     result = run_audit(shards, cfg, lake_path=None if no_lake else context_lake(ctx))
     if as_json:
         echo_json(result)
