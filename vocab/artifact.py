@@ -21,8 +21,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,7 +181,10 @@ class Vocabulary:
             self.path = target
             return target
         store.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{vid}-", dir=store))
+        # os.mkdir (not tempfile.mkdtemp, which makes 0700) so the folder that is renamed
+        # into place has the mode any mkdir gives it under the process umask
+        tmp = store / f".tmp-{vid}-{secrets.token_hex(8)}"
+        os.mkdir(tmp)
         try:
             for name, data in files.items():
                 with open(tmp / name, "wb") as fh:

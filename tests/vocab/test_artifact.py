@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +115,15 @@ def test_diff_reports_params_and_code_matching() -> None:
     assert d["codes"]["distance_max"] == pytest.approx(0.5)
     c = _vocab(np.zeros((2, 3)))
     assert diff(a, c)["codes"]["comparable"] is False
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002], ids=["022", "077", "002"])
+def test_saved_folder_mode_follows_the_umask(tmp_path: Path, umask: int) -> None:
+    old = os.umask(umask)
+    try:
+        folder = _vocab(np.eye(3)).save(tmp_path / "store")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask
+    for name in (VOCAB_FILE, CODEBOOK_FILE):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o666 & ~umask
