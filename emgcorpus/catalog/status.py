@@ -19,6 +19,7 @@ from emgcorpus.catalog.fetch import (
     default_dir,
     fetched_state,
     ingest_command,
+    manual_steps,
     source_dir,
 )
 
@@ -91,7 +92,9 @@ def format_catalog_table(rows: list[dict[str, Any]]) -> str:
 def entry_document(entry: CatalogEntry, data_root: Path = DEFAULT_DATA_ROOT) -> dict[str, Any]:
     """The entry as a dict, with the command that ingests it from its folder under ``data_root``."""
     doc = entry.to_dict()
-    doc["ingest_command"] = ingest_command(entry, default_dir(entry.name, data_root))
+    directory = default_dir(entry.name, data_root)
+    doc["manual_steps"] = manual_steps(entry, directory)  # {dir} -> the real folder
+    doc["ingest_command"] = ingest_command(entry, directory)
     return doc
 
 
@@ -117,10 +120,11 @@ def format_entry(entry: CatalogEntry, data_root: Path = DEFAULT_DATA_ROOT) -> st
         lines.append(f"  expect_glob: {entry.expect_glob}")
     if entry.extract_glob:
         lines.append(f"  extract_glob (archives fetch unzips): {entry.extract_glob}")
-    if entry.manual_steps:
-        lines.append("  manual steps:")
-        lines += [f"    {line}" for line in entry.manual_steps.rstrip().splitlines()]
     directory = default_dir(entry.name, data_root)
+    steps = manual_steps(entry, directory)  # {dir} -> the real folder
+    if steps:
+        lines.append("  manual steps:")
+        lines += [f"    {line}" for line in steps.rstrip().splitlines()]
     lines.append(f"  source folder for the adapter: {source_dir(entry, directory)}")
     lines.append(f"  ingest with: {ingest_command(entry, directory)}")
     return "\n".join(lines)

@@ -55,6 +55,21 @@ def test_catalog_table_json_and_show(tmp_path: Path) -> None:
     assert unknown.exit_code == 1 and "did you mean alpha" in unknown.output
 
 
+def test_catalog_show_prints_the_real_folder_not_a_placeholder(tmp_path: Path) -> None:
+    cat = _catalog(tmp_path, "http://127.0.0.1:9/a.bin", b"abc")
+    data = tmp_path / "data"
+    base = ["--lake", str(tmp_path / "no-lake"), "catalog", "--catalog", str(cat)]
+    runner = CliRunner()
+    show = runner.invoke(cli, [*base, "--data-dir", str(data), "show", "beta"], obj={})
+    assert show.exit_code == 0, show.output
+    assert "{dir}" not in show.output
+    assert f"Log in, put files in {data / 'beta'}." in show.output
+    as_json = runner.invoke(cli, [*base, "--data-dir", str(data), "show", "beta", "--json"], obj={})
+    doc = json.loads(as_json.output)
+    assert doc["manual_steps"].strip() == f"Log in, put files in {data / 'beta'}."
+    assert "{dir}" not in as_json.output
+
+
 def test_fetch_command_downloads_and_reports(tmp_path: Path) -> None:
     data = b"0123456789" * 1000
     with serve() as srv:
