@@ -30,6 +30,7 @@ Errors:
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -46,7 +47,7 @@ from emgcorpus.checksums import file_sha256, samples_sha256
 from emgcorpus.chunk_codec import chunk_batches, little_endian
 from emgcorpus.errors import ChecksumError, EmgCorpusError, SourceError, check_option
 from emgcorpus.lake import Lake
-from emgcorpus.lake_writer import LakeWriter
+from emgcorpus.lake_writer import LakeWriter, read_snapshot
 from emgcorpus.recording import Adapter, Recording, SourceUnit, validate_recording
 from emgcorpus.rows import (
     channel_rows,
@@ -289,6 +290,24 @@ def _store(
     holdings.units[(rec.dataset, unit.key)] = rid
 
 
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of ``path`` (itself or a parent) that does not exist yet."""
+    missing = None
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def _published_nothing(lake: Path) -> bool:
+    """True if the lake's published snapshot holds no recording (or it has no snapshot)."""
+    try:
+        return read_snapshot(lake).get("recordings", 0) == 0
+    except EmgCorpusError:
+        return True
+
+
 def ingest(
     lake_path: str | Path,
     adapter: Adapter,
@@ -305,9 +324,37 @@ def ingest(
     file that differs is a ChecksumError for its unit. ``on_error`` is ``skip`` or
     ``abort`` (see the module docstring). ``batch_bytes`` [bytes] and
     ``batch_recordings`` bound one batch. Returns an IngestReport.
+
+    A lake this call created is removed again (with the folders it made for it) when the
+    ingest raises or publishes no recording, so a failed first ingest leaves no empty
+    lake; a lake that existed before is never removed.
     """
     check_option("on_error", on_error, ("skip", "abort"))
     adapter.check_source()
+    created = _first_missing(Path(lake_path).absolute())
+    try:
+        report = _ingest(
+            lake_path, adapter, checksums, on_error, progress, batch_bytes, batch_recordings
+        )
+    except BaseException:
+        if created is not None and _published_nothing(Path(lake_path)):
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+    if created is not None and not report.added and _published_nothing(Path(lake_path)):
+        shutil.rmtree(created, ignore_errors=True)
+        report.snapshot = {}
+    return report
+
+
+def _ingest(
+    lake_path: str | Path,
+    adapter: Adapter,
+    checksums: dict[str, str] | None,
+    on_error: str,
+    progress: bool,
+    batch_bytes: int,
+    batch_recordings: int,
+) -> IngestReport:
     start = time.perf_counter()
     Lake.create(lake_path)
     units = adapter.discover()

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from adapters import registry
 from emgcorpus.cli import cli
+from emgcorpus.lake import Lake
 from tests.lake.fakes import write_npy_source
 
 
@@ -59,6 +60,44 @@ def test_ingest_with_a_bad_file_exits_1_and_lists_it(tmp_path: Path) -> None:
     assert len(report["added"]) == 2 and report["errors"][0]["unit"] == "s9_bad.npy"
     code, out = _run(tmp_path / "lake2", "ingest", "npy", str(src), "--on-error", "abort")
     assert code == 1 and "s9_bad.npy" in out
+
+
+def test_a_failed_first_ingest_leaves_no_lake_behind(tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "s1_bad.npy").write_bytes(b"not numpy")
+    (bad / "s2_bad.npy").write_bytes(b"not numpy either")
+    missing = tmp_path / "missing-source"
+    for i, args in enumerate(
+        [
+            ("npy", str(missing)),  # the source does not exist
+            ("npy", str(bad)),  # every unit fails (skip)
+            ("npy", str(bad), "--on-error", "abort"),  # the first unit fails (abort)
+            ("ciil", str(bad)),  # discovery fails after the lake was opened
+        ]
+    ):
+        lake = tmp_path / f"parent{i}" / "lake"
+        code, out = _run(lake, "ingest", *args)
+        assert code == 1, out
+        assert not lake.exists() and not lake.parent.exists(), (args, out)
+
+
+def test_a_failed_ingest_never_removes_an_existing_lake(tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "s1_bad.npy").write_bytes(b"not numpy")
+    empty_lake = tmp_path / "empty-lake"
+    Lake.create(empty_lake)  # an existing lake with no recordings yet
+    code, out = _run(empty_lake, "ingest", "npy", str(bad))
+    assert code == 1 and (empty_lake / "recordings").is_dir(), out
+    assert Lake.open(empty_lake).recordings().height == 0
+    lake = tmp_path / "lake"
+    src = write_npy_source(tmp_path / "src", n_files=2)
+    assert _run(lake, "ingest", "npy", str(src))[0] == 0
+    for args in (("npy", str(bad)), ("npy", str(bad), "--on-error", "abort")):
+        code, out = _run(lake, "ingest", *args)
+        assert code == 1, out
+        assert Lake.open(lake).recordings().height == 2
 
 
 def test_mapping_file_and_bad_option(tmp_path: Path) -> None:
