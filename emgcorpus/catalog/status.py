@@ -2,7 +2,7 @@
 table (fetched? ingested?), one entry's description, a fetch's outcome and the registered
 adapters.
 
-:func:`catalog_rows` and :func:`entry_document` are the data; :func:`format_catalog_table`,
+:func:`catalog_rows`, :func:`entry_document` and :func:`adapter_rows` are the data; :func:`format_catalog_table`,
 :func:`format_entry`, :func:`format_fetch_report`, :func:`fetch_shortfall` and
 :func:`format_adapters` the text the CLI prints.
 """
@@ -160,16 +160,29 @@ def fetch_shortfall(report: FetchReport) -> str:
     return f"{report.dataset}: not complete in {report.directory}: {missing}"
 
 
-def format_adapters() -> str:
-    """One line per registered adapter: name and summary, or why it cannot be imported."""
+def adapter_rows() -> list[dict[str, Any]]:
+    """One dict per registered adapter: ``name``, ``available``, ``summary`` (None when it
+    cannot be imported) and ``error`` (why not, else None)."""
     from adapters.registry import adapter_names, get_adapter_class
 
-    lines = []
+    rows: list[dict[str, Any]] = []
     for name in adapter_names():
         try:
             cls = get_adapter_class(name)
         except Exception as exc:  # noqa: BLE001 - list every adapter whatever its state
-            lines.append(f"{name:<14} unavailable: {type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            rows.append({"name": name, "available": False, "summary": None, "error": error})
             continue
-        lines.append(f"{name:<14} {cls.summary}")
+        rows.append({"name": name, "available": True, "summary": cls.summary, "error": None})
+    return rows
+
+
+def format_adapters(rows: list[dict[str, Any]] | None = None) -> str:
+    """One line per registered adapter: name and summary, or why it cannot be imported."""
+    lines = []
+    for row in adapter_rows() if rows is None else rows:
+        if row["available"]:
+            lines.append(f"{row['name']:<14} {row['summary']}")
+        else:
+            lines.append(f"{row['name']:<14} unavailable: {row['error']}")
     return "\n".join(lines)

@@ -205,8 +205,10 @@ def verify_cmd(
 
 
 @click.command("adapters")
-def adapters_cmd() -> None:
+@json_option("the adapters (name, available, summary, error)")
+def adapters_cmd(as_json: bool) -> None:
     """List registered adapters (name and summary; unavailable ones with the reason)."""
-    from emgcorpus.catalog.status import format_adapters
+    from emgcorpus.catalog.status import adapter_rows, format_adapters
 
-    click.echo(format_adapters())
+    rows = adapter_rows()
+    echo_doc(rows, as_json, lambda: format_adapters(rows))

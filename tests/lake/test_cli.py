@@ -125,3 +125,16 @@ def test_adapters_lists_the_registry() -> None:
     lines = result.output.splitlines()
     assert any(line.startswith("npy") and "test adapter" in line for line in lines)
     assert len(lines) == len(registry.ADAPTERS)
+
+
+def test_adapters_json_lists_every_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(registry.ADAPTERS, "broken", "tests.lake.no_such_module:Nothing")
+    result = CliRunner().invoke(cli, ["adapters", "--json"], obj={})
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.output)}
+    assert set(rows) == set(registry.ADAPTERS)
+    assert rows["npy"]["available"] and "test adapter" in rows["npy"]["summary"]
+    assert rows["npy"]["error"] is None
+    assert not rows["broken"]["available"] and "no_such_module" in rows["broken"]["error"]
+    text = CliRunner().invoke(cli, ["adapters"], obj={}).output
+    assert any(line.startswith("broken") and "unavailable:" in line for line in text.splitlines())
