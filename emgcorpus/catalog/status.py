@@ -2,9 +2,9 @@
 table (fetched? ingested?), one entry's description, a fetch's outcome and the registered
 adapters.
 
-:func:`catalog_rows`, :func:`entry_document` and :func:`adapter_rows` are the data; :func:`format_catalog_table`,
-:func:`format_entry`, :func:`format_fetch_report`, :func:`fetch_shortfall` and
-:func:`format_adapters` the text the CLI prints.
+:func:`catalog_rows`, :func:`entry_document` and :func:`adapter_rows` are the data;
+:func:`format_catalog_table`, :func:`format_entry`, :func:`format_fetch_report`,
+:func:`fetch_shortfall` and :func:`format_adapters` the text the CLI prints.
 """
 
 from __future__ import annotations
