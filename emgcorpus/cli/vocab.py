@@ -18,6 +18,7 @@ from emgcorpus.cli.common import (
     context_lake,
     dask_options,
     echo_doc,
+    echo_json,
     json_option,
     parse_key_values,
     split_names,
@@ -173,12 +174,22 @@ def diff_cmd(ctx: click.Context, a: str, b: str, as_json: bool) -> None:
     default=None,
     help="Output folder (default: <lake>/_vocab_reports/<vocabulary id>).",
 )
+@json_option("the vocabulary id, the report's HTML path and its files")
 @click.pass_context
-def report_cmd(ctx: click.Context, vocab_id: str, out: Path | None) -> None:
+def report_cmd(ctx: click.Context, vocab_id: str, out: Path | None, as_json: bool) -> None:
     """Write an HTML report with PNG plots."""
+    from vocab.artifact import Vocabulary, default_store
     from vocab.vocab_report import write_vocab_report
 
-    click.echo(str(write_vocab_report(context_lake(ctx), vocab_id, out_dir=out)))
+    lake = context_lake(ctx)
+    html = write_vocab_report(lake, vocab_id, out_dir=out)
+    doc = {
+        "vocab_id": Vocabulary.load(default_store(lake), vocab_id).id,
+        "html": str(html),
+        "folder": str(html.parent),
+        "files": sorted(p.name for p in html.parent.iterdir() if p.is_file()),
+    }
+    echo_doc(doc, as_json, lambda: str(html))
 
 
 @click.command("tokenize")
@@ -201,6 +212,7 @@ def report_cmd(ctx: click.Context, vocab_id: str, out: Path | None) -> None:
     "--max-tokens", type=int, default=2048, show_default=True, help="Tokens per sentence."
 )
 @dask_options
+@json_option("the shard folder, vocabulary id and totals (with --verify: the problems)")
 @click.pass_context
 def tokenize_cmd(
     ctx: click.Context,
@@ -211,8 +223,10 @@ def tokenize_cmd(
     max_tokens: int,
     scheduler: str | None,
     dask_workers: int | None,
+    as_json: bool,
 ) -> None:
     """Tokenize the lake into training shards, or verify a shard folder."""
+    from emgcorpus.shards.index import read_index
     from emgcorpus.shards.verify import verify_shards
     from vocab.describe import format_shard_totals
     from vocab.tokenize import tokenize_lake
@@ -221,12 +235,17 @@ def tokenize_cmd(
         raise ConfigError("tokenize needs exactly one of --vocab ID or --verify DIR")
     if verify_dir is not None:
         problems = verify_shards(verify_dir)
-        for p in problems:
-            click.echo(p)
+        if as_json:
+            echo_json({"folder": str(verify_dir), "ok": not problems, "problems": problems})
+        else:
+            for p in problems:
+                click.echo(p)
+            if problems:
+                click.echo(f"{len(problems)} problem(s) in {verify_dir}", err=True)
+            else:
+                click.echo(f"{verify_dir}: ok")
         if problems:
-            click.echo(f"{len(problems)} problem(s) in {verify_dir}", err=True)
             sys.exit(1)
-        click.echo(f"{verify_dir}: ok")
         return
     assert vocab_id is not None
     folder = tokenize_lake(
@@ -235,8 +254,12 @@ def tokenize_cmd(
         out_dir=out,
         max_rows_per_shard=max_rows,
         max_tokens_per_sentence=max_tokens,
-        progress=True,
+        progress=not as_json,
         scheduler=scheduler,
         n_workers=dask_workers,
     )
-    click.echo(format_shard_totals(folder))
+    if as_json:
+        index = read_index(folder)
+        echo_json({"folder": str(folder), "vocab_id": index["vocab_id"], "totals": index["totals"]})
+    else:
+        click.echo(format_shard_totals(folder))

@@ -101,3 +101,31 @@ def test_tokenize_verify_and_report(lake: Path, tmp_path: Path) -> None:
     assert code == 1 and "sha256" in out
     code, out = _run(lake, "vocab", "report", vid, "--out", str(tmp_path / "report"))
     assert code == 0 and (tmp_path / "report" / "index.html").is_file()
+
+
+def test_tokenize_and_report_json(lake: Path, tmp_path: Path) -> None:
+    vid = _build(lake)["id"]
+    out_dir = tmp_path / "shards"
+    code, out = _run(
+        lake, "tokenize", "--vocab", vid, "--out", str(out_dir), "--scheduler", "sync", "--json"
+    )
+    assert code == 0, out
+    doc = json.loads(out)
+    index = read_index(out_dir)
+    assert doc["folder"] == str(out_dir) and doc["vocab_id"] == vid
+    assert doc["totals"] == index["totals"] and doc["totals"]["tokens"] > 0
+    code, out = _run(lake, "tokenize", "--verify", str(out_dir), "--json")
+    assert code == 0 and json.loads(out) == {"folder": str(out_dir), "ok": True, "problems": []}
+    (out_dir / index["shards"][0]["file"]).write_bytes(b"garbage")
+    result = CliRunner().invoke(
+        cli, ["--lake", str(lake), "tokenize", "--verify", str(out_dir), "--json"]
+    )
+    bad = json.loads(result.stdout)
+    assert result.exit_code == 1 and bad["ok"] is False and bad["problems"]
+    report_dir = tmp_path / "report"
+    code, out = _run(lake, "vocab", "report", vid[:8], "--out", str(report_dir), "--json")
+    assert code == 0, out
+    doc = json.loads(out)
+    assert doc["vocab_id"] == vid and doc["html"] == str(report_dir / "index.html")
+    assert doc["folder"] == str(report_dir) and "index.html" in doc["files"]
+    assert any(name.endswith(".png") for name in doc["files"])
