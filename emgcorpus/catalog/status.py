@@ -2,8 +2,8 @@
 table (fetched? ingested?), one entry's description, a fetch's outcome and the registered
 adapters.
 
-:func:`catalog_rows`, :func:`entry_document` and :func:`adapter_rows` are the data;
-:func:`format_catalog_table`, :func:`format_entry`, :func:`format_fetch_report`,
+:func:`catalog_rows`, :func:`entry_document`, :func:`fetch_document` and :func:`adapter_rows`
+are the data; :func:`format_catalog_table`, :func:`format_entry`, :func:`format_fetch_report`,
 :func:`fetch_shortfall` and :func:`format_adapters` the text the CLI prints.
 """
 
@@ -152,6 +152,40 @@ def format_fetch_report(report: FetchReport, catalog_path: Path | None = None) -
         entry = get_entry(report.dataset, catalog_path)
         lines.append(f"ingest with: {ingest_command(entry, report.directory)}")
     return "\n".join(lines)
+
+
+def fetch_document(report: FetchReport, catalog_path: Path | None = None) -> dict[str, Any]:
+    """A fetch's outcome as a dict (``fetch --json``): every file's state, the archives, the
+    folder to give the adapter and, when complete, the command that ingests it (else
+    ``shortfall``: why not)."""
+    doc: dict[str, Any] = {
+        "dataset": report.dataset,
+        "directory": str(report.directory),
+        "complete": report.complete,
+        "files": [{"path": f.path, "state": f.state, "detail": f.detail} for f in report.files],
+        "manual_steps": report.manual_steps,
+        "expect_glob": report.expect_glob,
+        "glob_matches": report.glob_matches,
+        "extracted": [
+            {
+                "archive": str(r.archive),
+                "target": str(r.target),
+                "top_level": list(r.top_level),
+                "members": r.members,
+                "skipped": r.skipped,
+            }
+            for r in report.extracted
+        ],
+        "source": None if report.source is None else str(report.source),
+        "ingest_command": None,
+        "shortfall": None,
+    }
+    if report.complete:
+        entry = get_entry(report.dataset, catalog_path)
+        doc["ingest_command"] = ingest_command(entry, report.directory)
+    else:
+        doc["shortfall"] = fetch_shortfall(report)
+    return doc
 
 
 def fetch_shortfall(report: FetchReport) -> str:

@@ -16,12 +16,13 @@ from emgcorpus.catalog.fetch import DEFAULT_DATA_ROOT, fetch
 from emgcorpus.catalog.status import (
     catalog_rows,
     entry_document,
+    fetch_document,
     fetch_shortfall,
     format_catalog_table,
     format_entry,
     format_fetch_report,
 )
-from emgcorpus.cli.common import context_lake, echo_doc, json_option
+from emgcorpus.cli.common import context_lake, echo_doc, echo_json, json_option
 
 _catalog_option = click.option(
     "--catalog",
@@ -84,7 +85,10 @@ def show_cmd(ctx: click.Context, name: str, as_json: bool) -> None:
     show_default=True,
     help="Extra attempts after a failed transfer (each resumes the partial file).",
 )
-def fetch_cmd(dataset: str, to: Path | None, catalog_path: Path | None, retries: int) -> None:
+@json_option("the outcome (files, archives, source folder, ingest command)")
+def fetch_cmd(
+    dataset: str, to: Path | None, catalog_path: Path | None, retries: int, as_json: bool
+) -> None:
     """Download DATASET's files (or, for login datasets, print the steps and verify).
 
     Listed archives are then extracted safely (once); the last lines tell the folder to
@@ -99,7 +103,11 @@ def fetch_cmd(dataset: str, to: Path | None, catalog_path: Path | None, retries:
         policy=RetryPolicy(retries=retries),
         echo=lambda line: click.echo(line, err=True),
     )
-    click.echo(format_fetch_report(report, catalog_path))
+    if as_json:
+        echo_json(fetch_document(report, catalog_path))
+    else:
+        click.echo(format_fetch_report(report, catalog_path))
+        if not report.complete:
+            click.echo(fetch_shortfall(report), err=True)
     if not report.complete:
-        click.echo(fetch_shortfall(report), err=True)
         sys.exit(1)

@@ -97,6 +97,30 @@ def test_fetch_login_dataset_prints_steps_and_fails_until_files_exist(tmp_path: 
     assert second.exit_code == 0 and "1 file(s) match *.mat" in second.output
 
 
+def test_fetch_json_reports_files_and_the_ingest_command(tmp_path: Path) -> None:
+    data = b"0123456789" * 100
+    with serve() as srv:
+        srv.routes["/a.bin"] = Route(data)
+        cat = _catalog(tmp_path, srv.url("/a.bin"), data)
+        out = tmp_path / "alpha"
+        args = ["fetch", "alpha", "--to", str(out), "--catalog", str(cat), "--json"]
+        result = CliRunner().invoke(cli, args, obj={})
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["dataset"] == "alpha" and doc["complete"] is True
+    assert doc["directory"] == str(out) and doc["shortfall"] is None
+    assert [(f["path"], f["state"]) for f in doc["files"]] == [("a.bin", "downloaded")]
+    assert doc["ingest_command"].startswith("emgcorpus ingest sim ")
+    beta = tmp_path / "beta"
+    args = ["fetch", "beta", "--to", str(beta), "--catalog", str(cat), "--json"]
+    missing = CliRunner().invoke(cli, args, obj={})
+    assert missing.exit_code == 1
+    doc = json.loads(missing.stdout)
+    assert doc["complete"] is False and doc["ingest_command"] is None
+    assert "no file matches *.mat" in doc["shortfall"]
+    assert f"Log in, put files in {beta}." in doc["manual_steps"]
+
+
 def _zip_release(root: Path, top: str) -> bytes:
     """A tiny Côté-Allard release zipped the way GitHub archives a commit (one top folder)."""
     import io
