@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from emgcorpus.cli.common import context_lake, echo_json, torch_device_option
+from emgcorpus.cli.common import context_lake, echo_json, json_option, torch_device_option
 from emgcorpus.cli.runs import configure, run_options
 from emgcorpus.runs.config import reproduce_preset
 from emgcorpus.runs.orchestrator import ablate, run_stages
@@ -111,6 +111,7 @@ def train() -> None:
     default=None,
     help="Go on from this checkpoint (weights, optimizer, step, data position).",
 )
+@json_option("the checkpoint, steps, final loss and the subjects and datasets pretrained on")
 def pretrain_cmd(
     shards: Path,
     exclude_subjects: tuple[str, ...],
@@ -129,6 +130,7 @@ def pretrain_cmd(
     torch_device: str,
     seed: int,
     resume: Path | None,
+    as_json: bool,
 ) -> None:
     """Masked-token pretraining; writes model.pt + model.json + curve.jsonl to --out.
 
@@ -154,8 +156,26 @@ def pretrain_cmd(
         exclude_subjects=exclude_subjects,
         exclude_datasets=exclude_datasets,
         resume=resume,
+        progress=not as_json,
     )
     last = res.curve[-1] if res.curve else {}
+    if as_json:
+        meta = res.meta
+        echo_json(
+            {
+                "checkpoint": str(res.checkpoint),
+                "steps": meta.train.get("steps_done"),
+                "torch_device": meta.train.get("torch_device_used"),
+                "final_loss": last.get("loss"),
+                "vocab_id": meta.vocab_id,
+                "pretrain_subjects": meta.pretrain_subjects,
+                "pretrain_datasets": meta.pretrain_datasets,
+                "excluded_subjects": meta.excluded_subjects,
+                "excluded_datasets": meta.excluded_datasets,
+                "train": meta.train,
+            }
+        )
+        return
     click.echo(
         f"checkpoint: {res.checkpoint} ({res.meta.train['steps_done']} steps on "
         f"{res.meta.train['torch_device_used']}, {len(res.meta.pretrain_subjects)} subjects, "

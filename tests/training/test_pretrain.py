@@ -201,3 +201,21 @@ def test_cli_desc_dim_pool_max_and_finetune_options(tmp_path: Path) -> None:
     report = json.loads((out / "report.json").read_text())
     assert report["config"]["pool_max"] and report["config"]["finetune_lr"] == 0.01
     assert report["methods"]["model-finetune"]["zero_shot"]["window_accuracy"]["mean"] is not None
+
+
+def test_cli_pretrain_json(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from emgcorpus.cli import cli
+
+    shards = periodic_shards(tmp_path / "desc", n_rows=8, desc_dim=2)
+    args = ["--lake", str(tmp_path / "no-lake"), "train", "pretrain", "--shards", str(shards)]
+    args += ["--steps", "2", "--d-model", "16", "--layers", "1", "--heads", "2"]
+    args += ["--out", str(tmp_path / "c"), "--json"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert Path(doc["checkpoint"]).exists()
+    assert doc["steps"] == 2 and isinstance(doc["final_loss"], float)
+    assert doc["torch_device"] and isinstance(doc["pretrain_subjects"], list)
+    assert doc["pretrain_subjects"] == read_meta(tmp_path / "c").pretrain_subjects
