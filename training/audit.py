@@ -215,6 +215,26 @@ def information_audit(
     }
 
 
+def config_audit(
+    config: Any,
+    shard_set: ShardSet,
+    tokens: dict[str, RecordingTokens],
+    windows: Sequence[Window],
+    folds: Sequence[Any],
+) -> dict[str, Any]:
+    """:func:`information_audit` with the model window, token cap and within-subject switch
+    of ``config`` (a training.evaluate.EvalConfig), as evaluate_loso and run_audit use it."""
+    return information_audit(
+        shard_set,
+        tokens,
+        windows,
+        folds,
+        model_window_s=config.model_window_s,
+        max_window_tokens=config.max_window_tokens,
+        within_subject=config.within_subject,
+    )
+
+
 def run_audit(
     shards: str | Path,
     config: Any,
@@ -224,25 +244,14 @@ def run_audit(
     """The audit alone (``emgcorpus train audit``): ``config`` is a training.evaluate.EvalConfig
     (dataset, window spec, filters, model window); windows and folds as evaluate_loso cuts
     them, no checkpoint needed."""
-    from training.evaluate import evaluation_windows
-    from training.splits import check_disjoint, loso_folds
+    from training.evaluate import evaluation_folds
 
     shard_set = ShardSet.open(shards)
     tokens, shard_recs = load_dataset_tokens(shard_set, config.dataset)
     if not tokens:
         raise ConfigError(f"dataset {config.dataset!r} has no sentences in {shard_set.root}")
-    windows, source = evaluation_windows(config, shard_recs, lake_path)
-    folds = loso_folds(windows)
-    check_disjoint(folds, windows)
-    audit = information_audit(
-        shard_set,
-        tokens,
-        windows,
-        folds,
-        model_window_s=config.model_window_s,
-        max_window_tokens=config.max_window_tokens,
-        within_subject=config.within_subject,
-    )
+    windows, source, folds = evaluation_folds(config, shard_recs, lake_path)
+    audit = config_audit(config, shard_set, tokens, windows, folds)
     return {
         "dataset": config.dataset,
         "shards": {"path": str(shard_set.root), "vocab_id": shard_set.vocab_id},

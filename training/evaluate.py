@@ -375,6 +375,17 @@ def evaluation_windows(
     return windows, source
 
 
+def evaluation_folds(
+    config: EvalConfig, shard_recs: list[RecordingEvents], lake_path: str | Path | None
+) -> tuple[list[Window], str, list[Any]]:
+    """The evaluation's windows (:func:`evaluation_windows`), where they were cut from, and
+    their LOSO folds, checked disjoint: what every method, the audit included, classifies."""
+    windows, source = evaluation_windows(config, shard_recs, lake_path)
+    folds = loso_folds(windows)
+    check_disjoint(folds, windows)
+    return windows, source, folds
+
+
 def evaluate_loso(
     shards: str | Path,
     checkpoint: str | Path,
@@ -399,9 +410,7 @@ def evaluate_loso(
         raise ConfigError("--baselines window needs --window-shards DIR (window-tokenizer shards)")
     shard_set = ShardSet.open(shards)
     tokens, shard_recs = load_dataset_tokens(shard_set, config.dataset)
-    windows, source = evaluation_windows(config, shard_recs, lake_path)
-    folds = loso_folds(windows)
-    check_disjoint(folds, windows)
+    windows, source, folds = evaluation_folds(config, shard_recs, lake_path)
     eval_subjects = subjects_of(windows)
 
     encoder_model, meta = load_checkpoint(checkpoint)
@@ -463,17 +472,9 @@ def evaluate_loso(
         )
     report = loso_report(config, windows, source, folds, labels, checkpoint, meta, shard_set)
     if config.audit:
-        from training.audit import information_audit
+        from training.audit import config_audit
 
-        report["audit"] = information_audit(
-            shard_set,
-            tokens,
-            windows,
-            folds,
-            model_window_s=config.model_window_s,
-            max_window_tokens=config.max_window_tokens,
-            within_subject=config.within_subject,
-        )
+        report["audit"] = config_audit(config, shard_set, tokens, windows, folds)
     return {**report, "methods": methods, "seconds": time.perf_counter() - t0}
 
 
