@@ -112,6 +112,16 @@ class Vocabulary:
     def statistics(self) -> dict[str, Any]:
         return dict(self.meta.get("statistics", {}))
 
+    @property
+    def compiled_datasets(self) -> list[str]:
+        """The datasets the codebook was fitted on (provenance; any dataset can be
+        tokenized with it): ``params.datasets`` when the build selected some, else every
+        dataset of its usage statistics (``statistics.per_dataset``)."""
+        chosen = self.meta["params"].get("datasets")
+        if chosen:
+            return sorted(str(d) for d in chosen)
+        return sorted(self.statistics.get("per_dataset", {}))
+
     def tokenizer(self) -> Tokenizer:
         """A tokenizer configured exactly as the one this vocabulary was compiled with."""
         from vocab.tokenizers import get_tokenizer

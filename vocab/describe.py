@@ -90,9 +90,13 @@ def format_diff(d: dict[str, Any]) -> str:
 
 
 def format_shard_totals(folder: Path) -> str:
-    """One line on a shard folder: shards, sentences, tokens and recordings (from its index)."""
-    totals = read_index(folder)["totals"]
+    """One line on a shard folder: shards, sentences, tokens, recordings and datasets (from
+    its index)."""
+    index = read_index(folder)
+    totals = index["totals"]
+    held = index.get("datasets")
+    of = f" of {', '.join(held)}" if isinstance(held, list) and held else ""
     return (
         f"{folder}: {totals['shards']} shards, {totals['rows']} sentences, "
-        f"{totals['tokens']} tokens from {totals['recordings']} recordings"
+        f"{totals['tokens']} tokens from {totals['recordings']} recordings{of}"
     )

@@ -14,6 +14,8 @@ new index (emgcorpus.shards.index) are removed.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,6 +138,41 @@ def tokenize_partition(
     return write_partition_shards(rows, out_dir, partition, max_rows)
 
 
+def select_datasets(lake: Any, lake_path: Path, datasets: list[str] | None) -> list[str] | None:
+    """The sorted, de-duplicated ``datasets``; None for every dataset (also when the list
+    names all of them). ConfigError naming the lake and its datasets when one is not in
+    the lake, or when the list is empty."""
+    if datasets is None:
+        return None
+    wanted = sorted({str(d) for d in datasets})
+    if not wanted:
+        raise ConfigError("datasets: give at least one dataset name (or None for every dataset)")
+    known = sorted({str(d) for d in lake.recordings()["dataset"]})
+    unknown = [d for d in wanted if d not in known]
+    if unknown:
+        raise ConfigError(
+            f"{lake_path}: no dataset {', '.join(map(repr, unknown))} in the lake "
+            f"(it holds: {', '.join(known) or 'nothing'})"
+        )
+    return None if wanted == known else wanted
+
+
+#: Dataset names used as they are in a shard folder's name; others are hashed.
+_FOLDER_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def shard_folder_name(vocab_id: str, datasets: list[str] | None) -> str:
+    """The default shard folder of ``vocab_id``: the id alone for every dataset,
+    ``<id>.<a>+<b>`` for a selection (``<id>.<12 hex digits of sha256>`` when a name
+    holds other characters than letters, digits, ``_`` and ``-``)."""
+    if not datasets:
+        return vocab_id
+    if all(_FOLDER_SAFE.fullmatch(d) for d in datasets) and len("+".join(datasets)) <= 80:
+        return f"{vocab_id}.{'+'.join(datasets)}"
+    digest = hashlib.sha256("\x1f".join(datasets).encode()).hexdigest()[:12]
+    return f"{vocab_id}.{digest}"
+
+
 def tokenize_lake(
     lake_path: str | Path,
     vocab_id: str,
@@ -148,10 +185,19 @@ def tokenize_lake(
     store: str | Path | None = None,
     partition_size: int = DEFAULT_PARTITION_SIZE,
     partition_samples: int | None = DEFAULT_PARTITION_SAMPLES,
+    datasets: list[str] | None = None,
 ) -> Path:
-    """Tokenize the lake (its current snapshot, the vocabulary's datasets and rate) with
-    vocabulary ``vocab_id`` (id or unique prefix) into shards; return the shard folder.
+    """Tokenize the lake (its current snapshot, at the vocabulary's rate) with vocabulary
+    ``vocab_id`` (id or unique prefix) into shards; return the shard folder.
 
+    ``datasets``: the lake's datasets to tokenize (None: every dataset of the lake). The
+    datasets the vocabulary was compiled on are provenance, not a filter: any dataset of
+    any lake can be tokenized with any vocabulary (``store``: the vocabulary store, default
+    ``<lake>/_vocab``; give the compiling lake's store to tokenize another lake). The
+    index records both (``datasets``: what the shards hold; ``vocab_datasets``: what the
+    vocabulary was compiled on). The default folder is ``<lake>/_shards/<vocab id>`` for
+    every dataset, ``<lake>/_shards/<vocab id>.<dataset>+<dataset>...`` for a selection
+    (shard_folder_name), so a selection never replaces the full tokenization.
     ``scheduler``/``n_workers`` as for VocabularyBuilder (None = LocalCluster, ``sync``,
     or a scheduler address). ``partition_size``/``partition_samples`` bound a task's
     recordings and channel-samples (see vocab.lake_partitions.session_partitions). Re-running
@@ -163,18 +209,30 @@ def tokenize_lake(
         raise ConfigError(f"max_tokens_per_sentence must be >= 1, got {max_tokens_per_sentence}")
     check_partitioning(partition_size, partition_samples)
     lake_path = Path(lake_path).resolve()
-    vocab = Vocabulary.load(store if store is not None else default_store(lake_path), vocab_id)
+    try:
+        vocab = Vocabulary.load(store if store is not None else default_store(lake_path), vocab_id)
+    except LakeError as exc:
+        if store is not None:
+            raise
+        raise LakeError(
+            f"{exc} (a vocabulary of another lake: give its store, e.g. "
+            "--vocab-store OTHER_LAKE/_vocab)"
+        ) from exc
     vocab.tokenizer()  # fail early if the installed tokenizer version differs
-    out = Path(out_dir) if out_dir is not None else default_shard_dir(lake_path, vocab.id)
-    out = out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
     lake = open_lake(lake_path)
     snapshot = lake_snapshot(lake)
-    datasets = vocab.meta["params"].get("datasets")
+    selected = select_datasets(lake, lake_path, datasets)
     fs = vocab.meta["params"].get("fs")
-    table = lake.recordings(datasets=datasets).sort("recording_id")
+    table = lake.recordings(datasets=selected).sort("recording_id")
     if table.height == 0:
         raise LakeError(f"{lake_path}: no recordings to tokenize")
+    held = sorted({str(d) for d in table["dataset"]})
+    if out_dir is None:
+        out = default_shard_dir(lake_path, shard_folder_name(vocab.id, selected))
+    else:
+        out = Path(out_dir)
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
     plan = plan_partitions(table, partition_size, fs, partition_samples)
     metas = [
         RecordingMeta(
@@ -218,7 +276,8 @@ def tokenize_lake(
         "tokenizer": vocab.tokenizer_config,
         "lake": str(lake_path),
         "snapshot": snapshot,
-        "datasets": datasets,
+        "datasets": held,
+        "vocab_datasets": vocab.compiled_datasets,
         "fs": fs,
         "max_tokens_per_sentence": int(max_tokens_per_sentence),
         "max_rows_per_shard": int(max_rows_per_shard),

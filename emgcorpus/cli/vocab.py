@@ -207,6 +207,19 @@ def report_cmd(ctx: click.Context, vocab_id: str, out: Path | None, as_json: boo
     default=None,
     help="Verify a shard folder instead of tokenizing.",
 )
+@click.option(
+    "--datasets",
+    multiple=True,
+    help="Only these datasets of the lake (repeat or comma list; default: every dataset, "
+    "whatever the vocabulary was compiled on).",
+)
+@click.option(
+    "--vocab-store",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Vocabulary store to load --vocab from, e.g. another lake's <lake>/_vocab "
+    "[default: <lake>/_vocab].",
+)
 @click.option("--max-rows", type=int, default=4096, show_default=True, help="Rows per shard.")
 @click.option(
     "--max-tokens", type=int, default=2048, show_default=True, help="Tokens per sentence."
@@ -219,13 +232,19 @@ def tokenize_cmd(
     vocab_id: str | None,
     out: Path | None,
     verify_dir: Path | None,
+    datasets: tuple[str, ...],
+    vocab_store: Path | None,
     max_rows: int,
     max_tokens: int,
     scheduler: str | None,
     dask_workers: int | None,
     as_json: bool,
 ) -> None:
-    """Tokenize the lake into training shards, or verify a shard folder."""
+    """Tokenize the lake into training shards, or verify a shard folder.
+
+    Every dataset of the lake is tokenized unless --datasets selects some: the datasets
+    a vocabulary was compiled on are recorded, they do not filter.
+    """
     from emgcorpus.shards.index import read_index
     from emgcorpus.shards.verify import verify_shards
     from vocab.describe import format_shard_totals
@@ -257,9 +276,19 @@ def tokenize_cmd(
         progress=not as_json,
         scheduler=scheduler,
         n_workers=dask_workers,
+        store=vocab_store,
+        datasets=split_names(datasets),
     )
     if as_json:
         index = read_index(folder)
-        echo_json({"folder": str(folder), "vocab_id": index["vocab_id"], "totals": index["totals"]})
+        echo_json(
+            {
+                "folder": str(folder),
+                "vocab_id": index["vocab_id"],
+                "datasets": index["datasets"],
+                "vocab_datasets": index["vocab_datasets"],
+                "totals": index["totals"],
+            }
+        )
     else:
         click.echo(format_shard_totals(folder))
