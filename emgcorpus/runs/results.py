@@ -1,4 +1,5 @@
-"""A finished run's results as tables: ``summary.json`` and the markdown of ``results.md``."""
+"""A finished run's results as tables: ``summary.json`` and the markdown of ``results.md``
+(accuracies with the chance levels, and the paired tests of training.report_stats)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from training.report_stats import chance_levels, format_p, paired_tests
 
 
 def machine_description() -> str:
@@ -60,10 +63,15 @@ def results_markdown(report: dict[str, Any], command: str, machine: str) -> str:
         f"{report['windows']['baselines_see']}",
         f"- reference TD+LDA measured once on these files: {tgt.get('reference_td_lda')}",
         "",
+        f"- chance: 1/{len(report['windows']['labels'])} = "
+        f"{1 / max(1, len(report['windows']['labels'])):.3f}; majority class: the accuracy of "
+        "always answering the regime's most frequent test class",
+        "",
         "| method | regime | window acc mean ± std | window min-max | trial acc mean ± std "
-        "| trial min-max |",
-        "|---|---|---|---|---|---|",
+        "| trial min-max | majority class |",
+        "|---|---|---|---|---|---|---|",
     ]
+    majority = chance_levels(report)["majority"]
 
     def fmt(d: dict[str, Any]) -> tuple[str, str]:
         if d["mean"] is None:
@@ -74,5 +82,30 @@ def results_markdown(report: dict[str, Any], command: str, machine: str) -> str:
         for regime, r in res.items():
             w, wr = fmt(r["window"])
             t, tr = fmt(r["trial"])
-            lines.append(f"| {method} | {regime} | {w} | {wr} | {t} | {tr} |")
-    return "\n".join(lines) + "\n"
+            maj = majority.get(method, {}).get(regime)
+            m = "n/a" if maj is None else f"{maj:.3f}"
+            lines.append(f"| {method} | {regime} | {w} | {wr} | {t} | {tr} | {m} |")
+    return "\n".join(lines + paired_markdown(report)) + "\n"
+
+
+def paired_markdown(report: dict[str, Any]) -> list[str]:
+    """The paired tests (Wilcoxon signed-rank over subjects, window accuracy) as markdown
+    lines: a table, or nothing when the report has no model and baseline to compare."""
+    tests = paired_tests(report, "window")
+    if not tests:
+        return []
+    lines = [
+        "",
+        "Model vs baselines, window accuracy paired over subjects (two-sided Wilcoxon "
+        "signed-rank; difference = model - baseline):",
+        "",
+        "| comparison | regime | subjects | mean difference | p |",
+        "|---|---|---|---|---|",
+    ]
+    for t in tests:
+        diff = "n/a" if t["mean_difference"] is None else f"{t['mean_difference']:+.3f}"
+        lines.append(
+            f"| {t['model']} vs {t['baseline']} | {t['regime']} | {t['n']} | {diff} "
+            f"| {format_p(t)} |"
+        )
+    return lines
