@@ -387,8 +387,8 @@ def evaluation_folds(
 
 
 def evaluate_loso(
-    shards: str | Path,
-    checkpoint: str | Path,
+    shards: str | Path | None,
+    checkpoint: str | Path | None,
     config: EvalConfig,
     *,
     lake_path: str | Path | None = None,
@@ -397,48 +397,58 @@ def evaluate_loso(
 ) -> dict[str, Any]:
     """Run the LOSO protocol on ``config.dataset``; return the report as a JSON-able dict.
 
-    Raises ConfigError if the checkpoint was pretrained on an evaluation subject, if its
-    vocabulary differs from the shards', if it embeds descriptors the shards lack, if a
-    lake baseline is asked for without a lake, or if the window baseline is asked for
-    without ``window_shards``.
+    ``checkpoint`` None: baselines only (no ``model`` method; its report part is None).
+    ``shards`` None (only without a checkpoint): windows from the lake, no audit.
+    Raises ConfigError if nothing is left to evaluate (no checkpoint, no baseline), if
+    neither shards nor a lake are given, if the checkpoint was pretrained on an evaluation
+    subject, if its vocabulary differs from the shards', if it embeds descriptors the
+    shards lack, if a lake baseline is asked for without a lake, or if the window baseline
+    is asked for without ``window_shards``.
     """
     t0 = time.perf_counter()
     baselines = parse_baselines(config.baselines)
+    if checkpoint is None and not baselines:
+        raise ConfigError("nothing to evaluate: no checkpoint and no baseline")
+    if shards is None and (checkpoint is not None or lake_path is None):
+        raise ConfigError("token shards are needed for a checkpoint, and without a lake")
     if any(b in LAKE_BASELINES for b in baselines) and lake_path is None:
         raise ConfigError(f"baselines {baselines} read raw samples: a lake path is needed")
     if "window" in baselines and window_shards is None:
         raise ConfigError("--baselines window needs --window-shards DIR (window-tokenizer shards)")
-    shard_set = ShardSet.open(shards)
-    tokens, shard_recs = load_dataset_tokens(shard_set, config.dataset)
+    shard_set = ShardSet.open(shards) if shards is not None else None
+    tokens, shard_recs = load_dataset_tokens(shard_set, config.dataset) if shard_set else ({}, [])
     windows, source, folds = evaluation_folds(config, shard_recs, lake_path)
     eval_subjects = subjects_of(windows)
 
-    encoder_model, meta = load_checkpoint(checkpoint)
-    check_no_overlap(meta.pretrain_subjects, eval_subjects, what=f"checkpoint {checkpoint}")
-    check_descriptors(meta.model.desc_dim, shard_set, what=f"checkpoint {checkpoint}")
-    if meta.vocab_id and shard_set.vocab_id and meta.vocab_id != shard_set.vocab_id:
-        raise ConfigError(
-            f"checkpoint {checkpoint} was pretrained on vocabulary {meta.vocab_id}, "
-            f"the shards at {shard_set.root} use {shard_set.vocab_id}"
-        )
+    encoder_model, meta = load_checkpoint(checkpoint) if checkpoint is not None else (None, None)
+    if meta is not None:
+        assert shard_set is not None
+        check_no_overlap(meta.pretrain_subjects, eval_subjects, what=f"checkpoint {checkpoint}")
+        check_descriptors(meta.model.desc_dim, shard_set, what=f"checkpoint {checkpoint}")
+        if meta.vocab_id and shard_set.vocab_id and meta.vocab_id != shard_set.vocab_id:
+            raise ConfigError(
+                f"checkpoint {checkpoint} was pretrained on vocabulary {meta.vocab_id}, "
+                f"the shards at {shard_set.root} use {shard_set.vocab_id}"
+            )
     labels = window_labels(windows)
     y = np.array([labels.index(w.label) for w in windows], np.int64)
     ids = [w.window_id for w in windows]
 
     features: dict[str, tuple[list[str], np.ndarray]] = {}
-    emb = embed_windows(
-        encoder_model.encoder,
-        tokens,
-        windows,
-        model_window_s=config.model_window_s,
-        max_window_tokens=config.max_window_tokens,
-        pooling=config.pooling,
-        pool_max=config.pool_max,
-        batch_size=config.batch_size,
-        torch_device=config.torch_device,
-        progress=progress,
-    )
-    features["model"] = ([w.window_id for w in windows], emb)
+    if encoder_model is not None:
+        emb = embed_windows(
+            encoder_model.encoder,
+            tokens,
+            windows,
+            model_window_s=config.model_window_s,
+            max_window_tokens=config.max_window_tokens,
+            pooling=config.pooling,
+            pool_max=config.pool_max,
+            batch_size=config.batch_size,
+            torch_device=config.torch_device,
+            progress=progress,
+        )
+        features["model"] = ([w.window_id for w in windows], emb)
     lake_methods = [b for b in baselines if b in LAKE_BASELINES]
     if lake_methods:
         assert lake_path is not None
@@ -466,12 +476,12 @@ def evaluate_loso(
             res["few_shot"]["share_of_within_subject"] = _spread(share)
         methods[name] = res
 
-    if config.finetune_steps > 0:
+    if config.finetune_steps > 0 and encoder_model is not None:
         methods["model-finetune"] = finetune_regime(
             encoder_model.encoder, tokens, windows, folds, y, len(labels), config, progress
         )
     report = loso_report(config, windows, source, folds, labels, checkpoint, meta, shard_set)
-    if config.audit:
+    if config.audit and shard_set is not None:
         from training.audit import config_audit
 
         report["audit"] = config_audit(config, shard_set, tokens, windows, folds)
@@ -484,11 +494,12 @@ def loso_report(
     source: str,
     folds: Sequence[Fold],
     labels: list[str],
-    checkpoint: str | Path,
-    meta: CheckpointMeta,
-    shard_set: ShardSet,
+    checkpoint: str | Path | None,
+    meta: CheckpointMeta | None,
+    shard_set: ShardSet | None,
 ) -> dict[str, Any]:
-    """The report's description of what was evaluated (all but ``methods`` and ``seconds``)."""
+    """The report's description of what was evaluated (all but ``methods`` and ``seconds``;
+    ``checkpoint``/``shards`` None when there were none: baselines only)."""
     pct = round(100 * config.few_shot, 2)
     eval_subjects = subjects_of(windows)
     return {
@@ -515,7 +526,9 @@ def loso_report(
             {"test_subject": f.test_subject, "n_train": len(f.train_idx), "n_test": len(f.test_idx)}
             for f in folds
         ],
-        "checkpoint": {
+        "checkpoint": None
+        if meta is None
+        else {
             "path": str(checkpoint),
             "vocab_id": meta.vocab_id,
             "snapshot": meta.snapshot,
@@ -523,6 +536,8 @@ def loso_report(
             "pretrain_datasets": meta.pretrain_datasets,
             "model": meta.model.to_dict(),
         },
-        "shards": {"path": str(shard_set.root), "vocab_id": shard_set.vocab_id},
-        "curve": meta.curve,
+        "shards": None
+        if shard_set is None
+        else {"path": str(shard_set.root), "vocab_id": shard_set.vocab_id},
+        "curve": meta.curve if meta is not None else [],
     }

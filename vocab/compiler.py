@@ -80,6 +80,7 @@ from vocab.lake_partitions import (
     lake_snapshot,
     open_lake,
     plan_partitions,
+    without_subjects,
 )
 from vocab.partition_tasks import (
     PassTasks,
@@ -111,7 +112,9 @@ class VocabularyBuilder:
     """Compile a vocabulary from a lake with Dask (see the module docstring).
 
     ``tokenizer`` is a registered name (``nct``, ``window``) or a Tokenizer instance;
-    ``size`` the number of codes; ``fs`` [Hz] the rate recordings are read at (None =
+    ``size`` the number of codes; ``datasets`` the datasets compiled on (None: all) and
+    ``exclude_subjects`` the ``dataset:subject`` keys left out of them (e.g. a run's
+    evaluation subjects); ``fs`` [Hz] the rate recordings are read at (None =
     native); ``iterations`` the maximum Lloyd iterations; ``sample_size`` the number of
     descriptors k-means++ initialises from; ``tol`` the relative inertia decrease that
     stops the fit. ``scheduler``/``n_workers`` choose where it runs (see vocab.runner);
@@ -128,6 +131,7 @@ class VocabularyBuilder:
         size: int = 512,
         datasets: list[str] | None = None,
         fs: float | None = None,
+        exclude_subjects: list[str] | None = None,
         tokenizer_params: dict[str, Any] | None = None,
         seed: int = 0,
         iterations: int = 20,
@@ -170,6 +174,7 @@ class VocabularyBuilder:
             self.tokenizer = get_tokenizer(tokenizer, **(tokenizer_params or {}))
         self.size = int(size)
         self.datasets = sorted(datasets) if datasets else None
+        self.exclude_subjects = sorted(set(exclude_subjects)) if exclude_subjects else None
         self.fs = float(fs) if fs is not None else None
         self.seed = int(seed)
         self.iterations = int(iterations)
@@ -204,14 +209,17 @@ class VocabularyBuilder:
         }
         if self.partition_samples is not None and sample_budget_binds:
             params["partition_samples"] = self.partition_samples
+        if self.exclude_subjects:  # recorded only when set: other vocabularies keep their ids
+            params["exclude_subjects"] = self.exclude_subjects
         return params
 
     def _partitions(self, lake: Any) -> tuple[list[list[RecordingRef]], list[list[float]], bool]:
         """The partitions' refs and native rates [Hz], and whether ``partition_samples``
         made them differ from partitions by recording count alone."""
-        table = lake.recordings(datasets=self.datasets)
+        table = without_subjects(lake.recordings(datasets=self.datasets), self.exclude_subjects)
         if table.height == 0:
             which = f" of datasets {', '.join(self.datasets)}" if self.datasets else ""
+            which += " besides the excluded subjects" if self.exclude_subjects else ""
             raise LakeError(f"{self.lake_path}: no recordings{which} to compile a vocabulary from")
         plan = plan_partitions(table, self.partition_size, self.fs, self.partition_samples)
         refs = [[plan.refs[i] for i in p] for p in plan.partitions]

@@ -260,6 +260,17 @@ class SessionGroup:
             yield g, seg, self.seconds[g], self.keeps[g], self.infos[g]
 
 
+def without_subjects(table: Any, keys: list[str] | None) -> Any:
+    """A recordings table without the rows of the subjects ``keys`` (``dataset:subject``,
+    emgcorpus.recording.subject_key); the table itself when ``keys`` is empty or None."""
+    if not keys:
+        return table
+    import polars as pl
+
+    key = pl.concat_str([pl.col("dataset"), pl.lit(":"), pl.col("subject")])
+    return table.filter(~key.is_in(list(keys)))
+
+
 def recording_weights(table: Any, fs: float | None) -> list[int]:
     """Channel-samples of every recording of a recordings table, in recording id order:
     EMG channels x samples, at ``fs`` [Hz] when given (else the native rate)."""

@@ -164,7 +164,15 @@ _OUT = click.option(
     type=float,
     default=DEFAULT_EVAL_FRACTION,
     show_default=True,
-    help="Share of the dataset's subjects held out for evaluation (the last ones).",
+    help="Share of the dataset's subjects held out for evaluation (the last ones); the "
+    "vocabulary and pretraining see the others.",
+)
+@click.option(
+    "--transfer",
+    is_flag=True,
+    help="Compile the vocabulary and pretrain on every OTHER dataset of the lake, then "
+    "evaluate every subject of --dataset (LOSO): does the vocabulary transfer to a dataset "
+    "it never saw? (--eval-fraction is not used)",
 )
 @_OUT
 @run_options(quickstart_preset())
@@ -174,12 +182,17 @@ def run_cmd(
     dataset: str,
     device: str | None,
     eval_fraction: float,
+    transfer: bool,
     out: Path,
     **options: Any,
 ) -> None:
-    """Harmonize, build a vocabulary, tokenize, pretrain and evaluate the lake's data."""
+    """Harmonize, build a vocabulary, tokenize, pretrain and evaluate the lake's data.
+
+    summary.json records which datasets and subjects each stage saw.
+    """
     cfg = configure(quickstart_preset(dataset, device), options)
-    run_stages(lake_plan(context_lake(ctx), eval_fraction), cfg, out, echo=click.echo)
+    plan = lake_plan(context_lake(ctx), eval_fraction, transfer=transfer)
+    run_stages(plan, cfg, out, echo=click.echo)
 
 
 @click.command("quickstart")

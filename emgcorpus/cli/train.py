@@ -192,10 +192,16 @@ def pretrain_cmd(
     help="Evaluation protocol (leave-one-subject-out).",
 )
 @click.option(
-    "--shards", type=click.Path(path_type=Path), required=True, help="Token shard folder."
+    "--shards",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Token shard folder (needed with --checkpoint, for the audit, or with --no-lake).",
 )
 @click.option(
-    "--checkpoint", type=click.Path(path_type=Path), required=True, help="Pretrained checkpoint."
+    "--checkpoint",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Pretrained checkpoint (left out: the baselines alone, no model).",
 )
 @click.option("--dataset", required=True, help="Dataset to evaluate (its subjects are the folds).")
 @click.option(
@@ -305,8 +311,8 @@ def pretrain_cmd(
 def eval_cmd(
     ctx: click.Context,
     protocol: str,
-    shards: Path,
-    checkpoint: Path,
+    shards: Path | None,
+    checkpoint: Path | None,
     dataset: str,
     few_shot: float,
     baselines: str,
@@ -331,7 +337,11 @@ def eval_cmd(
     torch_device: str,
     as_json: bool,
 ) -> None:
-    """LOSO evaluation of a checkpoint and the baselines; writes report.json/.html + PNGs."""
+    """LOSO evaluation of a checkpoint and the baselines; writes report.json/.html + PNGs.
+
+    Without --checkpoint only the baselines are evaluated (no model, no tokens needed for
+    td-lda and strong: the windows come from the lake).
+    """
     cfg = EvalConfig(
         dataset=dataset,
         few_shot=few_shot,
@@ -356,6 +366,12 @@ def eval_cmd(
         strong_max_iter=strong_max_iter,
     )
     lake = None if no_lake else context_lake(ctx)
+    if checkpoint is None:
+        click.echo(
+            f"no --checkpoint: baselines only ({', '.join(cfg.baselines) or 'none'}); "
+            "the model is not evaluated",
+            err=True,
+        )
     report = evaluate_loso(shards, checkpoint, cfg, lake_path=lake, window_shards=window_shards)
     page = write_eval_report(report, out)
     if as_json:

@@ -2,9 +2,13 @@
 pretrain -> LOSO evaluation -> report.
 
 :func:`run_stages` is what ``emgcorpus quickstart``, ``emgcorpus run`` and ``emgcorpus
-train reproduce`` call, each with its data plan (emgcorpus.runs.plans: one lake or two)
-and its run config (emgcorpus.runs.config: a preset plus options). Each stage is one call
-into the library, so the stages can also be run one by one from the CLI (see the README).
+train reproduce`` call, each with its data plan (emgcorpus.runs.plans: one lake, one
+lake in transfer mode, or two) and its run config (emgcorpus.runs.config: a preset plus
+options). Each stage is one call into the library, so the stages can also be run one by
+one from the CLI (see the README). What each stage may see is the plan's
+:class:`RunSplit`: the evaluation subjects (or, in transfer mode, the whole evaluation
+dataset) are left out of the vocabulary build as well as out of pretraining;
+``summary.json`` records what each stage saw (:func:`stages_seen`).
 
 Finished steps are remembered in ``<out>/steps.json`` (:class:`StepCache`), keyed by what
 determines them: a rerun with the same settings on the same lake snapshot reuses the
@@ -17,7 +21,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,7 @@ from training.evaluate import EvalConfig, evaluate_loso
 from training.pretrain import pretrain
 from vocab.artifact import Vocabulary, default_store
 from vocab.compiler import VocabularyBuilder
+from vocab.lake_partitions import without_subjects
 from vocab.tokenize import tokenize_lake
 
 #: The stages of a run, in order (the ``[n/7]`` of its progress lines).
@@ -108,13 +113,30 @@ def _check_not_empty(plan: DataPlan) -> None:
             raise ConfigError(f"lake {lake} holds no recordings: ingest a dataset first")
 
 
-def _evaluation_split(
-    plan: DataPlan, eval_cfg: EvalConfig
-) -> tuple[EvalConfig, list[str], list[str] | None]:
-    """(evaluation config, subjects pretraining excludes, pretraining subjects of the
-    evaluation dataset) for the plan's split (emgcorpus.runs.plans)."""
-    if plan.eval_fraction is None:
-        return eval_cfg, [], None
+@dataclass(frozen=True)
+class RunSplit:
+    """Who each stage of a run may see (the plan kinds: emgcorpus.runs.plans).
+
+    ``eval``: the evaluation config (its ``subjects`` the evaluated ``dataset:subject``
+    keys; None: every subject of the dataset). ``vocab_datasets``: the datasets the
+    vocabularies are compiled on (None: every dataset of the pretrain lake).
+    ``exclude_subjects``/``exclude_datasets``: what the vocabulary build and pretraining
+    leave out. ``pretrain_keys``: the evaluation dataset's subjects pretraining may see
+    (None when the plan does not split that dataset).
+    """
+
+    eval: EvalConfig
+    vocab_datasets: list[str] | None = None
+    exclude_subjects: list[str] = field(default_factory=list)
+    exclude_datasets: list[str] = field(default_factory=list)
+    pretrain_keys: list[str] | None = None
+
+
+def evaluation_split(plan: DataPlan, eval_cfg: EvalConfig) -> RunSplit:
+    """The plan's :class:`RunSplit`. ConfigError when the evaluation dataset (and device)
+    has no recordings, or a transfer plan's lake holds no other dataset."""
+    if plan.eval_fraction is None and not plan.transfer:
+        return RunSplit(eval_cfg)
     recordings = Lake.open(plan.eval_lake).recordings()
     rows = recordings.filter(recordings["dataset"] == eval_cfg.dataset)
     if eval_cfg.device is not None:
@@ -125,10 +147,19 @@ def _evaluation_split(
             + (f" and device {eval_cfg.device!r}" if eval_cfg.device else "")
             + f" in {plan.eval_lake}"
         )
+    if plan.transfer:
+        others = sorted(set(recordings["dataset"].to_list()) - {eval_cfg.dataset})
+        if not others:
+            raise ConfigError(
+                f"--transfer: {plan.eval_lake} holds no dataset besides {eval_cfg.dataset!r} "
+                "to compile the vocabulary and pretrain on: ingest another dataset first"
+            )
+        return RunSplit(eval_cfg, others, [], [eval_cfg.dataset], [])
+    assert plan.eval_fraction is not None
     pre, held_out = split_subjects(rows["subject"].to_list(), plan.eval_fraction)
     eval_keys = [subject_key(eval_cfg.dataset, s) for s in held_out]
     pre_keys = [subject_key(eval_cfg.dataset, s) for s in pre]
-    return replace(eval_cfg, subjects=eval_keys), eval_keys, pre_keys
+    return RunSplit(replace(eval_cfg, subjects=eval_keys), None, eval_keys, [], pre_keys)
 
 
 def _vocab_usable(store: Path, vocab_id: str) -> bool:
@@ -145,13 +176,17 @@ def _vocabulary(
     tokenizer: str,
     size: int,
     config: RunConfig,
+    split: RunSplit,
     progress: bool,
 ) -> tuple[str, bool]:
-    """(vocabulary id, reused) of ``tokenizer`` with ``size`` codes built on ``lake``."""
+    """(vocabulary id, reused) of ``tokenizer`` with ``size`` codes built on ``lake``
+    (its datasets and subjects that ``split`` lets the vocabulary see)."""
     v = config.vocab
     settings = {
         "lake": str(lake),
         "snapshot": Lake.open(lake).snapshot(),
+        "datasets": split.vocab_datasets,
+        "exclude_subjects": sorted(split.exclude_subjects),
         "size": size,
         "iterations": v.iterations,
         "sample_size": max(v.sample_size, size),
@@ -167,6 +202,8 @@ def _vocabulary(
         lake,
         tokenizer,
         size=size,
+        datasets=split.vocab_datasets,
+        exclude_subjects=split.exclude_subjects,
         fs=v.fs_hz,
         seed=v.seed,
         iterations=v.iterations,
@@ -225,8 +262,10 @@ def run_stages(
 
     Writes ``out_dir/{steps.json,checkpoint,report,summary.json,results.md}`` (and, for
     two-lake plans, the lakes and shards below ``out_dir``); ``command`` is the command
-    line that ``results.md`` says reproduces the run. ConfigError for an empty lake or an
-    evaluation dataset (and device) with no recordings.
+    line that ``results.md`` says reproduces the run. ``summary.json``: ``methods`` (method
+    x regime accuracies, emgcorpus.runs.results.summary_table) and ``stages`` (what each
+    stage saw, :func:`stages_seen`). ConfigError for an empty lake, an evaluation dataset
+    (and device) with no recordings, or a transfer plan with no other dataset.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -248,7 +287,10 @@ def run_stages(
     if fs_hz:
         for lake in _lakes(plan):
             harmonize(lake, fs_hz, progress=progress)
-    eval_cfg, exclude, pretrain_keys = _evaluation_split(plan, config.eval)
+    split = evaluation_split(plan, config.eval)
+    eval_cfg = split.eval
+    if split.vocab_datasets is not None:
+        echo(f"        vocabulary and pretraining on: {', '.join(split.vocab_datasets)}")
     echo(
         f"        evaluation subjects: {', '.join(eval_cfg.subjects)}"
         if eval_cfg.subjects is not None
@@ -257,12 +299,14 @@ def run_stages(
 
     v = config.vocab
     clock.stage("vocabulary", f"vocabulary build ({v.tokenizer}, {v.size} codes, Dask)")
-    vocab_id, reused = _vocabulary(cache, plan.pretrain_lake, v.tokenizer, v.size, config, progress)
+    vocab_id, reused = _vocabulary(
+        cache, plan.pretrain_lake, v.tokenizer, v.size, config, split, progress
+    )
     echo(f"        vocabulary {vocab_id}" + (" (reused)" if reused else ""))
     window_vocab_id: str | None = None
     if "window" in parse_baselines(eval_cfg.baselines):
         window_vocab_id, reused = _vocabulary(
-            cache, plan.pretrain_lake, "window", v.window_size, config, progress
+            cache, plan.pretrain_lake, "window", v.window_size, config, split, progress
         )
         echo(
             f"        window-tokenizer vocabulary {window_vocab_id} (baseline)"
@@ -284,7 +328,8 @@ def run_stages(
     echo(f"        shards {shards['pretrain']}")
 
     steps = config.pretrain.steps
-    clock.stage("pretrain", f"pretrain ({steps} steps, evaluation subjects excluded)")
+    left_out = "evaluation dataset" if split.exclude_datasets else "evaluation subjects"
+    clock.stage("pretrain", f"pretrain ({steps} steps, {left_out} excluded)")
     ckpt = out / "checkpoint"
     pre_key = "pretrain " + json.dumps(
         {
@@ -292,7 +337,8 @@ def run_stages(
             "vocab": vocab_id,
             "model": config.model.to_dict(),
             "train": config.pretrain.to_dict(),
-            "exclude_subjects": sorted(exclude),
+            "exclude_subjects": sorted(split.exclude_subjects),
+            "exclude_datasets": sorted(split.exclude_datasets),
         },
         sort_keys=True,
     )
@@ -305,7 +351,8 @@ def run_stages(
             ckpt,
             model_config=config.model,
             config=config.pretrain,
-            exclude_subjects=exclude,
+            exclude_subjects=split.exclude_subjects,
+            exclude_datasets=split.exclude_datasets,
             progress=progress,
         )
         cache.put(pre_key, str(ckpt))
@@ -327,18 +374,72 @@ def run_stages(
         "plan": plan.to_dict(),
         "config": config.to_dict(),
         "pretrain_datasets": read_meta(ckpt).pretrain_datasets,
-        "pretrain_subjects": pretrain_keys,
+        "pretrain_subjects": split.pretrain_keys,
         "vocab_id": vocab_id,
         "window_vocab_id": window_vocab_id,
         "seconds": dict(clock.seconds),
     }
     page = write_eval_report(report, out / "report")
-    (out / "summary.json").write_text(json.dumps(summary_table(report), indent=2))
+    seen = stages_seen(plan, split, vocab_id, window_vocab_id, shards["target"], ckpt, report)
+    summary = {"methods": summary_table(report), "stages": seen}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
     (out / "results.md").write_text(results_markdown(report, command, machine_description()))
     for line in accuracy_lines(report):
         echo(f"        {line}")
     echo(f"report: {page}")
     return RunResult(report, page)
+
+
+def _vocabulary_seen(lake: Path, vocab_id: str, split: RunSplit) -> dict[str, Any]:
+    """What vocabulary ``vocab_id`` was compiled on: its recordings per dataset (its usage
+    statistics), the subjects of the lake it could read, and those it left out."""
+    vocab = Vocabulary.load(default_store(lake), vocab_id)
+    table = without_subjects(
+        Lake.open(lake).recordings(datasets=split.vocab_datasets), split.exclude_subjects
+    )
+    per_dataset = vocab.statistics.get("per_dataset", {})
+    return {
+        "id": vocab_id,
+        "recordings_per_dataset": {d: int(u["recordings"]) for d, u in per_dataset.items()},
+        "subjects": sorted({subject_key(d, s) for d, s in zip(table["dataset"], table["subject"])}),
+        "excluded_subjects": sorted(split.exclude_subjects),
+    }
+
+
+def stages_seen(
+    plan: DataPlan,
+    split: RunSplit,
+    vocab_id: str,
+    window_vocab_id: str | None,
+    target_shards: Path,
+    ckpt: Path,
+    report: dict[str, Any],
+) -> dict[str, Any]:
+    """Which datasets and ``dataset:subject`` keys each stage of a finished run saw: the
+    vocabularies (as compiled), the target shards (their index), pretraining (the
+    checkpoint's record) and the evaluation (the report's subjects)."""
+    meta = read_meta(ckpt)
+    index = json.loads((target_shards / "index.json").read_text())
+    return {
+        "vocabulary": _vocabulary_seen(plan.pretrain_lake, vocab_id, split),
+        "window_vocabulary": (
+            _vocabulary_seen(plan.pretrain_lake, window_vocab_id, split)
+            if window_vocab_id is not None
+            else None
+        ),
+        "tokenize": {
+            "shards": str(target_shards),
+            "datasets": index.get("datasets"),
+            "vocab_datasets": index.get("vocab_datasets"),
+        },
+        "pretrain": {
+            "datasets": meta.pretrain_datasets,
+            "subjects": meta.pretrain_subjects,
+            "excluded_subjects": meta.excluded_subjects,
+            "excluded_datasets": meta.excluded_datasets,
+        },
+        "evaluate": {"dataset": report["dataset"], "subjects": report["windows"]["subjects"]},
+    }
 
 
 #: Model-only variants measured by :func:`ablate` (EvalConfig overrides).

@@ -1,13 +1,18 @@
 """Where a run's data comes from, where its shards go, and which subjects it evaluates.
 
-Two kinds of :class:`DataPlan`:
+Three kinds of :class:`DataPlan`:
 
 - one lake (:func:`lake_plan`: ``emgcorpus run`` on a user's lake, ``emgcorpus
   quickstart`` on the built-in simulated corpus). The evaluation dataset's subjects are
   sorted and the last ``eval_fraction`` of them are the evaluation subjects (at least 3,
-  the LOSO minimum); pretraining sees every other subject of every dataset and never an
-  evaluation subject. Shards live in the lake (``_shards/``), where ``emgcorpus vocab ls``
-  finds them with their vocabularies (``_vocab/``).
+  the LOSO minimum); the vocabulary build and pretraining see every other subject of
+  every dataset and never an evaluation subject. Shards live in the lake (``_shards/``),
+  where ``emgcorpus vocab ls`` finds them with their vocabularies (``_vocab/``).
+- one lake, transfer (:func:`lake_plan` with ``transfer=True``: ``emgcorpus run
+  --transfer``, "does the vocabulary transfer to a dataset it never saw?"). The
+  vocabularies are compiled and the model pretrained on every *other* dataset of the
+  lake; the evaluation dataset is tokenized with them (the shards hold every dataset) and
+  every one of its subjects is evaluated (LOSO).
 - two lakes (:func:`experiment_plan`: ``emgcorpus train reproduce``). The target dataset
   is kept out of everything the model learns before evaluation, by construction: every
   *other* real dataset of the data folder is ingested into ``<out>/pretrain-lake`` (the
@@ -99,7 +104,9 @@ class DataPlan:
 
     ``eval_fraction``: one-lake runs hold out that share of the evaluation dataset's
     subjects (and pretrain without them); None when the lakes are separate (every subject
-    of the evaluation lake is evaluated, pretraining excludes nobody). ``shards_dir``: None
+    of the evaluation lake is evaluated, pretraining excludes nobody). ``transfer``: one
+    lake whose evaluation dataset is left out of the vocabulary build and pretraining
+    whole, and evaluated on every subject (``eval_fraction`` is then None). ``shards_dir``: None
     for shards in the lakes, else the folder that holds ``shards-pretrain``,
     ``shards-target`` and ``shards-window``. ``target``: the experiment, if any.
     """
@@ -110,6 +117,7 @@ class DataPlan:
     eval_fraction: float | None = DEFAULT_EVAL_FRACTION
     shards_dir: Path | None = None
     target: Target | None = None
+    transfer: bool = False
 
     def shard_dest(self, role: str) -> Path | None:
         """Folder for the shards of ``role`` (pretrain, target, window); None: in the lake."""
@@ -124,6 +132,7 @@ class DataPlan:
                 for i in self.ingests
             ],
             "eval_fraction": self.eval_fraction,
+            "transfer": self.transfer,
             "target": asdict(self.target) if self.target else None,
         }
 
@@ -133,11 +142,15 @@ def lake_plan(
     eval_fraction: float = DEFAULT_EVAL_FRACTION,
     *,
     sim_options: dict[str, Any] | None = None,
+    transfer: bool = False,
 ) -> DataPlan:
     """A one-lake run on ``lake``; with ``sim_options`` the built-in simulated corpus is
-    ingested first (idempotent)."""
+    ingested first (idempotent). ``transfer``: the evaluation dataset is left out of the
+    vocabulary and pretraining whole (module docstring; ``eval_fraction`` is not used)."""
     lake = Path(lake)
     ingests = (IngestSpec(lake, "sim", "builtin", dict(sim_options)),) if sim_options else ()
+    if transfer:
+        return DataPlan(lake, lake, ingests, None, transfer=True)
     return DataPlan(lake, lake, ingests, eval_fraction)
 
 
