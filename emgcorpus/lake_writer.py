@@ -52,7 +52,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +63,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
+from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction
 
 from emgcorpus.errors import LakeError
@@ -152,6 +153,26 @@ def create_tables(lake: Path) -> dict[str, int]:
             configuration=_TABLE_CONFIG.get(name),
         )
         versions[name] = dt.version()
+    return versions
+
+
+def add_missing_columns(lake: Path, published: dict[str, int]) -> dict[str, int]:
+    """Give every table the columns of its current schema that a lake written by an older
+    emgcorpus lacks (nullable; the old rows read null), under the writer's lock, and
+    publish the new versions; return the snapshot. A crash in between leaves a version
+    past the snapshot, which recovery restores (the next writer adds the columns again)."""
+    added: dict[str, int] = {}
+    for name, schema in TABLES.items():
+        dt = DeltaTable(Path(lake) / name, version=published[name])
+        have = {f.name for f in dt.schema().fields}
+        missing = [f for f in schema if f.name not in have]
+        if missing:
+            dt.alter.add_columns(DeltaSchema.from_arrow(pa.schema(missing)).fields)
+            added[name] = DeltaTable(Path(lake) / name).version()
+    if not added:
+        return published
+    versions = {**published, **added}
+    write_snapshot(lake, versions)
     return versions
 
 
@@ -331,10 +352,12 @@ def recover_lake(lake: str | Path) -> list[str]:
 # --- staged files ----------------------------------------------------------------------
 @dataclass
 class _Staged:
-    """Files staged for one table: ``replace`` = the files are the whole new table."""
+    """Files staged for one table: ``replace`` = the files are the whole new table;
+    ``removes`` = files of the published version the commit drops (whole partitions)."""
 
     adds: list[AddAction] = field(default_factory=list)
     replace: bool = False
+    removes: list[RemoveAction] = field(default_factory=list)
 
 
 def _file_stats(table: pa.Table) -> str:
@@ -409,7 +432,7 @@ class LakeWriter:
         try:
             read_snapshot(self.lake)  # LakeError if not a lake
             self.recover()
-            self.published = read_snapshot(self.lake)
+            self.published = add_missing_columns(self.lake, read_snapshot(self.lake))
         except BaseException:
             self._release()
             raise
@@ -514,6 +537,50 @@ class LakeWriter:
             (self.lake / table / add.path).unlink(missing_ok=True)
         self._staged[table] = _Staged([self._write_file(table, merged)], replace=True)
 
+    def replace_rows(self, table: str, keep: Callable[[pa.Table], pa.Array] | None = None) -> int:
+        """Stage ``table``'s rows (as they will be once what is staged is published) as one
+        file that replaces its files when published, keeping only the rows where
+        ``keep(rows)`` is true (all rows when None: a compaction). Returns the number of
+        rows dropped. For the small metadata tables, not ``signals``."""
+        self._check_open("replace_rows")
+        if table in PARTITION_BY:
+            raise LakeError(f"{table} is partitioned: use LakeWriter.remove_partition()")
+        current = self._current(table)
+        kept = current if keep is None else current.filter(keep(current))
+        old = self._staged.pop(table, _Staged())
+        for add in old.adds:
+            (self.lake / table / add.path).unlink(missing_ok=True)
+        adds = [self._write_file(table, kept)] if kept.num_rows else []
+        self._staged[table] = _Staged(adds, replace=True)
+        return current.num_rows - kept.num_rows
+
+    def remove_partition(self, table: str, column: str, value: str) -> tuple[int, int]:
+        """Stage the removal of every file of the published version of the partitioned
+        ``table`` whose partition ``column`` is ``value`` (log entries only: no file is
+        rewritten or deleted; :func:`emgcorpus.lake_maintenance.vacuum_lake` deletes them
+        once past the retention). Returns (files, rows) removed."""
+        self._check_open("remove_partition")
+        if column not in PARTITION_BY.get(table, []):
+            raise LakeError(f"{table} is not partitioned by {column!r}")
+        dt = DeltaTable(self.lake / table, version=self.published[table])
+        actions = pa.table(dt.get_add_actions(flatten=True)).to_pylist()
+        now = int(time.time() * 1000)
+        removes = [
+            RemoveAction(
+                path=a["path"],
+                data_change=True,
+                deletion_timestamp=now,
+                size=a["size_bytes"],
+                partition_values={column: a[f"partition.{column}"]},
+            )
+            for a in actions
+            if a[f"partition.{column}"] == value
+        ]
+        rows = sum(int(a["num_records"] or 0) for a in actions if a[f"partition.{column}"] == value)
+        if removes:
+            self._staged.setdefault(table, _Staged()).removes.extend(removes)
+        return len(removes), rows
+
     @contextmanager
     def signals(self) -> Iterator[SignalFileWriter]:
         """A block that streams ``signals`` rows (``.write(batch)``) into new Parquet files,
@@ -551,7 +618,7 @@ class LakeWriter:
             staged = self._staged[t]
             # (overwrite removes the files of the version ``tables[t]`` loaded: the latest)
             tables[t].create_write_transaction(
-                list[AddAction | RemoveAction](staged.adds),
+                list[AddAction | RemoveAction]([*staged.adds, *staged.removes]),
                 mode="overwrite" if staged.replace else "append",
                 schema=TABLES[t],
                 partition_by=PARTITION_BY.get(t),

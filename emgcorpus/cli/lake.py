@@ -212,3 +212,58 @@ def adapters_cmd(as_json: bool) -> None:
 
     rows = adapter_rows()
     echo_doc(rows, as_json, lambda: format_adapters(rows))
+
+
+@click.command("rm")
+@click.option("--dataset", required=True, help="Name of the dataset to remove (`emgcorpus ls`).")
+@json_option("what was removed")
+@click.pass_context
+def rm_cmd(ctx: click.Context, dataset: str, as_json: bool) -> None:
+    """Remove a dataset's rows from every table as a new snapshot (history kept until
+    `emgcorpus vacuum`)."""
+    from emgcorpus.lake_maintenance import remove_dataset
+
+    result = remove_dataset(context_lake(ctx), dataset)
+    echo_doc(
+        result,
+        as_json,
+        lambda: (
+            f"removed {dataset}: {result['rows'].get('recordings', 0)} recordings, "
+            f"{result['signal_files']} signal files ({sum(result['rows'].values())} rows); "
+            "`emgcorpus vacuum` deletes the files once past the retention"
+        ),
+    )
+
+
+@click.command("vacuum")
+@click.option(
+    "--retention-hours",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Keep files that versions of the last N hours need (default 168 = 7 days; "
+    "shorter needs --force).",
+)
+@click.option(
+    "--force", is_flag=True, help="Allow a retention below 168 h (older snapshots unreadable)."
+)
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; change nothing.")
+@json_option("the result")
+@click.pass_context
+def vacuum_cmd(
+    ctx: click.Context, retention_hours: int | None, force: bool, dry_run: bool, as_json: bool
+) -> None:
+    """Compact the metadata tables and delete table files no recent version references."""
+    from emgcorpus.lake_maintenance import vacuum_lake
+
+    result = vacuum_lake(context_lake(ctx), retention_hours, dry_run=dry_run, force=force)
+
+    def text() -> str:
+        verb = "would delete" if dry_run else "deleted"
+        lines = [f"  {t}/{p}" for t, paths in result["deleted"].items() for p in paths]
+        n = len(lines)
+        head = f"{verb} {n} files older than {result['retention_hours']} h"
+        if result["compacted"]:
+            head += f"; compacted {', '.join(result['compacted'])}"
+        return "\n".join([head, *lines])
+
+    echo_doc(result, as_json, text)

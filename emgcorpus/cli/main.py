@@ -29,9 +29,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ingest": ("lake", "ingest_cmd", "Read SOURCE with ADAPTER into the lake."),
     "ls": ("lake", "ls_cmd", "What the lake holds: datasets, subjects, hours, rates."),
     "quickstart": ("runs", "quickstart_cmd", "The whole pipeline on the simulated corpus."),
+    "rm": ("lake", "rm_cmd", "Remove a dataset from the lake (a new snapshot)."),
     "run": ("runs", "run_cmd", "The whole pipeline on your own lake."),
     "tokenize": ("vocab", "tokenize_cmd", "Tokenize the lake into training shards."),
     "train": ("train", "train", "Pretraining, LOSO evaluation, reproductions."),
+    "vacuum": ("lake", "vacuum_cmd", "Compact tables, delete files past the retention."),
     "verify": ("lake", "verify_cmd", "Check every table, sample and token shard."),
     "vocab": ("vocab", "vocab_group", "Compile, list, compare and report vocabularies."),
 }
