@@ -21,7 +21,9 @@ Stages (every task opens the lake *at the snapshot taken once at the start*):
    - ``"spill"`` (default): the task writes the partition's descriptors to a file in a
      scratch folder the workers share (vocab.spill) and returns only bookkeeping; every
      later pass memory-maps the file and streams it in bounded blocks. The tokenizer runs
-     once and a worker's memory does not grow with the corpus.
+     once and a worker's memory does not grow with the corpus. The task also writes all
+     of the partition's segments to the lake's segment cache (vocab.segment_cache), which
+     vocab.tokenize reads instead of segmenting the same recordings again.
    - ``"memory"``: the mapped partitions are persisted in worker memory (fast, but the
      workers together hold every descriptor: memory grows with the corpus).
    - ``"recompute"``: every pass re-reads and re-tokenizes its partition (no scratch
@@ -97,6 +99,7 @@ from vocab.partition_tasks import (
     whole_session_floors,
 )
 from vocab.runner import DaskRunner, progress_enabled
+from vocab.segment_cache import CacheWriter, find_cache, plain_json, segment_cache_key
 from vocab.spill import ScratchDir
 from vocab.stats import merge_usage, summarize_usage
 from vocab.tokenizer_base import Tokenizer
@@ -120,8 +123,10 @@ class VocabularyBuilder:
     stops the fit. ``scheduler``/``n_workers`` choose where it runs (see vocab.runner);
     ``descriptors`` (``spill``, ``memory``, ``recompute``) how later passes get the
     descriptors and ``scratch_dir`` where ``spill`` writes them (default
-    ``<lake>/_scratch``; it must be visible to every worker). None of these change the
-    result.
+    ``<lake>/_scratch``; it must be visible to every worker). ``segment_cache``: with
+    ``spill``, the map pass also writes every segment to the lake's segment cache
+    (vocab.segment_cache), so tokenizing the same recordings afterwards does not segment
+    them again. None of these change the result.
     """
 
     def __init__(
@@ -144,6 +149,7 @@ class VocabularyBuilder:
         descriptors: str = "spill",
         scratch_dir: str | Path | None = None,
         store: str | Path | None = None,
+        segment_cache: bool = True,
     ) -> None:
         if int(size) < 1:
             raise ConfigError(f"vocabulary size must be >= 1, got {size}")
@@ -187,6 +193,7 @@ class VocabularyBuilder:
         self.descriptors = descriptors
         self.scratch_dir = Path(scratch_dir) if scratch_dir is not None else None
         self.store = Path(store) if store is not None else default_store(self.lake_path)
+        self.segment_cache = bool(segment_cache) and descriptors == "spill"
 
     def params(self, sample_budget_binds: bool = True) -> dict[str, Any]:
         """Every parameter that determines the result (recorded in vocab.json).
@@ -231,7 +238,7 @@ class VocabularyBuilder:
         if self.descriptors != "spill":
             return nullcontext()
         inputs = {"params": self.params(), "snapshot": snapshot}
-        inputs["tokenizer"] = _jsonable(self.tokenizer.config())
+        inputs["tokenizer"] = plain_json(self.tokenizer.config())
         tag = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
         return ScratchDir(self.lake_path, self.scratch_dir, tag)
 
@@ -264,11 +271,27 @@ class VocabularyBuilder:
             moments = run.compute([delayed(partition_moments)(m) for m in mapped], "moments")
             return mapped, moments, PassTasks(partition_sample, partition_lloyd, partition_usage)
         spill = delayed(spill_partition, pure=True)
-        tasks = [
-            spill(lake, snapshot, refs, f, self.tokenizer, self.fs, self.seed, scratch.part(i), fl)
-            for i, (refs, f) in enumerate(zip(parts, nfs))
-        ]
-        done = run.compute(tasks, "map")
+        key = segment_cache_key(snapshot, plain_json(self.tokenizer.config()), self.fs, parts)
+        write = self.segment_cache and find_cache(self.lake_path, key) is None
+        with CacheWriter(self.lake_path, key) if write else nullcontext() as cache:
+            tasks = [
+                spill(
+                    lake,
+                    snapshot,
+                    refs,
+                    f,
+                    self.tokenizer,
+                    self.fs,
+                    self.seed,
+                    scratch.part(i),
+                    fl,
+                    None if cache is None else cache.part(i),
+                )
+                for i, (refs, f) in enumerate(zip(parts, nfs))
+            ]
+            done = run.compute(tasks, "map")
+            if cache is not None:
+                cache.commit([p.cache_entry for p, _ in done])
         later = PassTasks(spilled_sample, spilled_lloyd, spilled_usage)
         return [p for p, _ in done], [m for _, m in done], later
 
@@ -355,7 +378,7 @@ class VocabularyBuilder:
 
         meta: dict[str, Any] = {
             "format": FORMAT,
-            "tokenizer": _jsonable(self.tokenizer.config()),
+            "tokenizer": plain_json(self.tokenizer.config()),
             "params": self.params(binds),
             "corpus": {
                 "lake": str(self.lake_path),
@@ -387,14 +410,3 @@ class VocabularyBuilder:
         if save:
             vocab.save(self.store)
         return vocab
-
-
-def _jsonable(obj: Any) -> Any:
-    """Tokenizer configs as plain JSON types (tuples -> lists, numpy scalars -> Python)."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj

@@ -45,9 +45,10 @@ from vocab.lake_partitions import (
     split_sessions,
 )
 from vocab.runner import DaskRunner
+from vocab.segment_cache import write_part
 from vocab.spill import read_blocks, save_rows
 from vocab.stats import UsagePartial
-from vocab.tokenizer_base import KIND_ACTIVE, Tokenizer
+from vocab.tokenizer_base import KIND_ACTIVE, Segments, Tokenizer
 
 
 def partition_levels(
@@ -125,6 +126,8 @@ class MappedPartition:
     seconds: list[float] = field(default_factory=list)  # recording duration [s]
     rest_tokens: list[int] = field(default_factory=list)
     unknown_tokens: list[int] = field(default_factory=list)  # active, unusable descriptor
+    #: the segment cache's manifest entry of this partition (vocab.segment_cache), if written
+    cache_entry: dict[str, Any] | None = None
 
 
 def map_partition(
@@ -136,10 +139,14 @@ def map_partition(
     fs: float | None,
     seed: int,
     floors: SessionFloors | None = None,
+    cache_path: str | None = None,
 ) -> MappedPartition:
     """The map task: tokenize the partition's recordings, keep active descriptors
-    (``floors``: whole-session floors of the sessions cut over several partitions)."""
+    (``floors``: whole-session floors of the sessions cut over several partitions); with
+    ``cache_path``, also write all of the partition's segments there
+    (vocab.segment_cache.write_part)."""
     lake = open_lake(lake_path, snapshot)
+    cached: list[tuple[Segments, float]] = []
     dim = tokenizer.descriptor_dim
     descs: list[np.ndarray] = []
     rec_idx: list[np.ndarray] = []
@@ -159,6 +166,10 @@ def map_partition(
         out.seconds.append(float(seconds))
         out.rest_tokens.append(int(len(seg) - active.shape[0]))
         out.unknown_tokens.append(int((~finite).sum()))
+        if cache_path is not None:
+            cached.append((seg, float(seconds)))
+    if cache_path is not None:
+        out.cache_entry = write_part(cache_path, refs, cached, dim)
     if descs:
         out.descriptors = np.concatenate(descs)
         out.recording_index = np.concatenate(rec_idx)
@@ -261,6 +272,7 @@ class SpilledPartition:
     seconds: list[float]  # recording duration [s]
     rest_tokens: list[int]
     unknown_tokens: list[int]
+    cache_entry: dict[str, Any] | None = None  # see MappedPartition
 
     def recording_index(self) -> np.ndarray:
         """int32 (rows,): the recording of every row (index into ``recordings``)."""
@@ -286,10 +298,14 @@ def spill_partition(
     seed: int,
     path: str,
     floors: SessionFloors | None = None,
+    cache_path: str | None = None,
 ) -> tuple[SpilledPartition, MomentStats]:
     """The map task with spilling: tokenize, write the descriptors to ``path`` (and their
-    hashes beside it), return the bookkeeping and the partition's moments."""
-    part = map_partition(lake_path, snapshot, refs, native_fs, tokenizer, fs, seed, floors)
+    hashes beside it; the segments to ``cache_path`` when given), return the bookkeeping
+    and the partition's moments."""
+    part = map_partition(
+        lake_path, snapshot, refs, native_fs, tokenizer, fs, seed, floors, cache_path
+    )
     hash_path = path.removesuffix(".npy") + ".hash.npy"
     save_rows(path, part.descriptors)
     save_rows(hash_path, part.hashes)
@@ -304,6 +320,7 @@ def spill_partition(
         part.seconds,
         part.rest_tokens,
         part.unknown_tokens,
+        part.cache_entry,
     )
     return spilled, partition_moments(part)
 

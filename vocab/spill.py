@@ -16,9 +16,10 @@ import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 import numpy as np
 
@@ -68,7 +69,13 @@ class ScratchDir:
 
 
 def save_rows(path: str, rows: np.ndarray) -> None:
-    """Write ``rows`` to ``path`` (.npy) atomically: a retried task never leaves half a file.
+    """Write ``rows`` to ``path`` (.npy) atomically (see save_file)."""
+    save_file(path, lambda fh: np.save(fh, np.ascontiguousarray(rows), allow_pickle=False))
+
+
+def save_file(path: str, write: Callable[[BinaryIO], object]) -> None:
+    """Write a worker's file atomically (``write`` fills the open file): a retried task
+    never leaves half a file.
 
     The folder must exist (created by the client): a worker that does not see it fails
     with a LakeError instead of recreating a folder that the client may have removed.
@@ -82,7 +89,7 @@ def save_rows(path: str, rows: np.ndarray) -> None:
     tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         with open(tmp, "wb") as fh:
-            np.save(fh, np.ascontiguousarray(rows), allow_pickle=False)
+            write(fh)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

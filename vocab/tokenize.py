@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,13 @@ from vocab.lake_partitions import (
 )
 from vocab.partition_tasks import whole_session_floors
 from vocab.runner import DaskRunner
+from vocab.segment_cache import (
+    SegmentCacheError,
+    find_cache,
+    read_part,
+    remove_cache,
+    segment_cache_key,
+)
 from vocab.tokenizer_base import KIND_ACTIVE, Segments
 
 
@@ -124,18 +132,63 @@ def tokenize_partition(
     max_rows: int,
     max_tokens: int,
     floors: SessionFloors | None = None,
+    cached: tuple[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The map task: tokenize the partition's recordings, write its shards, return their
     index entries (file, rows, tokens, recordings, sha256). ``floors``: whole-session
-    floors of the sessions cut over several partitions (whole_session_floors)."""
+    floors of the sessions cut over several partitions (whole_session_floors);
+    ``cached``: the segment cache folder and this partition's manifest entry, read
+    instead of segmenting (vocab.segment_cache; the same segments)."""
     lake = open_lake(lake_path, snapshot)
-    tokenizer = vocab.tokenizer()
     rows: list[dict[str, Any]] = []
     refs = [m.ref for m in metas]
-    native = [m.native_fs for m in metas]
-    for i, seg, _, keep, infos in segment_partition(lake, refs, native, tokenizer, fs, floors):
+    if cached is not None:
+        items = read_part(cached[0], cached[1], lake, refs)
+    else:
+        native = [m.native_fs for m in metas]
+        items = segment_partition(lake, refs, native, vocab.tokenizer(), fs, floors)
+    for i, seg, _, keep, infos in items:
         rows.extend(sentences_of(lake, metas[i], vocab, seg, keep, infos, max_tokens))
     return write_partition_shards(rows, out_dir, partition, max_rows)
+
+
+def _tokenize_partitions(
+    run: DaskRunner,
+    *,
+    lake: str,
+    snapshot: dict[str, int],
+    parts: list[list[RecordingMeta]],
+    vocab: Vocabulary,
+    fs: float | None,
+    out: str,
+    max_rows: int,
+    max_tokens: int,
+    cached: tuple[str, list[dict[str, Any]]] | None,
+) -> list[list[dict[str, Any]]]:
+    """Run tokenize_partition over ``parts`` (from the segment cache ``cached``: folder
+    and manifest entries, or segmenting after a floor pass); the shard entries of every
+    partition, in order."""
+    if cached is None:
+        floors = whole_session_floors(
+            run,
+            lake,
+            snapshot,
+            [[m.ref for m in part] for part in parts],
+            [[m.native_fs for m in part] for part in parts],
+            vocab.tokenizer(),
+            fs,
+        )
+        given: list[Any] = [None] * len(parts)
+    else:
+        floors = {}
+        given = [(cached[0], entry) for entry in cached[1]]
+    v, fl = delayed(vocab), delayed(floors)
+    task = delayed(tokenize_partition)
+    tasks = [
+        task(lake, snapshot, part, v, fs, out, p, max_rows, max_tokens, fl, given[p])
+        for p, part in enumerate(parts)
+    ]
+    return list(run.compute(tasks, "tokenize"))
 
 
 def select_datasets(lake: Any, lake_path: Path, datasets: list[str] | None) -> list[str] | None:
@@ -186,6 +239,7 @@ def tokenize_lake(
     partition_size: int = DEFAULT_PARTITION_SIZE,
     partition_samples: int | None = DEFAULT_PARTITION_SAMPLES,
     datasets: list[str] | None = None,
+    segment_cache: bool = True,
 ) -> Path:
     """Tokenize the lake (its current snapshot, at the vocabulary's rate) with vocabulary
     ``vocab_id`` (id or unique prefix) into shards; return the shard folder.
@@ -198,6 +252,9 @@ def tokenize_lake(
     vocabulary was compiled on). The default folder is ``<lake>/_shards/<vocab id>`` for
     every dataset, ``<lake>/_shards/<vocab id>.<dataset>+<dataset>...`` for a selection
     (shard_folder_name), so a selection never replaces the full tokenization.
+    ``segment_cache``: read the segments from the lake's segment cache when the build of
+    this snapshot, tokenizer and recording partitions wrote one (vocab.segment_cache;
+    byte-identical shards, no segmentation); False always segments.
     ``scheduler``/``n_workers`` as for VocabularyBuilder (None = LocalCluster, ``sync``,
     or a scheduler address). ``partition_size``/``partition_samples`` bound a task's
     recordings and channel-samples (see vocab.lake_partitions.session_partitions). Re-running
@@ -241,34 +298,30 @@ def tokenize_lake(
         for ref, r in zip(plan.refs, table.iter_rows(named=True))
     ]
     parts = [[metas[i] for i in p] for p in plan.partitions]
+    refs = [[m.ref for m in part] for part in parts]
+    found = None
+    if segment_cache:
+        key = segment_cache_key(snapshot, vocab.tokenizer_config, fs, refs)
+        found = find_cache(lake_path, key)
+    job = partial(
+        _tokenize_partitions,
+        lake=str(lake_path),
+        snapshot=snapshot,
+        parts=parts,
+        vocab=vocab,
+        fs=fs,
+        out=str(out),
+        max_rows=int(max_rows_per_shard),
+        max_tokens=int(max_tokens_per_sentence),
+    )
     with DaskRunner(scheduler, n_workers, progress) as run:
-        v = delayed(vocab)
-        floors = whole_session_floors(
-            run,
-            str(lake_path),
-            snapshot,
-            [[m.ref for m in part] for part in parts],
-            [[m.native_fs for m in part] for part in parts],
-            vocab.tokenizer(),
-            fs,
-        )
-        fl = delayed(floors)
-        tasks = [
-            delayed(tokenize_partition)(
-                str(lake_path),
-                snapshot,
-                part,
-                v,
-                fs,
-                str(out),
-                p,
-                int(max_rows_per_shard),
-                int(max_tokens_per_sentence),
-                fl,
-            )
-            for p, part in enumerate(parts)
-        ]
-        results = run.compute(tasks, "tokenize")
+        try:
+            results = job(run, cached=found)
+        except SegmentCacheError:
+            if found is None:
+                raise
+            remove_cache(found[0])  # damaged: drop it and segment from the lake
+            results = job(run, cached=None)
     shards = [entry for entries in results for entry in entries]
     fields: dict[str, Any] = {
         "vocab_id": vocab.id,

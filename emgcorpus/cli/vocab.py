@@ -85,6 +85,13 @@ def vocab_group() -> None:
     help="Folder for spilled descriptors, visible to every worker [default: <lake>/_scratch]; "
     "the build's sub-folder in it is deleted when the build ends.",
 )
+@click.option(
+    "--segment-cache/--no-segment-cache",
+    default=True,
+    show_default=True,
+    help="With --descriptors spill: also keep every segment in <lake>/_cache/segments, so "
+    "tokenize does not segment the same recordings again.",
+)
 @json_option("the summary")
 @click.pass_context
 def build_cmd(
@@ -101,6 +108,7 @@ def build_cmd(
     param_pairs: tuple[str, ...],
     descriptors: str,
     scratch_dir: Path | None,
+    segment_cache: bool,
     as_json: bool,
 ) -> None:
     """Compile a vocabulary from the lake with Dask."""
@@ -121,6 +129,7 @@ def build_cmd(
         n_workers=dask_workers,
         descriptors=descriptors,
         scratch_dir=scratch_dir,
+        segment_cache=segment_cache,
     ).build(progress=True)
     summary = build_summary(vocab)
     echo_doc(summary, as_json, lambda: format_build_summary(summary))
@@ -225,6 +234,13 @@ def report_cmd(ctx: click.Context, vocab_id: str, out: Path | None, as_json: boo
     "--max-tokens", type=int, default=2048, show_default=True, help="Tokens per sentence."
 )
 @dask_options
+@click.option(
+    "--segment-cache/--no-segment-cache",
+    default=True,
+    show_default=True,
+    help="Read the segments from the lake's segment cache when the vocabulary build of this "
+    "snapshot and these recordings wrote one (the same shards, no segmentation).",
+)
 @json_option("the shard folder, vocabulary id and totals (with --verify: the problems)")
 @click.pass_context
 def tokenize_cmd(
@@ -238,6 +254,7 @@ def tokenize_cmd(
     max_tokens: int,
     scheduler: str | None,
     dask_workers: int | None,
+    segment_cache: bool,
     as_json: bool,
 ) -> None:
     """Tokenize the lake into training shards, or verify a shard folder.
@@ -278,6 +295,7 @@ def tokenize_cmd(
         n_workers=dask_workers,
         store=vocab_store,
         datasets=split_names(datasets),
+        segment_cache=segment_cache,
     )
     if as_json:
         index = read_index(folder)

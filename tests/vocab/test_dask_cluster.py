@@ -16,6 +16,8 @@ from distributed import Client
 
 from vocab.artifact import CODEBOOK_FILE, VOCAB_FILE
 from vocab.compiler import VocabularyBuilder
+from vocab.segment_cache import MANIFEST, cache_root
+from vocab.tokenize import tokenize_lake
 
 REPO = Path(__file__).resolve().parents[2]
 DASK = str(Path(sys.executable).with_name("dask"))
@@ -77,10 +79,10 @@ def test_same_vocabulary_on_every_scheduler(
     lake = sim_lake
     params: dict[str, Any] = {"size": 10, "sample_size": 400, "partition_size": 1, "iterations": 8}
     built = {}
-    for name, scheduler, workers in (
-        ("sync", "sync", None),
-        ("local", None, 2),
+    for name, scheduler, workers in (  # the first build writes the segment cache
         ("remote", dask_scheduler, None),
+        ("local", None, 2),
+        ("sync", "sync", None),
     ):
         builder = VocabularyBuilder(
             lake, "nct", scheduler=scheduler, n_workers=workers, store=tmp_path / name, **params
@@ -96,3 +98,19 @@ def test_same_vocabulary_on_every_scheduler(
         for f in (VOCAB_FILE, CODEBOOK_FILE):
             assert (path / f).read_bytes() == (ref / f).read_bytes(), (name, f)
     assert built["remote"].meta["corpus"]["partitions"] == 4
+    # shards from the segment cache the remote workers wrote == segmenting in process
+    (cache,) = cache_root(lake).glob(f"*/{MANIFEST}")
+    shards = {}
+    for name, scheduler, use in (("remote", dask_scheduler, True), ("sync", "sync", False)):
+        out = tokenize_lake(
+            lake,
+            ids["sync"],
+            out_dir=tmp_path / f"shards-{name}",
+            store=tmp_path / "sync",
+            scheduler=scheduler,
+            progress=False,
+            partition_size=1,
+            segment_cache=use,
+        )
+        shards[name] = {f.name: f.read_bytes() for f in sorted(out.iterdir())}
+    assert cache.is_file() and shards["remote"] == shards["sync"]
