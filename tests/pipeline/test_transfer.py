@@ -19,6 +19,7 @@ from scipy.signal import butter, sosfilt
 
 from emgcorpus.cli.main import cli
 from emgcorpus.errors import ConfigError
+from emgcorpus.lake import Lake
 from emgcorpus.runs.orchestrator import evaluation_split
 from emgcorpus.runs.plans import lake_plan
 from emgcorpus.shards.reader import ShardSet
@@ -35,19 +36,18 @@ PATTERNS = {
     2: [0.1, 0.2, 1.0, 0.6, 0.2],
     3: [0.2, 0.1, 0.2, 0.6, 1.0],
 }
-MAPPING = f"""\
-samples: emg
-fs: {FS_HZ:g}
-units: mV
-labels: stimulus
-rest_label: "0"
-label_names: "1:fist,2:open,3:pinch"
-pattern: 'P(?P<subject>\\d+)'
-device: {NEW}-band
-channels: c1,c2,c3,c4,c5
-"""
+README = Path(__file__).resolve().parents[2] / "README.md"
+SECTION = "## A new dataset: does the vocabulary transfer?"
 SIM = ("subjects=4", "gestures=2", "repetitions=2", "contraction_s=1.0", "rest_s=1.0")
 SIM_DEVICES = "devices=myo8,bipolar4"
+
+
+def readme_section() -> tuple[str, str]:
+    """(the YAML mapping, the bash commands) of the README's section on this workflow."""
+    text = README.read_text().split(SECTION, 1)[1].split("\n## ", 1)[0]
+    yaml_block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    bash_block = text.split("```bash\n", 1)[1].split("```", 1)[0]
+    return yaml_block, bash_block
 
 
 def write_new_device_set(folder: Path, subjects: int = 4, repetitions: int = 2) -> None:
@@ -85,7 +85,14 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     as the README says."""
     root = tmp_path_factory.mktemp("transfer")
     write_new_device_set(root / "my-set")
-    (root / "my-set.yaml").write_text(MAPPING)
+    mapping, commands = readme_section()
+    (root / "my-set.yaml").write_text(mapping)  # the README's mapping, as it is
+    for line in (
+        f"emgcorpus ingest mat ./my-set --mapping my-set.yaml --dataset {NEW}",
+        f"emgcorpus run --dataset {NEW} --transfer --out",
+        f"emgcorpus train eval --dataset {NEW} --out",
+    ):
+        assert line in commands  # the commands below are the README's, with tiny sizes
     lake = root / "lake"
     sim_options = [a for o in (*SIM, SIM_DEVICES) for a in ("--option", o)]
     invoke(lake, "ingest", "sim", "builtin", *sim_options)
@@ -94,6 +101,9 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--dataset", NEW,
     )  # fmt: skip
     assert f"{NEW}: 4 added" in out.output
+    rows = Lake.open(lake).recordings(datasets=[NEW])
+    assert set(rows["native_fs"]) == {FS_HZ} and set(rows["n_emg_channels"]) == {5}
+    assert set(rows["device"]) == {f"{NEW}-band"}
     return lake
 
 
