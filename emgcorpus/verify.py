@@ -17,12 +17,14 @@ Token shards stored under the lake are not lake tables: they are checked by
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
+from tqdm import tqdm
 
 from emgcorpus.lake import Lake
 from emgcorpus.schema import RAW_STREAM
@@ -55,9 +57,12 @@ def _check_chunks(
     return problems, h.hexdigest()
 
 
-def verify_lake(lake_path: str | Path) -> list[str]:
+def verify_lake(lake_path: str | Path, progress: bool = False) -> list[str]:
     """Problems found in the tables and stored samples of the lake at ``lake_path``, at its
-    published snapshot (empty list = consistent), one line each naming what is wrong."""
+    published snapshot (empty list = consistent), one line each naming what is wrong.
+
+    ``progress`` shows a bar over the recordings on stderr (only when stderr is a
+    terminal)."""
     lake = Lake.open(lake_path)
     problems: list[str] = []
     recs = lake.recordings()
@@ -82,7 +87,11 @@ def verify_lake(lake_path: str | Path) -> list[str]:
     )
     channel_counts = {r["recording_id"]: r for r in grouped.iter_rows(named=True)}
     harmonized = lake.harmonized()
-    for r in recs.iter_rows(named=True):
+    show = progress and sys.stderr.isatty()
+    bar = tqdm(
+        recs.iter_rows(named=True), total=recs.height, desc="verify", unit="rec", disable=not show
+    )
+    for r in bar:
         rid, n_ch = r["recording_id"], int(r["n_channels"])
         counts = channel_counts.get(rid, {"n": 0, "last": None})
         if counts["n"] != n_ch or counts["last"] != n_ch - 1:

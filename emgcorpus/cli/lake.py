@@ -182,7 +182,8 @@ def verify_cmd(
     from emgcorpus.verify import verify_lake
 
     lake = context_lake(ctx)
-    lake_problems = verify_lake(lake)  # a missing lake fails here, before the shards
+    # a missing lake fails here, before the shards
+    lake_problems = verify_lake(lake, progress=not as_json)
     shard_problems = [] if no_shards else verify_lake_shards(lake)
     problems = shard_problems + lake_problems  # the shards' problems first, as before
     n_shards = 0 if no_shards else len(shard_folders(lake))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from emgcorpus.harmonize import harmonize
@@ -100,3 +103,23 @@ def test_token_shards_under_the_lake_are_verified(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "sha256" in result.output
     ok = CliRunner().invoke(cli, ["--lake", str(path), "verify", "--no-shards"])
     assert ok.exit_code == 0 and "lake OK" in ok.output
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal (tqdm draws only there)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_verify_progress_only_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = _lake(tmp_path)
+    quiet = _Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    assert verify_lake(lake) == [] and quiet.getvalue() == ""
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert verify_lake(lake, progress=True) == []
+    assert "verify" in terminal.getvalue() and "2/2" in terminal.getvalue()
