@@ -59,14 +59,17 @@ _VOLT_UNITS = {"uV", "mV", "V", "nV"}
 _EMG_LABEL = re.compile(r"^emg(\d+|[_\-.]\S*)?$", re.IGNORECASE)
 
 
-def open_raw(path: Path) -> Any:
-    """An MNE Raw over ``path`` (EDF or BDF, no samples loaded); SourceError if unreadable."""
+def open_raw(path: Path, infer_types: bool = True) -> Any:
+    """An MNE Raw over ``path`` (EDF or BDF, no samples loaded); SourceError if unreadable.
+
+    ``infer_types`` lets MNE type channels from a ``<TYPE> <name>`` label (and drop the
+    type from the name); False keeps every label as written."""
     import mne
 
     check_nonempty(path)
     reader = mne.io.read_raw_bdf if path.suffix.lower() == ".bdf" else mne.io.read_raw_edf
     try:
-        return reader(path, preload=False, infer_types=True, verbose="error")
+        return reader(path, preload=False, infer_types=infer_types, verbose="error")
     except Exception as exc:  # mne raises ValueError/RuntimeError/... on malformed headers
         problem = f"not a readable EDF/BDF file ({type(exc).__name__}: {exc})"
         raise SourceError(path, problem) from None

@@ -34,6 +34,8 @@ ADAPTERS: dict[str, str] = {
     "emg2pose": "adapters.emg2pose:Emg2PoseAdapter",
     "epn612": "adapters.epn612:Epn612Adapter",
     "uci-gestures": "adapters.uci_gestures:UciGesturesAdapter",
+    # BIDS-EMG trees (issue 9: BIDS in and out)
+    "bids": "adapters.bids:BidsAdapter",
 }
 
 

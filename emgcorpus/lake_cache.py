@@ -29,8 +29,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
+
+from emgcorpus.schema import TABLES
 
 T = TypeVar("T")
 
@@ -99,7 +102,14 @@ class IndexedTable:
 
 
 def _read_frame(table_dir: Path, version: int) -> pl.DataFrame:
+    """The table at ``version``; columns the current schema added since the table was
+    written (e.g. ``events.gesture``) read as nulls of their type."""
     arrow = DeltaTable(table_dir, version=version).to_pyarrow_table()
+    schema = TABLES.get(table_dir.name)
+    if schema is not None:
+        for f in schema:
+            if f.name not in arrow.column_names:
+                arrow = arrow.append_column(f, pa.nulls(arrow.num_rows, f.type))
     frame = pl.from_arrow(arrow)
     assert isinstance(frame, pl.DataFrame)
     return frame

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from emgcorpus.gestures import gesture_of
 from emgcorpus.recording import (
     ChannelInfo,
     ElectrodePosition,
@@ -118,7 +119,8 @@ def channel_rows(rec: Recording) -> list[dict[str, Any]]:
 
 
 def event_rows(rec: Recording) -> list[dict[str, Any]]:
-    """The ``events`` rows of ``rec``, in its event order."""
+    """The ``events`` rows of ``rec``, in its event order; ``gesture`` is the label's
+    canonical name (:func:`emgcorpus.gestures.gesture_of`, None when it has none)."""
     rid = rec.recording_id
     return [
         {
@@ -129,6 +131,7 @@ def event_rows(rec: Recording) -> list[dict[str, Any]]:
             "label": e.label,
             "repetition": e.repetition,
             "kind": e.kind,
+            "gesture": gesture_of(rec.dataset, e.label, e.kind),
         }
         for e in rec.events
     ]

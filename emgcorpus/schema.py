@@ -10,7 +10,9 @@ Tables live under the lake folder, one Delta table each:
   harmonized float32 copy in physical units). ``data`` is C-order ``(n, n_channels)``
   little-endian bytes of ``dtype``. Rows are written in ``seq`` order, so Parquet
   min/max statistics of ``seq`` prune files and row groups when one recording is read.
-- ``events``: labelled intervals, ``onset``/``duration`` in [s].
+- ``events``: labelled intervals, ``onset``/``duration`` in [s]; ``label`` as the source
+  wrote it, ``gesture`` its canonical name (:mod:`emgcorpus.gestures`; null when the
+  vocabulary has none, and in lakes written before the column existed).
 - ``subjects``: one row per (dataset, subject), demographics where the source gives them.
 - ``harmonized``: one row per (recording, rate) that has a harmonized stream.
 """
@@ -124,6 +126,7 @@ EVENTS = pa.schema(
         ("label", _str),
         ("repetition", _i64),
         ("kind", _str),
+        ("gesture", _str),
     ]
 )
 
