@@ -122,3 +122,27 @@ def test_sklearn_estimator_checks_pass_but_for_too_short_windows() -> None:
         ), failed
         if features == "td":  # the strong set needs >= 6 samples: half the checks use fewer
             assert len(failed) <= 6 and len(results) >= 40
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+SECTION = "### Your own model: torch windows and scikit-learn features"
+
+
+def test_readme_snippet_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's snippet on a simulated Myo corpus stored as dataset ``ciil``."""
+    monkeypatch.chdir(tmp_path)
+    options = SIM | {"devices": "myo8", "dataset": "ciil"}
+    ingest("emg-lake", make_adapter("sim", "builtin", **options), progress=False)
+    text = README.read_text().split(SECTION, 1)[1].split("\n## ", 1)[0]
+    snippet = text.split("```python\n", 1)[1].split("```", 1)[0]
+    ns: dict[str, object] = {}
+    exec(compile(snippet, str(README), "exec"), ns)
+    xb, yb = ns["xb"], ns["yb"]
+    assert isinstance(xb, torch.Tensor) and tuple(xb.shape) == (64, 8, 50)
+    assert isinstance(yb, torch.Tensor) and yb.dtype == torch.int64
+    assert ns["subjects"] == [w.subject_key for w in ns["windows"].windows]  # type: ignore[attr-defined]
+    loso = ns["loso"]
+    assert isinstance(loso, np.ndarray) and loso.shape == (2,)  # two subjects
+    assert "{'hand_close': 0, 'hand_open': 1}" in capsys.readouterr().out
