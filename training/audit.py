@@ -184,7 +184,7 @@ def information_audit(
     items = window_items(
         tokens, windows, model_window_s=model_window_s, max_window_tokens=max_window_tokens
     )
-    slots = position_slots(tokens)
+    slots = position_slots(tokens, windows)
     inten = intensity_index(shard_set.index)
     feats, unavailable = audit_features(items, slots, inten)
     methods = {

@@ -4,10 +4,14 @@ For every labelled window (training.windows) the model reads the tokens whose on
 in the window, or in a longer window with the same centre clipped to the window's own
 repetition (``model_window_s``), capped at ``max_window_tokens`` tokens. The encoder's
 output is pooled into one feature vector per window: CLS, mean of the token outputs and,
-where the dataset has at most MAX_POOL_POSITIONS electrode positions, the mean output of
-each position and each position's share of the tokens (the spatial pattern); with
-``pool_max`` also the max of the token outputs over the window and per position (measured
-on Cote-Allard by the research notebook: not worth it for the LDA probe, so off by default).
+where the evaluated recordings have at most MAX_POOL_POSITIONS electrode positions, the
+mean output of each position and each position's share of the tokens (the spatial
+pattern); with ``pool_max`` also the max of the token outputs over the window and per
+position (measured on Cote-Allard by the research notebook: not worth it for the LDA
+probe, so off by default); with pooling ``channels-desc`` also the tokens' input
+descriptors pooled per position, absolute and relative to the window
+(:func:`descriptor_pooled`), a residual path so that the probe never sees less than the
+tokens carry (training/RESULTS.md, issue 10).
 
 The evaluation protocol (training.evaluate) fits probes on these features; few-shot
 fine-tuning (training.finetune) pools the same way through :func:`encode_batch`.
@@ -25,12 +29,14 @@ from tqdm import tqdm
 from emgcorpus.errors import ConfigError, check_option
 from emgcorpus.shards.reader import RecordingTokens
 from training.data import collate_tokens
-from training.model import TokenEncoder
+from training.model import TokenEncoder, descriptor_input
 from training.torch_device import resolve_torch_device
 from training.windows import Window
 
-#: ``cls-mean``: CLS + mean of the token outputs; ``channels``: that plus per-position pooling
-POOLINGS = ("cls-mean", "channels")
+#: ``cls-mean``: CLS + mean of the token outputs; ``channels``: that plus per-position
+#: pooling; ``channels-desc``: ``channels`` plus the input descriptors pooled per position
+#: (:func:`descriptor_pooled`: a residual path, so the probe sees what the tokens carry)
+POOLINGS = ("cls-mean", "channels", "channels-desc")
 #: per-position pooling is left out for datasets with more electrode positions (dense grids)
 MAX_POOL_POSITIONS = 16
 
@@ -47,14 +53,22 @@ def model_window_bounds(w: Window, model_window_s: float | None) -> tuple[float,
     return max(c - model_window_s / 2, w.event_start_s), min(c + model_window_s / 2, w.event_end_s)
 
 
-def position_slots(tokens: dict[str, RecordingTokens]) -> dict[bytes, int]:
-    """Electrode position vector (as bytes) -> slot index, over every recording's tokens.
+def position_slots(
+    tokens: dict[str, RecordingTokens], windows: Sequence[Window] | None = None
+) -> dict[bytes, int]:
+    """Electrode position vector (as bytes) -> slot index, over the tokens of the recordings
+    ``windows`` come from (None: every recording of ``tokens``).
 
-    Empty when the dataset has more than MAX_POOL_POSITIONS distinct positions (dense
-    grids): per-position pooling is then left out.
+    Empty when those recordings have more than MAX_POOL_POSITIONS distinct positions (dense
+    grids): per-position pooling is then left out. Only the evaluated recordings count, so
+    a dataset that also holds other devices (the simulated corpus: 4 to 64 channels) still
+    pools the evaluated device's positions.
     """
+    used = None if windows is None else {w.recording_id for w in windows}
     seen: set[bytes] = set()
-    for t in tokens.values():
+    for rid, t in tokens.items():
+        if used is not None and rid not in used:
+            continue
         for row in np.unique(t.pos, axis=0):
             seen.add(np.asarray(row, np.float32).tobytes())
             if len(seen) > MAX_POOL_POSITIONS:
@@ -62,10 +76,47 @@ def position_slots(tokens: dict[str, RecordingTokens]) -> dict[bytes, int]:
     return {b: i for i, b in enumerate(sorted(seen))}
 
 
-def pooling_slots(tokens: dict[str, RecordingTokens], pooling: str) -> dict[bytes, int]:
-    """The position slots ``pooling`` (one of POOLINGS) pools over: none for ``cls-mean``."""
+def pooling_slots(
+    tokens: dict[str, RecordingTokens], pooling: str, windows: Sequence[Window] | None = None
+) -> dict[bytes, int]:
+    """The position slots ``pooling`` (one of POOLINGS) pools over, over the recordings of
+    ``windows`` (:func:`position_slots`): none for ``cls-mean``."""
     check_option("pooling", pooling, POOLINGS)
-    return position_slots(tokens) if pooling == "channels" else {}
+    return position_slots(tokens, windows) if pooling != "cls-mean" else {}
+
+
+def descriptor_pooled(
+    desc: torch.Tensor, slot_idx: torch.Tensor, n_slots: int, relative: bool = True
+) -> torch.Tensor:
+    """The input descriptors pooled per electrode position, window-local (no statistics of
+    other windows or subjects).
+
+    ``desc``: (B, L, D) standardised descriptors (NaN = absent; padding NaN); ``slot_idx``:
+    (B, L) position slot per token (-1: padding or unknown position). Per slot: the mean of
+    the model's descriptor input (training.model.descriptor_input: clipped values, presence
+    mask; 2D entries) over its tokens; with ``relative`` also, per entry, the slot's mean
+    present value minus the mean of that over the window's slots that have it (the spatial
+    pattern relative to the window: independent of gain, skin and strength; 0 where absent).
+    Returns (B, n_slots * 2D) or, with ``relative``, (B, n_slots * 3D).
+    """
+    one_hot = torch.nn.functional.one_hot(slot_idx.clamp(min=0), n_slots).to(desc.dtype)
+    one_hot = one_hot * (slot_idx >= 0).unsqueeze(-1).to(desc.dtype)  # (B, L, S)
+    counts = one_hot.sum(1).clamp(min=1.0)[..., None]  # (B, S, 1)
+    parts = [(torch.einsum("bls,bld->bsd", one_hot, descriptor_input(desc)) / counts).flatten(1)]
+    if relative:
+        present = torch.isfinite(desc).to(desc.dtype)
+        values = torch.where(torch.isfinite(desc), desc, torch.zeros_like(desc))
+        have = torch.einsum("bls,bld->bsd", one_hot, present)  # (B, S, D)
+        level = torch.einsum("bls,bld->bsd", one_hot, values) / have.clamp(min=1.0)
+        active = (have > 0).to(desc.dtype)
+        window = (level * active).sum(1, keepdim=True) / active.sum(1, keepdim=True).clamp(min=1.0)
+        parts.append(((level - window) * active).flatten(1))
+    return torch.cat(parts, dim=-1)
+
+
+def descriptor_pooled_width(desc_dim: int, n_slots: int, relative: bool = True) -> int:
+    """Columns of :func:`descriptor_pooled`."""
+    return n_slots * desc_dim * (3 if relative else 2)
 
 
 def pooled_width(d_model: int, n_slots: int, pool_max: bool = False) -> int:
@@ -152,15 +203,26 @@ def encode_batch(
     slots: dict[bytes, int],
     torch_device: torch.device,
     pool_max: bool = False,
+    pool_desc: bool = False,
 ) -> torch.Tensor:
     """Pooled features (see pooled_features) of a list of token sequences, on ``torch_device``
-    (their descriptors too when they carry them and the encoder embeds them)."""
+    (their descriptors too when they carry them and the encoder embeds them); with
+    ``pool_desc`` and slots, followed by their descriptors pooled per position
+    (:func:`descriptor_pooled`; ConfigError when the items carry none)."""
     batch = {k: v.to(torch_device) for k, v in collate_tokens(items).items()}
     h = encoder.encode(batch)
     slot_idx = (
         _slot_tensor(items, slots, batch["token_ids"].shape[1]).to(torch_device) if slots else None
     )
-    return pooled_features(h, batch["pad_mask"], slot_idx, len(slots), pool_max)
+    out = pooled_features(h, batch["pad_mask"], slot_idx, len(slots), pool_max)
+    if not pool_desc or slot_idx is None:
+        return out
+    if "desc" not in batch:
+        raise ConfigError(
+            "pooling channels-desc needs token descriptors (token_desc): these shards store "
+            "none; use pooling channels"
+        )
+    return torch.cat([out, descriptor_pooled(batch["desc"], slot_idx, len(slots))], dim=-1)
 
 
 @torch.no_grad()
@@ -180,11 +242,14 @@ def embed_windows(
     """Frozen-encoder features of each window: (n_windows, n_features), see pooled_features.
 
     ``pooling``: ``cls-mean`` gives 2 * d_model columns; ``channels`` adds the
-    per-electrode-position pooling where the dataset has <= MAX_POOL_POSITIONS positions.
+    per-electrode-position pooling where the evaluated recordings have <= MAX_POOL_POSITIONS
+    positions; ``channels-desc`` also the input descriptors pooled per position
+    (:func:`descriptor_pooled`, 3 * descriptor_dim columns per position).
     ``batch_size``: windows encoded at once; ``torch_device``: cpu, cuda or auto;
     ``pool_max``: also max-pool (pooled_features).
     """
-    slots = pooling_slots(tokens, pooling)
+    slots = pooling_slots(tokens, pooling, windows)
+    pool_desc = pooling == "channels-desc"
     items = window_items(
         tokens, windows, model_window_s=model_window_s, max_window_tokens=max_window_tokens
     )
@@ -195,7 +260,9 @@ def embed_windows(
     bar = tqdm(starts, desc="embed windows", disable=not progress or not sys.stderr.isatty())
     for a in bar:
         chunk = items[a : a + batch_size]
-        feats = encode_batch(encoder, chunk, slots, device, pool_max)
+        feats = encode_batch(encoder, chunk, slots, device, pool_max, pool_desc)
         chunks.append(feats.float().cpu().numpy())
     width = pooled_width(encoder.cfg.d_model, len(slots), pool_max)
+    if pool_desc and slots and items and "desc" in items[0]:
+        width += descriptor_pooled_width(np.asarray(items[0]["desc"]).shape[-1], len(slots))
     return np.concatenate(chunks) if chunks else np.zeros((0, width), np.float32)

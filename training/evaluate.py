@@ -304,7 +304,7 @@ def finetune_regime(
         seed=config.seed,
         pool_max=config.pool_max,
     )
-    slots = pooling_slots(tokens, config.pooling)
+    slots = pooling_slots(tokens, config.pooling, windows)
     items = window_items(
         tokens,
         windows,

@@ -1,0 +1,111 @@
+"""The model features' descriptor path (pooling ``channels-desc``) and position slots that
+count only the evaluated recordings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from emgcorpus.errors import ConfigError
+from emgcorpus.shards.reader import RecordingTokens
+from emgcorpus.topology import POSITION_DIM
+from tests.training.toy import pretrained_gesture_toy
+from training.embedding import (
+    descriptor_pooled,
+    descriptor_pooled_width,
+    embed_windows,
+    pooled_width,
+    position_slots,
+)
+from training.windows import Window
+
+TINY: dict[str, Any] = {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "dropout": 0.0}
+NAN = float("nan")
+
+
+def test_descriptor_pooled_means_presence_and_relative_pattern() -> None:
+    # 4 tokens of one window, 2 descriptor entries, 3 positions (slot 2 has no token)
+    desc = torch.tensor([[[1.0, NAN], [3.0, 2.0], [5.0, 4.0], [NAN, NAN]]])
+    slot = torch.tensor([[0, 0, 1, -1]])  # the last token is padding
+    out = descriptor_pooled(desc, slot, 3)
+    assert out.shape == (1, descriptor_pooled_width(2, 3)) == (1, 3 * 3 * 2)
+    mean = out[0, :12].reshape(3, 4)  # per slot: 2 clipped values (NaN -> 0), 2 presences
+    np.testing.assert_allclose(mean[0], [2.0, 1.0, 1.0, 0.5])
+    np.testing.assert_allclose(mean[1], [5.0, 4.0, 1.0, 1.0])
+    np.testing.assert_allclose(mean[2], [0.0, 0.0, 0.0, 0.0])
+    rel = out[0, 12:].reshape(3, 2)  # per slot and entry: mean present value - window mean
+    np.testing.assert_allclose(rel[0], [2.0 - 3.5, 2.0 - 3.0])
+    np.testing.assert_allclose(rel[1], [5.0 - 3.5, 4.0 - 3.0])
+    np.testing.assert_allclose(rel[2], [0.0, 0.0])  # absent position
+    # a gain change (the same shift of every log value) leaves the relative pattern alone
+    shifted = descriptor_pooled(desc + 0.7, slot, 3)
+    np.testing.assert_allclose(shifted[0, 12:], out[0, 12:], atol=1e-6)
+    assert not torch.allclose(shifted[0, :12], out[0, :12])
+    plain = descriptor_pooled(desc, slot, 3, relative=False)
+    assert plain.shape == (1, descriptor_pooled_width(2, 3, relative=False)) == (1, 12)
+
+
+def _tokens(n_positions: int, rid: str) -> RecordingTokens:
+    pos = np.zeros((n_positions, POSITION_DIM), np.float32)
+    pos[:, 0] = 1.0
+    pos[:, 3] = np.sin(np.arange(n_positions))
+    return RecordingTokens(
+        ids=np.full(n_positions, 12, np.int64),
+        pos=pos,
+        onset_s=np.linspace(0.0, 1.0, n_positions),
+        duration_s=np.full(n_positions, 0.1, np.float32),
+    )
+
+
+def _window(rid: str) -> Window:
+    return Window(f"{rid}-0", rid, "d", "s1", "1", "1", 0.0, 0.25, "g", 1, "t", 0.0, 1.0)
+
+
+def test_position_slots_count_only_the_evaluated_recordings() -> None:
+    # one dataset holding an 8-electrode armband and a 64-electrode grid (the simulated corpus)
+    tokens = {"band": _tokens(8, "band"), "grid": _tokens(64, "grid")}
+    assert position_slots(tokens) == {}  # over everything: too many positions to pool
+    assert len(position_slots(tokens, [_window("band")])) == 8
+    assert position_slots(tokens, [_window("band"), _window("grid")]) == {}
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return pretrained_gesture_toy(tmp_path_factory.mktemp("descpool"), TINY)
+
+
+def test_channels_desc_pooling_appends_the_descriptor_path(toy: tuple[Path, Path]) -> None:
+    from emgcorpus.shards.reader import ShardSet
+    from training.checkpoint import load_checkpoint
+    from training.data import load_dataset_tokens
+    from training.windows import WindowSpec, make_windows
+
+    shards, ckpt = toy
+    tokens, recs = load_dataset_tokens(ShardSet.open(shards), "toy")
+    windows = make_windows(recs, WindowSpec())[:12]
+    model, _ = load_checkpoint(ckpt)
+    opts: dict[str, Any] = {
+        "model_window_s": 1.0,
+        "max_window_tokens": 64,
+        "batch_size": 5,
+        "torch_device": "cpu",
+        "progress": False,
+    }
+    plain = embed_windows(model.encoder, tokens, windows, pooling="channels", **opts)
+    d = TINY["d_model"]
+    assert plain.shape == (12, pooled_width(d, 4))
+    for t in tokens.values():  # the toy stores no descriptors: give every token one
+        t.desc = np.tile(np.array([[0.5, -1.0, NAN]], np.float32), (len(t.ids), 1))
+    both = embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **opts)
+    assert both.shape == (12, pooled_width(d, 4) + descriptor_pooled_width(3, 4))
+    np.testing.assert_allclose(both[:, : plain.shape[1]], plain, atol=1e-5)
+    tail = both[:, plain.shape[1] :]
+    assert np.isfinite(tail).all() and np.abs(tail).sum() > 0
+    for t in tokens.values():
+        t.desc = None
+    with pytest.raises(ConfigError, match="descriptors"):
+        embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **opts)
