@@ -24,7 +24,9 @@ from emgcorpus.errors import EmgCorpusError
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "adapters": ("lake", "adapters_cmd", "List registered adapters (name and summary)."),
     "catalog": ("catalog", "catalog_cmd", "List the known public EMG datasets."),
+    "export": ("export", "export_group", "Write a dataset as a BIDS-EMG tree."),
     "fetch": ("catalog", "fetch_cmd", "Download and verify a dataset's files."),
+    "gestures": ("gestures", "gestures_cmd", "Canonical gestures and each dataset's labels."),
     "harmonize": ("lake", "harmonize_cmd", "Store harmonized float32 copies at --fs Hz."),
     "ingest": ("lake", "ingest_cmd", "Read SOURCE with ADAPTER into the lake."),
     "ls": ("lake", "ls_cmd", "What the lake holds: datasets, subjects, hours, rates."),

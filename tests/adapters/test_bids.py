@@ -12,10 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from bidsschematools import schema as bids_schema
+from click.testing import CliRunner
 
 from adapters.bids import BidsAdapter
 from adapters.registry import make_adapter
 from emgcorpus.bids_export import export_bids
+from emgcorpus.cli import cli
 from emgcorpus.errors import ConfigError, LakeError, SourceError
 from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
@@ -239,3 +241,18 @@ def test_export_refuses_unknown_dataset_and_a_non_empty_out(
         export_bids(lake, "sim", busy, progress=False)
     assert [p.name for p in busy.iterdir()] == ["keep.txt"]
     assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_export_command_writes_the_tree_and_reports_it(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    lake, _ = exported
+    out = tmp_path / "out"
+    args = ["--lake", str(lake), "export", "bids", "sim", str(out), "--format", "bdf", "--json"]
+    result = CliRunner().invoke(cli, args, obj={})
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["n_recordings"] == 3 and doc["bids_version"] == "1.11.0"
+    assert all((out / f["path"]).is_file() and f["path"].endswith("_emg.bdf") for f in doc["files"])
+    again = CliRunner().invoke(cli, args, obj={})
+    assert again.exit_code == 1 and "exists and is not an empty folder" in again.output
