@@ -99,7 +99,7 @@ from vocab.partition_tasks import (
     whole_session_floors,
 )
 from vocab.runner import DaskRunner, progress_enabled
-from vocab.segment_cache import CacheWriter, find_cache, plain_json, segment_cache_key
+from vocab.segment_cache import CacheWriter, base_key, plain_json
 from vocab.spill import ScratchDir
 from vocab.stats import merge_usage, summarize_usage
 from vocab.tokenizer_base import Tokenizer
@@ -271,9 +271,9 @@ class VocabularyBuilder:
             moments = run.compute([delayed(partition_moments)(m) for m in mapped], "moments")
             return mapped, moments, PassTasks(partition_sample, partition_lloyd, partition_usage)
         spill = delayed(spill_partition, pure=True)
-        key = segment_cache_key(snapshot, plain_json(self.tokenizer.config()), self.fs, parts)
-        write = self.segment_cache and find_cache(self.lake_path, key) is None
-        with CacheWriter(self.lake_path, key) if write else nullcontext() as cache:
+        base = base_key(snapshot, plain_json(self.tokenizer.config()), self.fs)
+        writer = CacheWriter(self.lake_path, base, parts) if self.segment_cache else None
+        with writer if writer is not None and not writer.exists else nullcontext() as cache:
             tasks = [
                 spill(
                     lake,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -166,6 +166,7 @@ def segment_partition(
     tokenizer: Tokenizer,
     fs: float | None,
     floors: SessionFloors | None = None,
+    cached: SegmentSource | None = None,
 ) -> Iterator[tuple[int, Segments, float, list[int], list[Any]]]:
     """Segment a partition's recordings session by session (consecutive refs with the
     same ``session`` share noise floors, see Tokenizer.segment_session).
@@ -173,13 +174,32 @@ def segment_partition(
     ``floors``: session key -> floors per channel name, pooled over the whole session
     (vocab.partition_tasks.whole_session_floors) for the sessions that span several
     partitions; the other sessions pool their floors here, over all of their recordings.
+    ``cached``: segments computed before (vocab.segment_cache), taken for the sessions it
+    has instead of reading and segmenting them.
 
     Yields, in ``refs`` order: the index into ``refs``, the segments (channel indices of
     the recording), the duration [s], the tokenized channel indices and every ChannelInfo.
     """
     for members in session_runs(refs):
+        if cached is not None and cached.has(refs[members[0]].recording_id):
+            for g in members:
+                seg, seconds = cached.get(refs[g].recording_id)
+                infos = lake.channel_infos(refs[g].recording_id)
+                yield g, seg, seconds, tokenized_channels(infos), infos
+            continue
         given = None if floors is None else floors.get(refs[members[0]].session)
         yield from SessionGroup(lake, refs, native_fs, fs, members).run(tokenizer, given)
+
+
+class SegmentSource(Protocol):
+    """Segments computed before, by recording id (vocab.segment_cache.CachedSegments);
+    it has either every recording of a session or none."""
+
+    def has(self, recording_id: str) -> bool: ...
+
+    def get(self, recording_id: str) -> tuple[Segments, float]:
+        """The recording's segments (channel indices of the recording) and duration [s]."""
+        ...
 
 
 def session_runs(refs: list[RecordingRef]) -> Iterator[list[int]]:

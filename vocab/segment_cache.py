@@ -7,25 +7,28 @@ segments (all of them, rest segments included) to ``<lake>/_cache/segments/<key>
 shards are byte-identical either way: the cache holds the exact arrays (channel int32,
 onset float64, duration float32, kind int8, descriptor float32) segment_partition yields.
 
-The key is the sha256 of everything the segments depend on (:func:`segment_cache_key`):
-the lake snapshot (every table's version), the tokenizer (name, version, parameters), the
-rate the recordings are read at, and the partition plan (the recording ids of every
-partition: the recording set, and which sessions are cut over partitions, which decides
-their noise floors). A different snapshot (a new ingest, a harmonize), other tokenizer
-parameters, another rate or another recording set or partitioning is another key: the
-cache is then not used (tokenize segments as before) and is never wrong. Tokenize uses it
-when its plan equals the build's: the same partition settings and either every dataset
-(a vocabulary compiled on the whole lake) or ``datasets`` = the vocabulary's datasets.
+What a recording's segments depend on: the lake snapshot (every table's version), the
+tokenizer (name, version, parameters), the rate the recordings are read at (the *base
+key*, :func:`base_key`) and the recordings of its session (their noise floors are pooled
+over the whole session, however the partitions cut it, so the segments do not depend on
+the partitioning). The manifest records, per recording, a *session signature* (the sha256
+of its session's recording ids, :func:`session_signatures`); tokenize reuses a session's
+segments when the base key and the signature match, and segments the other sessions from
+the lake. So a vocabulary compiled on some datasets (or without some subjects) still saves
+the segmentation of those sessions when the whole lake is tokenized. A new snapshot (an
+ingest, a harmonize, a removal), other tokenizer parameters or another rate is another
+base key: the cache is not used, never wrong.
 
 Integrity: a cache folder appears only complete (written under a temporary name, renamed
-when the build ends, with ``manifest.json`` listing every part file's sha256); a reader
+when the map pass ends, with ``manifest.json`` listing every part file's sha256); a reader
 checks each file's sha256 and a mismatch is a :class:`SegmentCacheError` (tokenize then
 removes the folder and segments from the lake).
 
-Disk: a part holds 19 + 4 x descriptor_dim bytes per segment (NCT: 19 + 4 x 24 = 115),
-plus a few bytes per recording; on the simulated corpus about 10% of the lake's raw
-sample bytes. At most :data:`SEGMENT_CACHE_KEEP` caches are kept per lake (the least
-recently used go first); remove ``<lake>/_cache`` at any time to reclaim the space.
+Disk: a part holds 19 + 4 x descriptor_dim bytes per segment (NCT: 19 + 4 x 16 = 83),
+plus a few bytes per recording; on the simulated corpus about a third of the lake's raw
+sample bytes (bench/bench_scale.py prints it). At most :data:`SEGMENT_CACHE_KEEP` caches
+are kept per lake (the least recently used go first); removing ``<lake>/_cache`` at any
+time only costs the next tokenize a segmentation.
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -46,7 +48,7 @@ import numpy as np
 
 from emgcorpus.canonical_json import canonical_json
 from emgcorpus.errors import LakeError
-from vocab.lake_partitions import RecordingRef, tokenized_channels
+from vocab.lake_partitions import RecordingRef
 from vocab.spill import save_file
 from vocab.tokenizer_base import Segments
 
@@ -76,23 +78,41 @@ def plain_json(obj: Any) -> Any:
     return obj
 
 
-def segment_cache_key(
-    snapshot: dict[str, int],
-    tokenizer_config: dict[str, Any],
-    fs: float | None,
-    partitions: list[list[RecordingRef]],
-) -> str:
-    """32 hex digits of the sha256 of every input the segments depend on (module
-    docstring): snapshot, tokenizer config, rate [Hz] (None: native) and the partitions'
-    recording ids and session keys."""
+def base_key(snapshot: dict[str, int], tokenizer_config: dict[str, Any], fs: float | None) -> str:
+    """32 hex digits of the sha256 of the inputs every cached segment shares: the
+    snapshot, the tokenizer config and the rate [Hz] (None: native)."""
     inputs = {
         "format": FORMAT,
         "snapshot": {str(k): int(v) for k, v in snapshot.items()},
         "tokenizer": plain_json(tokenizer_config),
         "fs": None if fs is None else float(fs),
-        "partitions": [[[r.recording_id, r.session] for r in refs] for refs in partitions],
     }
     return hashlib.sha256(canonical_json(inputs)).hexdigest()[:32]
+
+
+def segment_cache_key(base: str, partitions: list[list[RecordingRef]]) -> str:
+    """The folder name of one build's cache: the base key and its partition plan."""
+    plan = [[[r.recording_id, r.session] for r in refs] for refs in partitions]
+    return hashlib.sha256(canonical_json({"base": base, "plan": plan})).hexdigest()[:32]
+
+
+def _session_of(ref: RecordingRef) -> str:
+    return ref.session if ref.session else f"\x00{ref.recording_id}"
+
+
+def session_signatures(partitions: list[list[RecordingRef]]) -> dict[str, str]:
+    """Recording id -> the signature of its session in this plan: 16 hex digits of the
+    sha256 of the session's key and sorted recording ids (a recording without a session
+    key is a session of its own)."""
+    members: dict[str, list[str]] = {}
+    for refs in partitions:
+        for r in refs:
+            members.setdefault(_session_of(r), []).append(r.recording_id)
+    sig = {
+        key: hashlib.sha256("\x1f".join([key, *sorted(ids)]).encode()).hexdigest()[:16]
+        for key, ids in members.items()
+    }
+    return {r.recording_id: sig[_session_of(r)] for refs in partitions for r in refs}
 
 
 def cache_root(lake_path: str | Path) -> Path:
@@ -114,8 +134,13 @@ class CacheWriter:
     as it is). On error the temporary folder is removed.
     """
 
-    def __init__(self, lake_path: str | Path, key: str) -> None:
+    def __init__(
+        self, lake_path: str | Path, base: str, partitions: list[list[RecordingRef]]
+    ) -> None:
         self.root = cache_root(lake_path).resolve()
+        self.base = base
+        self.partitions = partitions
+        key = segment_cache_key(base, partitions)
         self.key = key
         self.final = self.root / key
         self.tmp = self.root / f".{key}.{uuid.uuid4().hex[:8]}.tmp"
@@ -139,11 +164,28 @@ class CacheWriter:
         """Where partition ``index``'s file goes (a string: it travels in task arguments)."""
         return str(self.tmp / _part_name(index))
 
+    @property
+    def exists(self) -> bool:
+        """Whether this very cache (same base key and plan) is already stored."""
+        return (self.final / MANIFEST).is_file()
+
     def commit(self, entries: list[dict[str, Any]]) -> Path | None:
         """Write the manifest (``entries`` in partition order) and publish the folder;
         then drop the least recently used caches beyond SEGMENT_CACHE_KEEP. Returns the
         cache folder (None when it could not be published)."""
-        doc = {"format": FORMAT, "key": self.key, "parts": entries}
+        sigs = session_signatures(self.partitions)
+        recordings = {
+            r.recording_id: [p, sigs[r.recording_id]]
+            for p, refs in enumerate(self.partitions)
+            for r in refs
+        }
+        doc = {
+            "format": FORMAT,
+            "base": self.base,
+            "key": self.key,
+            "parts": entries,
+            "recordings": recordings,
+        }
         (self.tmp / MANIFEST).write_bytes(canonical_json(doc))
         try:
             os.rename(self.tmp, self.final)
@@ -194,20 +236,56 @@ def write_part(
 
 
 # --------------------------------------------------------------------------- reading
-def find_cache(lake_path: str | Path, key: str) -> tuple[str, list[dict[str, Any]]] | None:
-    """The cache folder and manifest entries of ``key`` when a complete one exists (its
-    use is recorded: the manifest's mtime is the LRU clock), else None."""
+def _manifests(lake_path: str | Path, base: str) -> list[tuple[str, dict[str, Any]]]:
+    """(folder, manifest) of every complete cache of ``base``, most recently used first."""
+    found = []
+    for manifest in cache_root(lake_path).resolve().glob(f"*/{MANIFEST}"):
+        if manifest.parent.name.startswith("."):
+            continue
+        try:
+            doc = json.loads(manifest.read_bytes())
+            mtime = manifest.stat().st_mtime_ns
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and doc.get("format") == FORMAT and doc.get("base") == base:
+            found.append((mtime, str(manifest.parent), doc))
+    found.sort(key=lambda t: t[0], reverse=True)
+    return [(folder, doc) for _, folder, doc in found]
+
+
+#: Recording id -> (cache folder, manifest entry of the part file holding it).
+CachedRecordings = dict[str, tuple[str, dict[str, Any]]]
+
+
+def find_cached(
+    lake_path: str | Path, base: str, partitions: list[list[RecordingRef]]
+) -> tuple[list[CachedRecordings], list[str]]:
+    """Where the caches of ``base`` hold the recordings of ``partitions`` with the same
+    session signature: per partition, the recordings found (whole sessions only, see
+    session_signatures), and the cache folders used (their use is recorded: the
+    manifest's mtime is the LRU clock)."""
+    sigs = session_signatures(partitions)
+    where: dict[str, tuple[str, dict[str, Any]]] = {}
+    for folder, doc in reversed(_manifests(lake_path, base)):  # the most recent wins
+        parts = doc["parts"]
+        for rid, (p, sig) in doc["recordings"].items():
+            if sigs.get(rid) == sig:
+                where[rid] = (folder, parts[int(p)])
+    out: list[CachedRecordings] = []
+    for refs in partitions:
+        found = {r.recording_id: where[r.recording_id] for r in refs if r.recording_id in where}
+        out.append(found)
+    used = sorted({folder for folder, _ in where.values()})
+    for folder in used:
+        with contextlib.suppress(OSError):
+            os.utime(Path(folder) / MANIFEST)
+    return out, used
+
+
+def find_cache(lake_path: str | Path, key: str) -> str | None:
+    """The folder of the complete cache named ``key``, else None."""
     folder = cache_root(lake_path).resolve() / key
-    manifest = folder / MANIFEST
-    try:
-        doc = json.loads(manifest.read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("key") != key:
-        return None
-    with contextlib.suppress(OSError):
-        os.utime(manifest)
-    return str(folder), list(doc["parts"])
+    return str(folder) if (folder / MANIFEST).is_file() else None
 
 
 def remove_cache(folder: str | Path) -> None:
@@ -215,29 +293,43 @@ def remove_cache(folder: str | Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def read_part(
-    folder: str, entry: dict[str, Any], lake: Any, refs: list[RecordingRef]
-) -> Iterator[tuple[int, Segments, float, list[int], list[Any]]]:
-    """A cached partition as vocab.lake_partitions.segment_partition yields it: the index
-    into ``refs``, the segments, the duration [s], the tokenized channel indices and every
-    ChannelInfo (read from ``lake``). SegmentCacheError when the file is missing, differs
-    from its manifest entry or holds other recordings."""
-    path = os.path.join(folder, str(entry["file"]))
+class CachedSegments:
+    """The cached segments of one task's recordings (vocab.lake_partitions.SegmentSource):
+    part files are read once each, checked against their manifest sha256."""
+
+    def __init__(self, where: CachedRecordings) -> None:
+        self.where = where
+        self._parts: dict[str, dict[str, np.ndarray]] = {}
+
+    def has(self, recording_id: str) -> bool:
+        return recording_id in self.where
+
+    def get(self, recording_id: str) -> tuple[Segments, float]:
+        """The recording's segments and duration [s]; SegmentCacheError when its part file
+        is missing, differs from its manifest entry or does not hold it."""
+        folder, entry = self.where[recording_id]
+        path = os.path.join(folder, str(entry["file"]))
+        if path not in self._parts:
+            self._parts = {path: _load_part(path, str(entry["sha256"]))}  # one part at a time
+        arrays = self._parts[path]
+        hit = np.flatnonzero(arrays["recording_id"] == recording_id)
+        if hit.shape[0] != 1:
+            raise SegmentCacheError(f"segment cache file {path} does not hold {recording_id}")
+        i = int(hit[0])
+        a, b = int(arrays["bounds"][i]), int(arrays["bounds"][i + 1])
+        seg = Segments(**{name: arrays[name][a:b] for name in _SEGMENT_ARRAYS})
+        return seg, float(arrays["seconds"][i])
+
+
+def _load_part(path: str, sha256: str) -> dict[str, np.ndarray]:
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
         raise SegmentCacheError(f"segment cache file {path} cannot be read: {exc}") from exc
-    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+    if hashlib.sha256(data).hexdigest() != sha256:
         raise SegmentCacheError(f"segment cache file {path}: sha256 differs from {MANIFEST}")
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
-    ids = [str(v) for v in arrays["recording_id"]]
-    if ids != [r.recording_id for r in refs]:
-        raise SegmentCacheError(f"segment cache file {path} holds other recordings")
-    bounds = np.concatenate([[0], np.cumsum(arrays["rows"])])
-    for i, ref in enumerate(refs):
-        a, b = int(bounds[i]), int(bounds[i + 1])
-        seg = Segments(**{name: arrays[name][a:b] for name in _SEGMENT_ARRAYS})
-        infos = lake.channel_infos(ref.recording_id)
-        yield i, seg, float(arrays["seconds"][i]), tokenized_channels(infos), infos
+    arrays["bounds"] = np.concatenate([[0], np.cumsum(arrays["rows"])])
+    return arrays

@@ -43,11 +43,12 @@ from vocab.lake_partitions import (
 from vocab.partition_tasks import whole_session_floors
 from vocab.runner import DaskRunner
 from vocab.segment_cache import (
+    CachedRecordings,
+    CachedSegments,
     SegmentCacheError,
-    find_cache,
-    read_part,
+    base_key,
+    find_cached,
     remove_cache,
-    segment_cache_key,
 )
 from vocab.tokenizer_base import KIND_ACTIVE, Segments
 
@@ -132,21 +133,19 @@ def tokenize_partition(
     max_rows: int,
     max_tokens: int,
     floors: SessionFloors | None = None,
-    cached: tuple[str, dict[str, Any]] | None = None,
+    cached: CachedRecordings | None = None,
 ) -> list[dict[str, Any]]:
     """The map task: tokenize the partition's recordings, write its shards, return their
     index entries (file, rows, tokens, recordings, sha256). ``floors``: whole-session
     floors of the sessions cut over several partitions (whole_session_floors);
-    ``cached``: the segment cache folder and this partition's manifest entry, read
-    instead of segmenting (vocab.segment_cache; the same segments)."""
+    ``cached``: where the segment cache holds some of the recordings (whole sessions),
+    read instead of segmenting them (vocab.segment_cache; the same segments)."""
     lake = open_lake(lake_path, snapshot)
     rows: list[dict[str, Any]] = []
     refs = [m.ref for m in metas]
-    if cached is not None:
-        items = read_part(cached[0], cached[1], lake, refs)
-    else:
-        native = [m.native_fs for m in metas]
-        items = segment_partition(lake, refs, native, vocab.tokenizer(), fs, floors)
+    native = [m.native_fs for m in metas]
+    source = CachedSegments(cached) if cached else None
+    items = segment_partition(lake, refs, native, vocab.tokenizer(), fs, floors, source)
     for i, seg, _, keep, infos in items:
         rows.extend(sentences_of(lake, metas[i], vocab, seg, keep, infos, max_tokens))
     return write_partition_shards(rows, out_dir, partition, max_rows)
@@ -163,29 +162,26 @@ def _tokenize_partitions(
     out: str,
     max_rows: int,
     max_tokens: int,
-    cached: tuple[str, list[dict[str, Any]]] | None,
+    cached: list[CachedRecordings],
 ) -> list[list[dict[str, Any]]]:
-    """Run tokenize_partition over ``parts`` (from the segment cache ``cached``: folder
-    and manifest entries, or segmenting after a floor pass); the shard entries of every
-    partition, in order."""
-    if cached is None:
-        floors = whole_session_floors(
-            run,
-            lake,
-            snapshot,
-            [[m.ref for m in part] for part in parts],
-            [[m.native_fs for m in part] for part in parts],
-            vocab.tokenizer(),
-            fs,
-        )
-        given: list[Any] = [None] * len(parts)
-    else:
-        floors = {}
-        given = [(cached[0], entry) for entry in cached[1]]
+    """Run tokenize_partition over ``parts``; ``cached``: per partition, the recordings
+    the segment cache holds (whole sessions; the others are segmented, after a floor pass
+    over their sessions cut by the partitions). The shard entries of every partition, in
+    order."""
+    todo = [[m for m in part if m.ref.recording_id not in c] for part, c in zip(parts, cached)]
+    floors = whole_session_floors(
+        run,
+        lake,
+        snapshot,
+        [[m.ref for m in part] for part in todo],
+        [[m.native_fs for m in part] for part in todo],
+        vocab.tokenizer(),
+        fs,
+    )
     v, fl = delayed(vocab), delayed(floors)
     task = delayed(tokenize_partition)
     tasks = [
-        task(lake, snapshot, part, v, fs, out, p, max_rows, max_tokens, fl, given[p])
+        task(lake, snapshot, part, v, fs, out, p, max_rows, max_tokens, fl, cached[p])
         for p, part in enumerate(parts)
     ]
     return list(run.compute(tasks, "tokenize"))
@@ -299,10 +295,11 @@ def tokenize_lake(
     ]
     parts = [[metas[i] for i in p] for p in plan.partitions]
     refs = [[m.ref for m in part] for part in parts]
-    found = None
+    cached: list[CachedRecordings] = [{} for _ in parts]
+    used: list[str] = []
     if segment_cache:
-        key = segment_cache_key(snapshot, vocab.tokenizer_config, fs, refs)
-        found = find_cache(lake_path, key)
+        base = base_key(snapshot, vocab.tokenizer_config, fs)
+        cached, used = find_cached(lake_path, base, refs)
     job = partial(
         _tokenize_partitions,
         lake=str(lake_path),
@@ -316,12 +313,13 @@ def tokenize_lake(
     )
     with DaskRunner(scheduler, n_workers, progress) as run:
         try:
-            results = job(run, cached=found)
+            results = job(run, cached=cached)
         except SegmentCacheError:
-            if found is None:
+            if not used:
                 raise
-            remove_cache(found[0])  # damaged: drop it and segment from the lake
-            results = job(run, cached=None)
+            for folder in used:  # damaged: drop them and segment from the lake
+                remove_cache(folder)
+            results = job(run, cached=[{} for _ in parts])
     shards = [entry for entries in results for entry in entries]
     fields: dict[str, Any] = {
         "vocab_id": vocab.id,

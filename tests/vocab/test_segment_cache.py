@@ -24,9 +24,11 @@ from vocab.segment_cache import (
     MANIFEST,
     SEGMENT_CACHE_KEEP,
     CacheWriter,
+    base_key,
     cache_root,
     find_cache,
     segment_cache_key,
+    session_signatures,
     write_part,
 )
 from vocab.tokenize import tokenize_lake
@@ -125,27 +127,34 @@ def test_cache_is_read_ignored_on_a_new_snapshot_and_dropped_when_damaged(
     assert _tokenize(lake, vid, tmp_path / "d", scheduler="sync", datasets=["sim"]) == reference
 
 
-def test_key_covers_snapshot_tokenizer_rate_and_partitions() -> None:
-    refs = [[RecordingRef("a", "d", "dev", "s1")], [RecordingRef("b", "d", "dev", "s1")]]
+def test_keys_cover_snapshot_tokenizer_rate_and_sessions() -> None:
     tok = {"name": "nct", "version": "2", "params": {"x_ms": 1.0}}
-    base = segment_cache_key({"recordings": 1}, tok, None, refs)
-    assert base == segment_cache_key({"recordings": 1}, dict(tok), None, [list(r) for r in refs])
+    base = base_key({"recordings": 1}, tok, None)
+    assert base == base_key({"recordings": 1}, dict(tok), None)
     others = [
-        segment_cache_key({"recordings": 2}, tok, None, refs),
-        segment_cache_key({"recordings": 1}, {**tok, "params": {"x_ms": 2.0}}, None, refs),
-        segment_cache_key({"recordings": 1}, {**tok, "version": "3"}, None, refs),
-        segment_cache_key({"recordings": 1}, tok, 1000.0, refs),
-        segment_cache_key({"recordings": 1}, tok, None, [refs[0] + refs[1]]),
+        base_key({"recordings": 2}, tok, None),
+        base_key({"recordings": 1}, {**tok, "params": {"x_ms": 2.0}}, None),
+        base_key({"recordings": 1}, {**tok, "version": "3"}, None),
+        base_key({"recordings": 1}, tok, 1000.0),
     ]
-    assert len({base, *others}) == 6
+    assert len({base, *others}) == 5
+    a, b, c = (RecordingRef(r, "d", "dev", "s1") for r in "abc")
+    solo = RecordingRef("z", "d", "dev")
+    sigs = session_signatures([[a, b], [c, solo]])
+    assert sigs["a"] == sigs["b"] == sigs["c"] != sigs["z"]
+    # the same session in another partitioning: the same signature; with a recording less, not
+    assert session_signatures([[a], [b, c]])["a"] == sigs["a"]
+    assert session_signatures([[a, b]])["a"] != sigs["a"]
+    assert segment_cache_key(base, [[a, b], [c]]) != segment_cache_key(base, [[a], [b, c]])
 
 
 def test_at_most_keep_caches_per_lake(tmp_path: Path) -> None:
     ref = RecordingRef("r", "d", "dev")
-    keys = [f"{i:032x}" for i in range(SEGMENT_CACHE_KEEP + 2)]
-    for key in keys:
-        with CacheWriter(tmp_path, key) as writer:
+    keys = []
+    for i in range(SEGMENT_CACHE_KEEP + 2):
+        with CacheWriter(tmp_path, f"{i:032x}", [[ref]]) as writer:
             entry = write_part(writer.part(0), [ref], [(Segments.empty(3), 1.0)], 3)
             writer.commit([entry])
-        assert find_cache(tmp_path, key) is not None
+        assert writer.exists and find_cache(tmp_path, writer.key) is not None
+        keys.append(writer.key)
     assert [p.name for p in _caches(tmp_path)] == sorted(keys[-SEGMENT_CACHE_KEEP:])

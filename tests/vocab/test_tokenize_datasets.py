@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -18,9 +19,12 @@ from adapters.registry import make_adapter
 from emgcorpus.cli import cli
 from emgcorpus.errors import ConfigError, LakeError
 from emgcorpus.ingest import ingest
+from emgcorpus.lake import Lake
 from emgcorpus.shards.index import default_shard_dir, read_index
 from vocab.artifact import Vocabulary, default_store
 from vocab.compiler import VocabularyBuilder
+from vocab.lake_partitions import DEFAULT_PARTITION_SAMPLES, lake_snapshot, plan_partitions
+from vocab.segment_cache import base_key, find_cached
 from vocab.tokenize import shard_folder_name, tokenize_lake
 
 #: Two small simulated datasets on different devices (the second on a 16-channel ring).
@@ -137,3 +141,22 @@ def test_cli_datasets_and_vocab_store(lakes: tuple[Path, Path, Vocabulary]) -> N
     assert result.exit_code == 1 and "no dataset 'nope'" in result.output
     result = CliRunner().invoke(cli, ["--lake", str(both), *args[:-1], "--datasets", "simb,sim"])
     assert result.exit_code == 0 and "of sim, simb" in result.stdout
+
+
+def test_the_sessions_the_build_segmented_come_from_its_cache(
+    lakes: tuple[Path, Path, Vocabulary], tmp_path: Path
+) -> None:
+    both, _, vocab = lakes
+    lake = Lake.open(both)
+    table = lake.recordings().sort("recording_id")
+    plan = plan_partitions(table, 2, None, DEFAULT_PARTITION_SAMPLES)
+    parts = [[plan.refs[i] for i in p] for p in plan.partitions]
+    base = base_key(lake_snapshot(lake), vocab.tokenizer_config, None)
+    cached, used = find_cached(both, base, parts)
+    found = {rid for part in cached for rid in part}
+    assert len(used) == 1  # the vocabulary build's cache (compiled on ``sim`` only)
+    assert found == set(table.filter(pl.col("dataset") == "sim")["recording_id"])
+    with_cache = _tokenize(both, vocab.id, out_dir=tmp_path / "a")
+    without = _tokenize(both, vocab.id, out_dir=tmp_path / "b", segment_cache=False)
+    assert _rows(with_cache) == _rows(without)
+    assert (with_cache / "index.json").read_bytes() == (without / "index.json").read_bytes()
