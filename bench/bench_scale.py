@@ -29,6 +29,7 @@ import math
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -123,37 +124,37 @@ def run_workers(lake: Path, workers: int, size: int, out: Path) -> dict[str, Any
     ):
         address = cluster.scheduler_address
         res["rss_idle"] = list(client.run(_rss_mib).values())
-        stages = {
-            "build": lambda: VocabularyBuilder(
-                lake, "nct", size=size, scheduler=address, store=out / "store", iterations=10
-            ).build(progress=False),
-            "tokenize": lambda: tokenize_lake(
-                lake,
-                vid,
-                out_dir=out / "cached",
-                scheduler=address,
-                store=out / "store",
-                progress=False,
-            ),
-            "tokenize, no cache": lambda: tokenize_lake(
-                lake,
-                vid,
-                out_dir=out / "fresh",
-                scheduler=address,
-                store=out / "store",
-                progress=False,
-                segment_cache=False,
-            ),
-        }
-        vid = ""
-        for name, stage in stages.items():
+        store = out / "store"
+
+        def stage(name: str, work: Any) -> Any:
             client.run(_reset_peak)
             t0 = time.perf_counter()
-            result = stage()
+            result = work()
             res[name] = time.perf_counter() - t0
             res[f"rss {name}"] = list(client.run(_peak_rss_mib).values())
-            if name == "build":
-                vid = result.id
+            return result
+
+        builder = VocabularyBuilder(
+            lake, "nct", size=size, scheduler=address, store=store, iterations=10
+        )
+        vid = stage("build", lambda: builder.build(progress=False)).id
+        for name, folder, cached in (
+            ("tokenize", "cached", True),
+            ("tokenize, no cache", "fresh", False),
+        ):
+            stage(
+                name,
+                partial(
+                    tokenize_lake,
+                    lake,
+                    vid,
+                    out_dir=out / folder,
+                    scheduler=address,
+                    store=store,
+                    progress=False,
+                    segment_cache=cached,
+                ),
+            )
     same = sorted((out / "cached").glob("part-*")) and all(
         a.read_bytes() == b.read_bytes()
         for a, b in zip(
