@@ -409,8 +409,10 @@ def evaluate_loso(
     baselines = parse_baselines(config.baselines)
     if checkpoint is None and not baselines:
         raise ConfigError("nothing to evaluate: no checkpoint and no baseline")
-    if shards is None and (checkpoint is not None or lake_path is None):
-        raise ConfigError("token shards are needed for a checkpoint, and without a lake")
+    if shards is None and checkpoint is not None:
+        raise ConfigError(f"checkpoint {checkpoint}: the model reads token shards, give them")
+    if shards is None and lake_path is None:
+        raise ConfigError("no lake and no token shards: the windows are cut from one of them")
     if any(b in LAKE_BASELINES for b in baselines) and lake_path is None:
         raise ConfigError(f"baselines {baselines} read raw samples: a lake path is needed")
     if "window" in baselines and window_shards is None:

@@ -24,7 +24,7 @@ from emgcorpus.runs.orchestrator import evaluation_split
 from emgcorpus.runs.plans import lake_plan
 from emgcorpus.shards.reader import ShardSet
 from training.data import load_dataset_tokens
-from training.evaluate import EvalConfig
+from training.evaluate import EvalConfig, evaluate_loso
 from vocab.artifact import Vocabulary, default_store
 from vocab.compiler import VocabularyBuilder
 
@@ -187,3 +187,12 @@ def test_transfer_needs_another_dataset_to_learn_from(lake: Path) -> None:
     invoke(alone, "ingest", "mat", str(root / "my-set"), "--mapping", str(root / "my-set.yaml"))
     with pytest.raises(ConfigError, match="holds no dataset besides 'mat'"):
         evaluation_split(lake_plan(alone, transfer=True), EvalConfig(dataset="mat"))
+
+
+def test_baselines_only_evaluation_says_what_it_misses(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nothing to evaluate"):
+        evaluate_loso(None, None, EvalConfig(dataset=NEW, baselines=[]), lake_path=tmp_path)
+    with pytest.raises(ConfigError, match="the model reads token shards"):
+        evaluate_loso(None, tmp_path / "ckpt", EvalConfig(dataset=NEW), lake_path=tmp_path)
+    with pytest.raises(ConfigError, match="no lake and no token shards"):
+        evaluate_loso(None, None, EvalConfig(dataset=NEW))
