@@ -13,6 +13,7 @@ in the signal's physical units (RMS), noise floors too.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,17 +80,33 @@ def filter_channels(
     for i, band in enumerate(bands):
         groups.setdefault((float(band[0]), float(band[1])), []).append(i)
     for (low, high), rows in groups.items():
-        sos = bandpass_sos(fs, low, high, order)
-        if notch_hz is not None and low < notch_hz < high:
-            b, a = signal.iirnotch(notch_hz, 30.0, fs=fs)
-            sos = np.vstack([sos, signal.tf2sos(b, a)])
+        notch = notch_hz if notch_hz is not None and low < notch_hz < high else None
+        sos, zi0 = band_filter(float(fs), low, high, int(order), notch)
         idx = np.asarray(rows)
         xs = x[idx] if len(rows) < x.shape[0] else x
-        zi = signal.sosfilt_zi(sos).astype(np.float32)
-        zi = zi[:, None, :] * xs[:, 0][None, :, None]
-        ys, _ = signal.sosfilt(sos.astype(np.float32), xs, axis=-1, zi=zi)
+        zi = zi0[:, None, :] * xs[:, 0][None, :, None]
+        ys, _ = signal.sosfilt(sos.copy(), xs, axis=-1, zi=zi)  # sosfilt wants it writable
         y[idx] = ys
     return y
+
+
+@functools.lru_cache(maxsize=256)
+def band_filter(
+    fs: float, low: float, high: float, order: int, notch_hz: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The float32 second-order sections of filter_channels' band-pass (with the notch at
+    ``notch_hz`` [Hz] when given) and their steady-state initial conditions per unit
+    input (sosfilt_zi). Designed once per process for each rate and band (the design
+    costs about as much as filtering a few seconds of signal); read-only arrays."""
+    sos = bandpass_sos(fs, low, high, order)
+    if notch_hz is not None:
+        b, a = signal.iirnotch(notch_hz, 30.0, fs=fs)
+        sos = np.vstack([sos, signal.tf2sos(b, a)])
+    zi = signal.sosfilt_zi(sos).astype(np.float32)
+    sos32 = sos.astype(np.float32)
+    for arr in (sos32, zi):
+        arr.setflags(write=False)
+    return sos32, zi
 
 
 @dataclass(frozen=True)
