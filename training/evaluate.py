@@ -136,6 +136,10 @@ class EvalConfig:
     #: add the information audit (training.audit: what the tokens carry before any model,
     #: shrinkage LDA, zero-shot and within-subject) as the report's ``audit`` section
     audit: bool = True
+    #: the baselines' fast fits (training.baselines.make_classifier ``fast``: the strong
+    #: baseline's early stopping, 63 bins and bounded threads; ShrinkageLDA); False: the
+    #: earlier fits, kept to measure against (bench/bench_eval.py)
+    fast_fits: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -197,7 +201,9 @@ def run_regimes(
     calibrated = per_subject_standardise(features, windows)
 
     def make() -> Any:
-        return make_classifier(method, config.seed, config.strong_max_iter, config.probe)
+        return make_classifier(
+            method, config.seed, config.strong_max_iter, config.probe, config.fast_fits
+        )
 
     for f in folds:
         tr, te = f.train_idx, f.test_idx
