@@ -112,7 +112,18 @@ def plot_confusions(report: dict[str, Any], path: Path, regime: str = "zero_shot
     MAX_ANNOTATED_CLASSES classes); true classes down, predicted across."""
     labels = report["windows"]["labels"]
     k = len(labels)
-    methods = [m for m in report["methods"] if regime in report["methods"][m]]
+    methods = [
+        m
+        for m, res in report["methods"].items()
+        if regime in res and res[regime]["window_accuracy"]["mean"] is not None
+    ]
+    if not methods:
+        fig, ax = plt.subplots(figsize=(4, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"{regime}: no method tested", ha="center", va="center")
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        return
     side = max(3.4, 0.42 * k + 1.6)
     fig, axes = plt.subplots(1, len(methods), figsize=(side * len(methods), side + 0.6))
     axes = np.atleast_1d(axes)

@@ -7,12 +7,12 @@ re-read with it.
 - Chance: ``1 / n_classes`` and the majority-class rate (the share of the most frequent
   true class among the test windows of a regime, from the pooled confusion's row sums):
   a classifier that always answers the majority class reaches the latter.
-- Paired test: for each model method (``model``, ``model-finetune``) against each other
-  method, per regime, a two-sided Wilcoxon signed-rank test over the subjects both have
-  an accuracy for (scipy.stats.wilcoxon, zero differences dropped, exact p-value for small
-  n without ties). With fewer than :data:`MIN_SUBJECTS` subjects no p-value below 0.05 is
-  possible (n = 5: the smallest two-sided exact p is 2/32 = 0.0625), so the test is not run
-  and the entry says so.
+- Paired test: for each model method (``model``, ``model-finetune``) against each baseline
+  (and ``model-finetune`` against ``model``), per regime, a two-sided Wilcoxon signed-rank
+  test over the subjects both have an accuracy for (scipy.stats.wilcoxon, zero
+  differences dropped, exact p-value for small n without ties). With fewer than
+  :data:`MIN_SUBJECTS` subjects no p-value below 0.05 is possible (n = 5: the smallest
+  two-sided exact p is 2/32 = 0.0625), so the test is not run and the entry says so.
 """
 
 from __future__ import annotations
@@ -105,8 +105,10 @@ def paired_tests(report: dict[str, Any], unit: str = "window") -> list[dict[str,
         raise ValueError(f"unit must be one of {ACCURACY_UNITS}, got {unit!r}")
     methods = report["methods"]
     out = []
-    for model in (m for m in MODEL_METHODS if m in methods):
-        for other in (m for m in methods if m != model):
+    models = [m for m in MODEL_METHODS if m in methods]
+    for k, model in enumerate(models):
+        # every baseline, and each earlier model method once (model-finetune vs model)
+        for other in [m for m in methods if m not in MODEL_METHODS] + models[:k]:
             for regime, res in methods[model].items():
                 if regime not in methods[other]:
                     continue

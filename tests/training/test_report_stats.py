@@ -100,10 +100,20 @@ def test_wilcoxon_exact_p_and_the_too_few_and_all_zero_cases() -> None:
 
 
 def test_paired_tests_compare_the_model_with_every_baseline_per_regime() -> None:
-    tests = paired_tests(fake_report(7))
+    report = fake_report(7)
+    tests = paired_tests(report)
     assert {(t["model"], t["baseline"]) for t in tests} == {("model", "td-lda")}
     assert {t["regime"] for t in tests} == {*REGIMES, REFERENCE}
     assert all(t["p_value"] == pytest.approx(2 / 128) for t in tests)
+    # model-finetune (zero- and few-shot only) against the baseline and the frozen model
+    tuned = {r: dict(v) for r, v in report["methods"]["model"].items()}
+    for r in ("unsupervised_calibration", REFERENCE):
+        tuned[r] = tuned[r] | {"window_accuracy": {"mean": None, "per_subject": {}}}
+    report["methods"]["model-finetune"] = tuned
+    pairs = sorted((t["model"], t["baseline"], t["regime"]) for t in paired_tests(report))
+    assert len(pairs) == 4 + 2 + 2
+    assert ("model-finetune", "model", "few_shot") in pairs
+    assert ("model", "model-finetune", "few_shot") not in pairs
 
 
 def test_report_files_show_chance_tests_and_every_confusion(tmp_path: Path) -> None:
