@@ -86,6 +86,7 @@ from vocab.lake_partitions import (
 )
 from vocab.partition_tasks import (
     PassTasks,
+    SpilledPartition,
     map_partition,
     partition_lloyd,
     partition_moments,
@@ -99,7 +100,15 @@ from vocab.partition_tasks import (
     whole_session_floors,
 )
 from vocab.runner import DaskRunner, progress_enabled
-from vocab.segment_cache import CacheWriter, base_key, plain_json
+from vocab.segment_cache import (
+    CachedRecordings,
+    CacheWriter,
+    SegmentCacheError,
+    base_key,
+    find_cached,
+    plain_json,
+    remove_cache,
+)
 from vocab.spill import ScratchDir
 from vocab.stats import merge_usage, summarize_usage
 from vocab.tokenizer_base import Tokenizer
@@ -257,9 +266,9 @@ class VocabularyBuilder:
         tasks that apply to them.
         """
         lake = str(self.lake_path)
-        floors = whole_session_floors(run, lake, snapshot, parts, nfs, self.tokenizer, self.fs)
-        fl = delayed(floors)
         if scratch is None:
+            floors = whole_session_floors(run, lake, snapshot, parts, nfs, self.tokenizer, self.fs)
+            fl = delayed(floors)
             mapped = [
                 delayed(map_partition, pure=True)(
                     lake, snapshot, refs, f, self.tokenizer, self.fs, self.seed, fl
@@ -270,9 +279,48 @@ class VocabularyBuilder:
                 mapped = run.persist(mapped)
             moments = run.compute([delayed(partition_moments)(m) for m in mapped], "moments")
             return mapped, moments, PassTasks(partition_sample, partition_lloyd, partition_usage)
-        spill = delayed(spill_partition, pure=True)
         base = base_key(snapshot, plain_json(self.tokenizer.config()), self.fs)
-        writer = CacheWriter(self.lake_path, base, parts) if self.segment_cache else None
+        cached: list[CachedRecordings] = [{} for _ in parts]
+        used: list[str] = []
+        if self.segment_cache:
+            cached, used = find_cached(self.lake_path, base, parts)
+        try:
+            done = self._spill_map(run, scratch, parts, nfs, snapshot, base, cached)
+        except SegmentCacheError:
+            if not used:
+                raise
+            for folder in used:  # damaged: drop them and segment from the lake
+                remove_cache(folder)
+            done = self._spill_map(run, scratch, parts, nfs, snapshot, base, [{} for _ in parts])
+        later = PassTasks(spilled_sample, spilled_lloyd, spilled_usage)
+        return [p for p, _ in done], [m for _, m in done], later
+
+    def _spill_map(
+        self,
+        run: DaskRunner,
+        scratch: ScratchDir,
+        parts: list[list[RecordingRef]],
+        nfs: list[list[float]],
+        snapshot: dict[str, int],
+        base: str,
+        cached: list[CachedRecordings],
+    ) -> list[tuple[SpilledPartition, MomentStats]]:
+        """The spilling map pass. The sessions ``cached`` holds (per partition, from the
+        segment cache) are read, the others segmented after a floor pass over the sessions
+        the partitions cut; with ``segment_cache``, the segments are written to a new
+        cache unless every recording came from one."""
+        lake = str(self.lake_path)
+        todo = [[r for r in refs if r.recording_id not in c] for refs, c in zip(parts, cached)]
+        todo_fs = [
+            [f for r, f in zip(refs, fs) if r.recording_id not in c]
+            for refs, fs, c in zip(parts, nfs, cached)
+        ]
+        floors = whole_session_floors(run, lake, snapshot, todo, todo_fs, self.tokenizer, self.fs)
+        fl = delayed(floors)
+        writer = None
+        if self.segment_cache and any(todo):
+            writer = CacheWriter(self.lake_path, base, parts)
+        spill = delayed(spill_partition, pure=True)
         with writer if writer is not None and not writer.exists else nullcontext() as cache:
             tasks = [
                 spill(
@@ -286,14 +334,14 @@ class VocabularyBuilder:
                     scratch.part(i),
                     fl,
                     None if cache is None else cache.part(i),
+                    cached[i],
                 )
                 for i, (refs, f) in enumerate(zip(parts, nfs))
             ]
-            done = run.compute(tasks, "map")
+            done: list[tuple[SpilledPartition, MomentStats]] = run.compute(tasks, "map")
             if cache is not None:
-                cache.commit([p.cache_entry for p, _ in done])
-        later = PassTasks(spilled_sample, spilled_lloyd, spilled_usage)
-        return [p for p, _ in done], [m for _, m in done], later
+                cache.commit([p.cache_entry for p, _ in done if p.cache_entry is not None])
+        return done
 
     def _sample(self, run: DaskRunner, mapped: list[Any], task: Any, rows: int) -> DescriptorSample:
         """The corpus's bottom-hash sample of ``sample_size`` rows (``rows`` in all).

@@ -45,7 +45,7 @@ from vocab.lake_partitions import (
     split_sessions,
 )
 from vocab.runner import DaskRunner
-from vocab.segment_cache import write_part
+from vocab.segment_cache import CachedRecordings, CachedSegments, write_part
 from vocab.spill import read_blocks, save_rows
 from vocab.stats import UsagePartial
 from vocab.tokenizer_base import KIND_ACTIVE, Segments, Tokenizer
@@ -140,13 +140,16 @@ def map_partition(
     seed: int,
     floors: SessionFloors | None = None,
     cache_path: str | None = None,
+    cached: CachedRecordings | None = None,
 ) -> MappedPartition:
     """The map task: tokenize the partition's recordings, keep active descriptors
     (``floors``: whole-session floors of the sessions cut over several partitions); with
     ``cache_path``, also write all of the partition's segments there
-    (vocab.segment_cache.write_part)."""
+    (vocab.segment_cache.write_part); ``cached``: the recordings an earlier build's
+    segment cache holds (whole sessions), read instead of segmented."""
     lake = open_lake(lake_path, snapshot)
-    cached: list[tuple[Segments, float]] = []
+    source = CachedSegments(cached) if cached else None
+    written: list[tuple[Segments, float]] = []
     dim = tokenizer.descriptor_dim
     descs: list[np.ndarray] = []
     rec_idx: list[np.ndarray] = []
@@ -154,7 +157,8 @@ def map_partition(
     out = MappedPartition(
         dim, np.zeros((0, dim), np.float32), np.zeros(0, np.int32), np.zeros(0, np.uint64)
     )
-    for i, seg, seconds, _, _ in segment_partition(lake, refs, native_fs, tokenizer, fs, floors):
+    items = segment_partition(lake, refs, native_fs, tokenizer, fs, floors, source)
+    for i, seg, seconds, _, _ in items:
         ref = refs[i]
         active = np.flatnonzero(seg.kind == KIND_ACTIVE)
         d = np.asarray(seg.descriptor, dtype=np.float32).reshape(-1, dim)[active]
@@ -167,9 +171,9 @@ def map_partition(
         out.rest_tokens.append(int(len(seg) - active.shape[0]))
         out.unknown_tokens.append(int((~finite).sum()))
         if cache_path is not None:
-            cached.append((seg, float(seconds)))
+            written.append((seg, float(seconds)))
     if cache_path is not None:
-        out.cache_entry = write_part(cache_path, refs, cached, dim)
+        out.cache_entry = write_part(cache_path, refs, written, dim)
     if descs:
         out.descriptors = np.concatenate(descs)
         out.recording_index = np.concatenate(rec_idx)
@@ -299,12 +303,13 @@ def spill_partition(
     path: str,
     floors: SessionFloors | None = None,
     cache_path: str | None = None,
+    cached: CachedRecordings | None = None,
 ) -> tuple[SpilledPartition, MomentStats]:
     """The map task with spilling: tokenize, write the descriptors to ``path`` (and their
-    hashes beside it; the segments to ``cache_path`` when given), return the bookkeeping
-    and the partition's moments."""
+    hashes beside it; the segments to ``cache_path`` when given; ``cached`` as for
+    map_partition), return the bookkeeping and the partition's moments."""
     part = map_partition(
-        lake_path, snapshot, refs, native_fs, tokenizer, fs, seed, floors, cache_path
+        lake_path, snapshot, refs, native_fs, tokenizer, fs, seed, floors, cache_path, cached
     )
     hash_path = path.removesuffix(".npy") + ".hash.npy"
     save_rows(path, part.descriptors)

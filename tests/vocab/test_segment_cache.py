@@ -79,8 +79,12 @@ def test_the_build_writes_one_complete_cache_and_tokenize_matches(
     assert _tokenize(lake, vid, tmp_path / "s", scheduler="sync") == reference
     index = tmp_path / "s" / "index.json"
     assert index.read_bytes() == (lake.parent / "ref" / "index.json").read_bytes()
-    # a second build of the same inputs (another codebook size) keeps the one cache
-    VocabularyBuilder(lake, "nct", scheduler="sync", **{**BUILD, "size": 6}).build(progress=False)
+    # a second build of the same recordings (another codebook size) reads the cache: the
+    # same vocabulary as segmenting again, and no second cache
+    other = {**BUILD, "size": 6, "scheduler": "sync"}
+    read = VocabularyBuilder(lake, "nct", **other).build(progress=False, save=False)
+    fresh = VocabularyBuilder(lake, "nct", segment_cache=False, **other).build(save=False)
+    assert read.id == fresh.id and read.files() == fresh.files()
     assert _caches(lake) == [folder]
 
 
@@ -115,6 +119,10 @@ def test_cache_is_read_ignored_on_a_new_snapshot_and_dropped_when_damaged(
     _rewrite_part(folder, change=True, fix_manifest=True)
     tampered = _tokenize(lake, vid, tmp_path / "a", scheduler="sync")
     assert tampered != reference  # the tokens came from the cache
+    other = {**BUILD, "size": 6, "scheduler": "sync"}
+    from_cache = VocabularyBuilder(lake, "nct", **other).build(progress=False, save=False)
+    fresh = VocabularyBuilder(lake, "nct", segment_cache=False, **other).build(save=False)
+    assert from_cache.id != fresh.id  # so did the build's descriptors
     # damaged (sha256 differs from the manifest): dropped, tokens from the lake
     _rewrite_part(folder, change=False, fix_manifest=False)
     assert _tokenize(lake, vid, tmp_path / "b", scheduler="sync") == reference
