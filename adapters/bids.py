@@ -17,7 +17,9 @@ data file's order, and ``channels.tsv`` must list exactly the data file's channe
 physical dimension: a voltage in one and not the other is a SourceError naming the
 channels file. Voltage channels are stored in the sidecar's unit (MNE reads volts;
 value / unit), others as the file's physical values. ``SamplingFrequency`` of
-``_emg.json`` (and a ``sampling_frequency`` column) must equal the file's rate.
+``_emg.json`` (and a ``sampling_frequency`` column) must equal the file's rate; a
+``RecordingDuration`` [s] less than one second short of the file marks the padding of
+its last data record, which is dropped.
 Cut-offs, status, reference, target muscle, placement and inter-electrode distance come
 from ``channels.tsv``; a channel with a ``target_muscle`` and no electrode position is
 placed over that muscle (position system ``muscle``). Electrode positions come from
@@ -26,9 +28,10 @@ placed over that muscle (position system ``muscle``). Electrode positions come f
 (forearm ring: ``x`` angle [deg], ``y`` along [mm]; grid: ``x``/``y`` [mm], pitch = the
 smallest spacing); otherwise ``n/a``.
 
-**Identity and events.** subject = the ``sub`` label, session = the ``ses`` label (or
-``"1"``), trial = the session ``_scans.tsv`` ``trial`` column when present (an emgcorpus
-export), else the file's other entities (``task-x_acq-y_run-1``); device =
+**Identity and events.** subject, session and trial = the ``subject``, ``session`` and
+``trial`` columns of the file's row in the session ``_scans.tsv`` when present (an
+emgcorpus export keeps the lake's values there), else the ``sub`` label, the ``ses``
+label (or ``"1"``) and the file's other entities (``task-x_acq-y_run-1``); device =
 ``ManufacturersModelName`` of ``_emg.json``, else the ``acq`` label, else ``n/a``;
 dataset = option ``dataset`` (default ``bids``). Events: ``trial_type`` (or ``value``)
 is the label; ``kind`` and ``repetition`` columns are used when present, else a label
@@ -210,6 +213,18 @@ def _own_sidecars(data: Path) -> list[Path]:
     return [p for p in found if p.is_file()]
 
 
+def _kept_samples(n_file: int, fs: float, emg_json: dict[str, Any]) -> int:
+    """Samples of the recording: EDF/BDF hold whole data records, so a writer pads the
+    last one (MNE's export repeats the edge value up to a whole second); a
+    ``RecordingDuration`` [s] shorter than the file by less than one second marks the
+    padding, which is dropped. Otherwise every sample of the file."""
+    duration = emg_json.get("RecordingDuration")
+    if not isinstance(duration, (int, float)) or isinstance(duration, bool):
+        return n_file
+    n = int(round(float(duration) * fs))
+    return n if 0 < n <= n_file and n_file - n < fs else n_file
+
+
 class BidsAdapter(Adapter):
     """BIDS-EMG trees: one recording per ``*_emg.edf`` / ``*_emg.bdf`` file (the unit's
     files: the data file, then its own channels/emg/events sidecars)."""
@@ -266,22 +281,22 @@ class BidsAdapter(Adapter):
             data = raw.get_data().T
         except Exception as exc:
             raise SourceError(path, f"cannot read samples ({type(exc).__name__}: {exc})") from None
-        samples = data * scale[np.newaxis, :]
+        samples = data[: _kept_samples(data.shape[0], fs, emg_json)] * scale[np.newaxis, :]
         if not np.all(np.isfinite(samples)):
             raise SourceError(path, "samples contain non-finite values")
-        subject = ents["sub"]
+        subject, session, trial = self._identity(path, ents)
         return Recording(
             dataset=self.dataset,
             subject=subject,
-            session=ents.get("ses", "1"),
-            trial=self._trial(path, ents),
+            session=session,
+            trial=trial,
             device=self._device(emg_json, ents),
             fs=fs,
             channels=channels,
             samples=samples,
             events=self._events(path),
             sources=[SourceFile(path=unit.key)],
-            subject_info=self._subject_info(subject),
+            subject_info=self._subject_info(ents["sub"], subject),
             meta={"format": path.suffix.lstrip("."), "bids_file": unit.key},
         )
 
@@ -341,16 +356,20 @@ class BidsAdapter(Adapter):
             )
         return out, scale
 
-    def _trial(self, path: Path, ents: dict[str, str]) -> str:
-        """Trial name: the session scans.tsv ``trial`` column, else the other entities."""
+    def _identity(self, path: Path, ents: dict[str, str]) -> tuple[str, str, str]:
+        """(subject, session, trial): the ``subject``/``session``/``trial`` columns of the
+        scans.tsv row of the file where present (an emgcorpus export keeps the lake's
+        values there), else the ``sub``/``ses`` labels and the other entities."""
+        rest = [f"{k}-{v}" for k, v in ents.items() if k not in ("sub", "ses")]
+        found = {"subject": ents["sub"], "session": ents.get("ses", "1")}
+        found["trial"] = "_".join(rest) or path.stem
         scans = find_sidecar(path, self.source, "scans", ".tsv")
         if scans is not None:
             rel = path.relative_to(scans.parent).as_posix()
             for r in read_tsv(scans):
-                if r.get("filename") == rel and r.get("trial"):
-                    return str(r["trial"])
-        rest = [f"{k}-{v}" for k, v in ents.items() if k not in ("sub", "ses")]
-        return "_".join(rest) or path.stem
+                if r.get("filename") == rel:
+                    found.update({k: str(r[k]) for k in found if r.get(k)})
+        return found["subject"], found["session"], found["trial"]
 
     @staticmethod
     def _device(emg_json: dict[str, Any], ents: dict[str, str]) -> str:
@@ -376,12 +395,13 @@ class BidsAdapter(Adapter):
         events.sort(key=lambda e: (e.onset, e.duration, e.label))
         return events
 
-    def _subject_info(self, subject: str) -> SubjectInfo | None:
+    def _subject_info(self, label: str, subject: str) -> SubjectInfo | None:
+        """Demographics of ``sub-<label>`` from participants.tsv, for ``subject``."""
         tsv = self.source / "participants.tsv"
         if not tsv.is_file():
             return None
         for r in read_tsv(tsv):
-            if r.get("participant_id") == f"sub-{subject}":
+            if r.get("participant_id") == f"sub-{label}":
                 return SubjectInfo(
                     subject=subject,
                     age=_float(r.get("age"), "age", tsv),

@@ -19,17 +19,21 @@ sub-<s>_ses-<s>_task-<task>_acq-<device>_run-<n>_emg.edf`` with its ``_emg.json`
 electrode positions ``_electrodes.tsv`` + ``_coordsystem.json``. Labels are the lake's
 values with every non-alphanumeric character removed (BIDS labels are alphanumeric);
 ``run`` numbers the trials of one subject, session and device in trial order, and the
-session's ``_scans.tsv`` keeps each file's original ``trial`` and ``recording_id``.
+session's ``_scans.tsv`` keeps each file's lake ``subject``, ``session``, ``trial`` and
+``recording_id`` (so :mod:`adapters.bids` reads the same identity back).
 
-The EDF is written by MNE-BIDS (``write_raw_bids``, datatype ``emg``, through
-:func:`emgcorpus.mne_raw.to_mne_raw` and MNE's EDF export with ``edfio``; per-channel
-physical range, 16-bit: the quantisation step of channel k is
-``(physical_max - physical_min) / (digital_max - digital_min)`` of its EDF header).
-Voltage channels are stored in uV; channels whose units are not a voltage (Myo counts,
-``n/a``) are written with an empty EDF physical dimension and ``units`` ``n/a``. The
-sidecars are then written here from the lake (MNE-BIDS does not know the EMG columns
-or the electrode layouts). The tree is built in a temporary folder beside ``OUT`` and
-renamed into place at the end, so a failed export leaves nothing half-written.
+File names come from MNE-BIDS (``mne_bids.BIDSPath``, datatype ``emg``). The data file
+is written with MNE's EDF/BDF export (``edfio``; the call ``mne_bids.write_raw_bids``
+makes for EMG) from :func:`emgcorpus.mne_raw.to_mne_raw`, with a per-channel physical
+range: the quantisation step of channel k is ``(physical_max - physical_min) /
+(digital_max - digital_min)`` of its header (16 bits for EDF, 24 for BDF). Voltage
+channels are stored in uV; channels whose units are not a voltage (Myo counts, ``n/a``)
+with an empty physical dimension and ``units`` ``n/a``. ``write_raw_bids`` itself is not
+used: it refuses a recording without a volt-typed EMG channel (every Myo dataset) and
+writes EEG channel counts into ``_emg.json``; the sidecars are written here from the
+lake (MNE-BIDS does not know the EMG columns or the electrode layouts). The tree is
+built in a temporary folder beside ``OUT`` and renamed into place at the end, so a failed
+export leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -51,11 +55,12 @@ from emgcorpus.errors import ConfigError, LakeError
 from emgcorpus.lake import Lake
 from emgcorpus.mne_raw import to_mne_raw, volts_per_unit
 from emgcorpus.recording import ChannelInfo
+from emgcorpus.rows import CHANNEL_FIELDS
 
 #: BIDS version whose EMG chapter this writer follows.
 BIDS_VERSION = "1.11.0"
-#: Data formats BIDS-EMG allows (extension -> MNE-BIDS format name).
-FORMATS = {"edf": "EDF", "bdf": "BDF"}
+#: Data formats BIDS-EMG allows (file extensions; MNE's export formats of the same name).
+FORMATS = ("edf", "bdf")
 #: Units written for voltage channels (as in the EDF header MNE writes).
 VOLT_UNITS = "uV"
 #: ``coordsystem.json`` entries of the two electrode layouts the lake describes.
@@ -112,50 +117,34 @@ def _is_volt(c: ChannelInfo) -> bool:
 
 
 # --- sidecars ------------------------------------------------------------------------
+#: Column order of ``_channels.tsv``: BIDS-EMG's ``name, type, units`` first, then the
+#: lake's BIDS-EMG channel fields (same names as the lake's ``channels`` columns).
+CHANNEL_COLUMNS = ["name", "type", "units", "sampling_frequency", *CHANNEL_FIELDS, "status"]
+
+
 def channel_rows(channels: list[ChannelInfo], fs: float) -> list[dict[str, Any]]:
-    """``_channels.tsv`` rows: BIDS-EMG columns filled from the lake's channel fields."""
+    """``_channels.tsv`` rows: BIDS-EMG columns filled from the lake's channel fields
+    (an electrode's name, group and muscle from its position where the fields are empty)."""
     rows = []
     for c in channels:
         p = c.position
-        rows.append(
-            {
-                "name": c.name,
-                "type": c.type,
-                "units": VOLT_UNITS if _is_volt(c) else "n/a",
-                "sampling_frequency": fs,
-                "signal_electrode": c.signal_electrode
-                or (c.name if p.system in ("ring", "grid") else None),
-                "reference": c.reference,
-                "group": c.group or p.grid_name,
-                "target_muscle": c.target_muscle or (p.muscle if p.system == "muscle" else None),
-                "placement_scheme": c.placement_scheme,
-                "placement_description": c.placement_description,
-                "interelectrode_distance": c.interelectrode_distance,
-                "low_cutoff": c.low_cutoff,
-                "high_cutoff": c.high_cutoff,
-                "status": c.status,
-            }
+        row: dict[str, Any] = {k: getattr(c, k) for k in CHANNEL_FIELDS}
+        row.update(
+            name=c.name,
+            type=c.type,
+            units=VOLT_UNITS if _is_volt(c) else c.units,
+            sampling_frequency=fs,
+            status=c.status,
         )
+        if p.system in ("ring", "grid"):
+            row["signal_electrode"] = c.signal_electrode or c.name
+        row["group"] = c.group or p.grid_name
+        if p.system == "muscle":
+            row["target_muscle"] = c.target_muscle or p.muscle
+        rows.append(row)
     return rows
 
 
-#: Column order of ``_channels.tsv`` (BIDS-EMG: name, type, units first).
-CHANNEL_COLUMNS = [
-    "name",
-    "type",
-    "units",
-    "sampling_frequency",
-    "signal_electrode",
-    "reference",
-    "group",
-    "target_muscle",
-    "placement_scheme",
-    "placement_description",
-    "interelectrode_distance",
-    "low_cutoff",
-    "high_cutoff",
-    "status",
-]
 ELECTRODE_COLUMNS = ["name", "x", "y", "z", "coordinate_system", "group"]
 
 
@@ -199,10 +188,11 @@ def electrode_layout(
 
 
 def emg_sidecar(
-    base: dict[str, Any], channels: list[ChannelInfo], device: str, measured: bool
+    task: str, fs: float, n_samples: int, channels: list[ChannelInfo], device: str, measured: bool
 ) -> dict[str, Any]:
-    """``_emg.json``: MNE-BIDS's document with the EMG fields the lake knows."""
-    doc = dict(base)
+    """``_emg.json``: the required fields (``TaskName``, ``SamplingFrequency`` [Hz],
+    ``PowerLineFrequency``, ``SoftwareFilters``, ``RecordingType``, ``EMGReference``,
+    ``EMGPlacementScheme``) and the recommended ones the lake knows."""
     emg = [c for c in channels if c.type == "EMG"]
     if measured:
         scheme, description = "Measured", "electrode positions in _electrodes.tsv"
@@ -221,20 +211,22 @@ def emg_sidecar(
     if high is not None:
         filters["LowpassFilter"] = {"CutoffFrequency": high}
     distance = _uniform(c.interelectrode_distance for c in emg)
-    doc.update(
-        {
-            "ManufacturersModelName": device,
-            "EMGPlacementScheme": scheme,
-            "EMGPlacementSchemeDescription": description,
-            "EMGReference": reference or "n/a",
-            "EMGGround": "n/a",
-            "PowerLineFrequency": base.get("PowerLineFrequency", "n/a"),
-            "SoftwareFilters": "n/a",
-            "HardwareFilters": filters or "n/a",
-            "EMGChannelCount": len(emg),
-            "MiscChannelCount": len(channels) - len(emg),
-        }
-    )
+    doc: dict[str, Any] = {
+        "TaskName": task,
+        "SamplingFrequency": fs,
+        "PowerLineFrequency": "n/a",  # the lake does not record it
+        "SoftwareFilters": "n/a",
+        "HardwareFilters": filters or "n/a",
+        "RecordingDuration": n_samples / fs,
+        "RecordingType": "continuous",
+        "ManufacturersModelName": device,
+        "EMGPlacementScheme": scheme,
+        "EMGPlacementSchemeDescription": description,
+        "EMGReference": reference or "n/a",
+        "EMGGround": "n/a",
+        "EMGChannelCount": len(emg),
+        "TriggerChannelCount": sum(c.type == "TRIG" for c in channels),
+    }
     if distance is not None:
         doc["InterelectrodeDistance"] = distance
     return doc
@@ -254,7 +246,10 @@ EVENTS_JSON = {
         "(emgcorpus/gestures.yaml); n/a when the label has none."
     },
 }
+SCANS_COLUMNS = ["filename", "acq_time", "subject", "session", "trial", "recording_id"]
 SCANS_JSON = {
+    "subject": {"Description": "The recording's subject in the emgcorpus lake."},
+    "session": {"Description": "The recording's session in the emgcorpus lake."},
     "trial": {"Description": "The recording's trial name in the emgcorpus lake."},
     "recording_id": {"Description": "The recording's id in the emgcorpus lake."},
 }
@@ -358,18 +353,19 @@ def export_bids(
                 extension=f".{data_format}",
                 root=tmp,
             )
-            _write_recording(lake, row, bids_path, FORMATS[data_format], task_label)
+            _write_recording(lake, row, bids_path, data_format, task_label)
             session_dir = bids_path.fpath.parent.parent
             rel = bids_path.fpath.relative_to(session_dir).as_posix()
             scans.setdefault(session_dir, []).append(
-                {"filename": rel, "acq_time": None, "trial": row["trial"],
+                {"filename": rel, "acq_time": None, "subject": row["subject"],
+                 "session": row["session"], "trial": row["trial"],
                  "recording_id": row["recording_id"]}
             )  # fmt: skip
             path = bids_path.fpath.relative_to(tmp).as_posix()
             result.files.append({"recording_id": row["recording_id"], "path": path})
         for session_dir, entries in scans.items():
-            (scan,) = session_dir.glob("*_scans.tsv")
-            _tsv(scan, ["filename", "acq_time", "trial", "recording_id"], entries)
+            scan = session_dir / f"{session_dir.parent.name}_{session_dir.name}_scans.tsv"
+            _tsv(scan, SCANS_COLUMNS, entries)
             _json(scan.with_suffix(".json"), SCANS_JSON)
         _write_dataset_files(lake, dataset, tmp, subjects)
         if out.exists():
@@ -384,36 +380,25 @@ def export_bids(
 def _write_recording(
     lake: Lake, row: dict[str, Any], bids_path: Any, fmt: str, task_label: str
 ) -> None:
-    """One recording's data file and sidecars (MNE-BIDS for the data and the base
-    ``_emg.json``, then the lake's fields)."""
-    import mne_bids
-
+    """One recording's data file (MNE's EDF/BDF export) and sidecars (from the lake)."""
     rid = row["recording_id"]
     channels = lake.channel_infos(rid)
     raw = to_mne_raw(lake, rid)
-    # non-voltage channels (counts) as misc: MNE writes them with an empty EDF dimension
-    raw.set_channel_types(
-        {c.name: "misc" for c in channels if c.type == "EMG" and not _is_volt(c)},
-        on_unit_change="ignore",
-    )
-    mne_bids.write_raw_bids(
-        raw,
-        bids_path,
-        emg_placement="Other",
-        allow_preload=True,
-        format=fmt,
-        physical_range="channelwise",
-        overwrite=True,
-        verbose="error",
-    )
+    # for the export only: volt channels as emg (written in uV), the others as misc
+    # (written with an empty physical dimension); channels.tsv keeps the real types
+    types = {c.name: "emg" if _is_volt(c) else "misc" for c in channels}
+    raw.set_channel_types(types, on_unit_change="ignore", verbose="error")
+    bids_path.fpath.parent.mkdir(parents=True, exist_ok=True)
+    raw.export(bids_path.fpath, fmt=fmt, physical_range="channelwise", verbose="error")
     sidecar = bids_path.copy().update(suffix="emg", extension=".json").fpath
-    base = json.loads(sidecar.read_text())
-    base["TaskName"] = task_label
     layout = electrode_layout(channels)
-    _json(sidecar, emg_sidecar(base, channels, row["device"], layout is not None))
-    stem = str(bids_path.fpath)[: -len(f"_emg.{bids_path.extension.lstrip('.')}")]
-    _tsv(Path(f"{stem}_channels.tsv"), CHANNEL_COLUMNS, channel_rows(channels, row["native_fs"]))
     fs = float(row["native_fs"])
+    doc = emg_sidecar(
+        task_label, fs, int(row["n_samples"]), channels, row["device"], layout is not None
+    )
+    _json(sidecar, doc)
+    stem = str(bids_path.fpath)[: -len(f"_emg.{bids_path.extension.lstrip('.')}")]
+    _tsv(Path(f"{stem}_channels.tsv"), CHANNEL_COLUMNS, channel_rows(channels, fs))
     events = lake.events(rid)
     _tsv(
         Path(f"{stem}_events.tsv"),

@@ -23,6 +23,7 @@ from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
 from emgcorpus.mne_raw import volts_per_unit
 from tests.adapters.contract_sources.bids import make_source, write_bids_recording
+from tests.conftest import shared_data
 
 SIM = {
     "subjects": "1",
@@ -256,3 +257,37 @@ def test_export_command_writes_the_tree_and_reports_it(
     assert all((out / f["path"]).is_file() and f["path"].endswith("_emg.bdf") for f in doc["files"])
     again = CliRunner().invoke(cli, args, obj={})
     assert again.exit_code == 1 and "exists and is not an empty folder" in again.output
+
+
+def test_real_myo_counts_round_trip_through_a_padded_edf(tmp_path: Path) -> None:
+    """CIIL files (Myo counts, units n/a, 3.07 s: not whole EDF data records)."""
+    src = shared_data("ciil_myo", "ElectrodeShift", "subject0", "training")
+    part = tmp_path / "ciil" / "ElectrodeShift" / "subject0" / "training"
+    part.mkdir(parents=True)
+    for name in ("metadata.json", "R_0_C_0.csv", "R_0_C_3.csv"):
+        shutil.copy(src / name, part / name)
+    ingest(tmp_path / "a", make_adapter("ciil", str(tmp_path / "ciil")), progress=False)
+    export_bids(tmp_path / "a", "ciil", tmp_path / "bids", progress=False)
+    bids = make_adapter("bids", str(tmp_path / "bids"), dataset="ciil")
+    ingest(tmp_path / "b", bids, progress=False)
+    a, b = Lake.open(tmp_path / "a"), Lake.open(tmp_path / "b")
+    assert a.recordings()["recording_id"].to_list() == b.recordings()["recording_id"].to_list()
+    for rid in a.recordings()["recording_id"]:
+        assert [c.units for c in b.channel_infos(rid)] == ["n/a"] * 8
+        xa, xb = a.read_samples(rid).astype(np.float64), b.read_samples(rid).astype(np.float64)
+        assert xa.shape == xb.shape and xa.shape[0] % 200  # padded to 4 s in the EDF
+        files = _scans_files(tmp_path / "bids")
+        (edf,) = [tmp_path / "bids" / f for f, r in files.items() if r == rid]
+        step = _edf_steps(edf)[:8]
+        assert np.all(np.abs(xa - xb).max(axis=0) <= step / 2 + 1e-6)
+        assert a.events(rid)["gesture"].to_list() == b.events(rid)["gesture"].to_list()
+
+
+def _scans_files(root: Path) -> dict[str, str]:
+    """BIDS file (relative to ``root``) -> lake recording id, from the scans files."""
+    out = {}
+    for scans in root.glob("sub-*/ses-*/*_scans.tsv"):
+        for row in _tsv(scans)[1]:
+            rel = (scans.parent / row["filename"]).relative_to(root).as_posix()
+            out[rel] = row["recording_id"]
+    return out
