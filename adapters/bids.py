@@ -103,8 +103,8 @@ def read_tsv(path: Path) -> list[dict[str, str | None]]:
                     )
                 rows.append({k: (None if v == "n/a" else v) for k, v in zip(header, line)})
             return rows
-    except OSError as exc:
-        raise SourceError(path, f"cannot read ({exc})") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SourceError(path, f"not a readable TSV file ({exc})") from None
 
 
 def read_json(path: Path) -> dict[str, Any]:
