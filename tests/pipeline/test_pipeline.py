@@ -61,6 +61,11 @@ def test_pipeline_runs_every_stage_and_never_pretrains_on_evaluation_subjects(
     assert report["windows"]["subjects"] == ["sim:02", "sim:03", "sim:04"]
     ckpt = json.loads((tmp_path / "run" / "checkpoint" / "model.json").read_text())
     assert set(ckpt["pretrain_subjects"]).isdisjoint(report["windows"]["subjects"])
+    # the vocabulary build left the evaluation subjects out too (summary.json: what it saw)
+    seen = json.loads((tmp_path / "run" / "summary.json").read_text())["stages"]["vocabulary"]
+    assert seen["excluded_subjects"] == report["windows"]["subjects"]
+    assert set(seen["subjects"]).isdisjoint(report["windows"]["subjects"])
+    assert seen["recordings_per_dataset"] == {"sim": 2}  # sim:01 on 2 devices
     assert ckpt["vocab_id"] == report["run"]["vocab_id"]
     assert set(report["methods"]) == {"model", "td-lda", "window"}
     assert [ln[:4] for ln in lines if ln.startswith("[")] == [f"[{i}/7" for i in range(1, 8)]
