@@ -4,12 +4,18 @@ Writes synthetic shards in SHARD_SCHEMA (random ids, ring positions, sentences o
 ``--tokens`` tokens), then measures on this machine:
 
 - loader: tokens/s that one reader (one DataLoader worker) yields, collated into batches;
-- training: tokens/s that masked-token training consumes (forward + backward + step) on
-  CPU, and on CUDA when available (or ``--torch-device``).
+- bare step: tokens/s that masked-token training consumes (forward + backward + clip +
+  AdamW step on pre-collated batches) on CPU, and on CUDA when available (or
+  ``--torch-device``);
+- pretrain: tokens/s of :func:`training.pretrain.pretrain` itself on the same shards, model
+  and batch shape (reading, collation, masking and logging included), with each
+  ``--workers`` count of DataLoader workers, and its ratio to the bare step.
 
-Target: loader >= 10x training consumption per worker. Usage::
+Defaults are the reproduce preset's shapes (d_model 64, 2 layers, 64 rows of 64 tokens,
+16 descriptor entries per token). Targets: loader >= 10x the bare step per worker;
+pretrain >= 0.8x the bare step (issue 11). Usage::
 
-    python bench/bench_train.py --rows 2000 --steps 20
+    python bench/bench_train.py --rows 4000 --steps 30
 """
 
 from __future__ import annotations
@@ -30,13 +36,20 @@ from emgcorpus.shards.schema import SHARD_SCHEMA
 from emgcorpus.topology import POSITION_DIM
 from training.data import ShardDataset, collate_tokens
 from training.model import MaskedTokenModel, ModelConfig, count_parameters
-from training.pretrain import mask_tokens
+from training.pretrain import PretrainConfig, mask_tokens, pretrain
 
 
 def write_synthetic_shards(
-    out: Path, rows: int, tokens: int, vocab: int, n_files: int = 4, seed: int = 0
+    out: Path,
+    rows: int,
+    tokens: int,
+    vocab: int,
+    n_files: int = 4,
+    seed: int = 0,
+    desc_dim: int = 16,
 ) -> Path:
-    """``rows`` sentences of ``tokens`` tokens each over ``n_files`` shards + index.json."""
+    """``rows`` sentences of ``tokens`` tokens each over ``n_files`` shards + index.json;
+    with ``desc_dim`` > 0 every token carries that many (random) descriptor entries."""
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     entries = []
@@ -69,13 +82,19 @@ def write_synthetic_shards(
                 "token_duration_s": list(rng.uniform(0.01, 0.5, (n, tokens)).astype(np.float32)),
                 "token_pos": list(pos.reshape(n, -1)),
                 "events": [[] for _ in range(n)],
+                "token_desc": (
+                    list(rng.normal(size=(n, tokens * desc_dim)).astype(np.float32))
+                    if desc_dim
+                    else [None] * n
+                ),
             },
             schema=SHARD_SCHEMA,
         )
         name = f"part-{f:04d}.parquet"
         pq.write_table(table, out / name)
         entries.append({"file": name, "rows": n, "tokens": n * tokens, "sha256": ""})
-    write_index(out, {"vocab_id": "bench", "vocab_size": vocab}, entries, recordings=rows)
+    fields = {"vocab_id": "bench", "vocab_size": vocab, "descriptor_dim": desc_dim}
+    write_index(out, fields, entries, recordings=rows)
     return out
 
 
@@ -115,9 +134,13 @@ def train_tokens_per_s(
             t0, n_tok = time.perf_counter(), 0
         b = {key: v.to(dev) for key, v in b.items()}
         ids, tgt = mask_tokens(b["token_ids"], b["pad_mask"], 0.15, cfg.vocab_size, gen)
-        loss = loss_fn(model({**b, "token_ids": ids}).reshape(-1, cfg.vocab_size), tgt.reshape(-1))
-        opt.zero_grad()
+        masked = {**b, "token_ids": ids}
+        if "desc" in b:
+            masked["desc"] = b["desc"].masked_fill((tgt != -100).unsqueeze(-1), float("nan"))
+        loss = loss_fn(model(masked).reshape(-1, cfg.vocab_size), tgt.reshape(-1))
+        opt.zero_grad(set_to_none=True)
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         n_tok += int((~b["pad_mask"]).sum())
     if dev.type == "cuda":
@@ -125,16 +148,53 @@ def train_tokens_per_s(
     return n_tok / (time.perf_counter() - t0)
 
 
+def pretrain_tokens_per_s(
+    shards: Path,
+    torch_device: str,
+    steps: int,
+    batch_size: int,
+    max_tokens: int,
+    cfg: ModelConfig,
+    workers: int,
+) -> float:
+    """Tokens/s of :func:`training.pretrain.pretrain` itself (data path included), from its
+    training curve: tokens and elapsed seconds between the first logging step (step 2,
+    after the warm-up) and the last."""
+    with tempfile.TemporaryDirectory() as out:
+        res = pretrain(
+            shards,
+            out,
+            model_config=cfg,
+            config=PretrainConfig(
+                steps=steps + 2,
+                batch_size=batch_size,
+                max_tokens=max_tokens,
+                torch_device=torch_device,
+                loader_workers=workers,
+                log_every=2,
+                warmup_steps=1,
+            ),
+            progress=False,
+        )
+    first, last = res.curve[0], res.curve[-1]
+    return (last["tokens"] - first["tokens"]) / (last["elapsed_s"] - first["elapsed_s"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rows", type=int, default=2000, help="sentences")
+    ap.add_argument("--rows", type=int, default=4000, help="sentences")
     ap.add_argument("--tokens", type=int, default=256, help="tokens per sentence")
     ap.add_argument("--vocab", type=int, default=1024)
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--d-model", type=int, default=128)
-    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--max-tokens", type=int, default=64, help="tokens per training row")
+    ap.add_argument("--steps", type=int, default=20, help="timed training steps")
+    ap.add_argument("--d-model", type=int, default=64)
+    ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--desc-dim", type=int, default=16, help="descriptor entries per token")
+    ap.add_argument(
+        "--workers", default="0,1", help="DataLoader workers of the pretrain runs (comma list)"
+    )
     ap.add_argument("--torch-device", choices=["auto", "cpu", "cuda", "both"], default="both")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -143,6 +203,7 @@ def main() -> None:
         d_model=args.d_model,
         n_layers=args.layers,
         n_heads=args.heads,
+        desc_dim=args.desc_dim,
     )
     devices = ["cpu"]
     if args.torch_device in ("cuda", "both", "auto") and torch.cuda.is_available():
@@ -155,13 +216,21 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
     }
     with tempfile.TemporaryDirectory() as tmp:
-        shards = write_synthetic_shards(Path(tmp), args.rows, args.tokens, args.vocab)
-        loader = loader_tokens_per_s(shards, args.batch_size, args.tokens)
+        shards = write_synthetic_shards(
+            Path(tmp), args.rows, args.tokens, args.vocab, desc_dim=args.desc_dim
+        )
+        loader = loader_tokens_per_s(shards, args.batch_size, args.max_tokens)
         results["loader_tokens_per_s_per_worker"] = loader
         for dev in devices:
-            tps = train_tokens_per_s(shards, dev, args.steps, args.batch_size, args.tokens, cfg)
-            results[f"train_tokens_per_s_{dev}"] = tps
-            results[f"loader_over_train_{dev}"] = loader / tps
+            tps = train_tokens_per_s(shards, dev, args.steps, args.batch_size, args.max_tokens, cfg)
+            results[f"bare_step_tokens_per_s_{dev}"] = tps
+            results[f"loader_over_bare_step_{dev}"] = loader / tps
+            for w in [int(x) for x in args.workers.split(",") if x.strip()]:
+                ptps = pretrain_tokens_per_s(
+                    shards, dev, args.steps, args.batch_size, args.max_tokens, cfg, w
+                )
+                results[f"pretrain_tokens_per_s_{dev}_workers{w}"] = ptps
+                results[f"pretrain_over_bare_step_{dev}_workers{w}"] = ptps / tps
     if args.json:
         print(json.dumps(results, indent=2))
         return

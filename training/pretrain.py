@@ -3,8 +3,11 @@
 BERT-style masking: each real token is chosen with probability ``mask_prob``; a chosen
 token is replaced by MASK (80 %), by a random id (10 %) or kept (10 %), and the model is
 trained to predict the original id (cross-entropy on chosen tokens only). The training
-curve (step, epoch, loss, tokens/s) is logged to ``curve.jsonl`` and to the checkpoint's
-sidecar, together with the subjects it saw, so that evaluation can refuse overlap.
+curve is logged to ``curve.jsonl`` and to the checkpoint's sidecar, together with the
+subjects it saw, so that evaluation can refuse overlap: per logging step the step, epoch,
+mean loss since the previous point, tokens seen, ``tokens_per_s`` (real tokens per second
+since the previous point, data path included) and ``elapsed_s`` (training seconds so far,
+over resumed runs too).
 """
 
 from __future__ import annotations
@@ -158,7 +161,12 @@ def pretrain(
         exclude_datasets=exclude_datasets,
     )
     loader = DataLoader(
-        ds, batch_size=cfg.batch_size, collate_fn=collate_tokens, num_workers=cfg.loader_workers
+        ds,
+        batch_size=cfg.batch_size,
+        collate_fn=collate_tokens,
+        num_workers=cfg.loader_workers,
+        pin_memory=device.type == "cuda",
+        prefetch_factor=4 if cfg.loader_workers > 0 else None,
     )
     model = MaskedTokenModel(mcfg)
     if resume is not None:
@@ -197,7 +205,8 @@ def pretrain(
         disable=not progress or not sys.stderr.isatty(),
     )
     t0 = time.perf_counter()
-    tokens0 = tokens
+    t_log, tokens_log = t0, tokens
+    elapsed0 = float(curve[-1].get("elapsed_s", 0.0)) if curve else 0.0
     run_loss, run_n = 0.0, 0
     model.train()
     with curve_path.open("w") as fh:
@@ -211,7 +220,7 @@ def pretrain(
             for batch in loader:
                 if "position" in batch:
                     ds.position = int(batch["position"].max()) + 1
-                batch = {k: v.to(device) for k, v in batch.items()}
+                batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
                 ids, targets = mask_tokens(
                     batch["token_ids"], batch["pad_mask"], cfg.mask_prob, mcfg.vocab_size, gen
                 )
@@ -232,14 +241,17 @@ def pretrain(
                 run_n += 1
                 bar.update(1)
                 if step % cfg.log_every == 0 or step == total:
-                    dt = time.perf_counter() - t0
+                    now = time.perf_counter()
+                    dt = now - t_log
                     point = {
                         "step": step,
                         "epoch": epoch,
                         "loss": run_loss / run_n,
                         "tokens": tokens,
-                        "tokens_per_s": (tokens - tokens0) / dt if dt > 0 else 0.0,
+                        "tokens_per_s": (tokens - tokens_log) / dt if dt > 0 else 0.0,
+                        "elapsed_s": elapsed0 + now - t0,
                     }
+                    t_log, tokens_log = now, tokens
                     curve.append(point)
                     fh.write(json.dumps(point) + "\n")
                     fh.flush()
