@@ -284,7 +284,7 @@ class BidsExport:
         }
 
 
-def _unique_labels(values: list[str], what: str) -> dict[str, str]:
+def bids_labels(values: list[str], what: str) -> dict[str, str]:
     """value -> BIDS label; ConfigError when two values give one label."""
     labels: dict[str, str] = {}
     seen: dict[str, str] = {}
@@ -327,9 +327,9 @@ def export_bids(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"{out}: exists and is not an empty folder; choose a new OUT")
     task_label = bids_label(task or dataset, "task")
-    subjects = _unique_labels(sorted(set(recs["subject"].to_list())), "subject")
-    sessions = _unique_labels(sorted(set(recs["session"].to_list())), "session")
-    devices = _unique_labels(sorted(set(recs["device"].to_list())), "device")
+    subjects = bids_labels(sorted(set(recs["subject"].to_list())), "subject")
+    sessions = bids_labels(sorted(set(recs["session"].to_list())), "session")
+    devices = bids_labels(sorted(set(recs["device"].to_list())), "device")
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

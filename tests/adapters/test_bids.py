@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from adapters.bids import BidsAdapter
 from adapters.registry import make_adapter
-from emgcorpus.bids_export import export_bids
+from emgcorpus.bids_export import bids_label, bids_labels, export_bids
 from emgcorpus.cli import cli
 from emgcorpus.errors import ConfigError, LakeError, SourceError
 from emgcorpus.ingest import ingest
@@ -291,3 +291,12 @@ def _scans_files(root: Path) -> dict[str, str]:
             rel = (scans.parent / row["filename"]).relative_to(root).as_posix()
             out[rel] = row["recording_id"]
     return out
+
+
+def test_labels_are_alphanumeric_and_collisions_are_refused() -> None:
+    assert bids_label("ElectrodeShift/subject0", "subject") == "ElectrodeShiftsubject0"
+    assert bids_labels(["s-1", "s2"], "subject") == {"s-1": "s1", "s2": "s2"}
+    with pytest.raises(ConfigError, match="subjects 'a/b' and 'ab' both become the BIDS label"):
+        bids_labels(["a/b", "ab"], "subject")
+    with pytest.raises(ConfigError, match="has no letter or digit"):
+        bids_label("--", "session")
