@@ -40,7 +40,7 @@ from emgcorpus.shards.index import default_shard_dir  # noqa: E402
 from emgcorpus.shards.reader import ShardSet, read_dataset_recordings  # noqa: E402
 from emgcorpus.shards.special_tokens import FIRST_CODE_ID  # noqa: E402
 from vocab.artifact import Vocabulary, default_store  # noqa: E402
-from vocab.descriptors import DESCRIPTOR_NAMES  # noqa: E402
+from vocab.descriptors import DESCRIPTOR_NAMES, OPTIONAL_DIMS  # noqa: E402
 from vocab.lake_partitions import RecordingRef, open_lake, segment_recording  # noqa: E402
 from vocab.stats import perplexity  # noqa: E402
 
@@ -50,7 +50,7 @@ ENVELOPE_WINDOW_S = 0.05
 #: Signal drawn before and after an example segment [s].
 EXAMPLE_MARGIN_S = 0.5
 #: Recordings per dataset tokenized for the dataset/gesture tables when no shards exist.
-MAX_RECORDINGS_PER_DATASET = 4
+MAX_RECORDINGS_PER_DATASET = 8
 #: Codes shown per gesture in the code x gesture table, and in its heatmap per dataset.
 CODES_PER_GESTURE = 5
 HEATMAP_CODES = 24
@@ -105,6 +105,14 @@ def physical_centroids(vocab: Vocabulary) -> dict[str, Any] | None:
     raw = vocab.mean[None, :] + vocab.std[None, :] * vocab.codebook.astype(np.float64)
     cols = [PHYSICAL[n][2](raw[:, j]) for j, n in enumerate(DESCRIPTOR_NAMES)]
     values = np.stack(cols, axis=1)
+    for j, n in enumerate(DESCRIPTOR_NAMES):
+        if PHYSICAL[n][1] == "share":  # a centroid's mean of 0/1 flags (float32 rounding)
+            values[:, j] = np.clip(values[:, j], 0.0, 1.0)
+    # an optional entry no device of the corpus recorded keeps the empty standardisation
+    # (mean 0, std 1, vocab.codebook.MomentStats) and centroid 0: not a measurement
+    for j in OPTIONAL_DIMS:
+        if vocab.mean[j] == 0.0 and vocab.std[j] == 1.0 and np.allclose(vocab.codebook[:, j], 0):
+            values[:, j] = np.nan
     return {
         "names": [PHYSICAL[n][0] for n in DESCRIPTOR_NAMES],
         "descriptors": list(DESCRIPTOR_NAMES),
@@ -171,24 +179,48 @@ def shard_usage(shards: ShardSet, size: int) -> LabelledUsage:
 
 
 def lake_usage(lake_path: Path, vocab: Vocabulary, max_recordings: int) -> LabelledUsage:
-    """LabelledUsage of the first ``max_recordings`` recordings (by id) of each dataset of
-    the vocabulary, tokenized here one recording at a time, with the lake's events."""
+    """LabelledUsage of ``max_recordings`` recordings of each dataset of the vocabulary
+    (:func:`pick_recordings`: covering its gestures first), tokenized here one recording at
+    a time, with the lake's events."""
     lake = open_lake(lake_path)
     fs = vocab.meta["params"].get("fs")
     table = lake.recordings(datasets=vocab.meta["params"].get("datasets")).sort("recording_id")
     tokenizer = vocab.tokenizer()
     usage = LabelledUsage(
         vocab.size,
-        source=f"the first {max_recordings} recordings of each dataset, tokenized from the lake",
+        source=f"{max_recordings} recordings of each dataset (covering its gestures first), "
+        "tokenized from the lake",
     )
+    events = lake.events()
     for ds in sorted({str(d) for d in table["dataset"].to_list()}):
-        rows = table.filter(table["dataset"] == ds).head(max_recordings)
-        for r in rows.iter_rows(named=True):
+        rows = pick_recordings(table.filter(table["dataset"] == ds), events, max_recordings)
+        for r in rows:
             ref = RecordingRef(str(r["recording_id"]), ds, str(r["device"]))
             seg, _, _, _ = segment_recording(lake, ref, tokenizer, fs, float(r["native_fs"]))
             events = lake.events(ref.recording_id).to_dicts()
             usage.add(ds, vocab.encode(seg), seg.onset_s, events)
     return usage
+
+
+def pick_recordings(table: Any, events: Any, n: int) -> list[dict[str, Any]]:
+    """Up to ``n`` rows of ``table`` (recordings of one dataset, in id order): first each
+    recording that adds a gesture label not yet covered, then the rest in order, so a
+    dataset with one gesture per recording still shows its gestures."""
+    gestures = events.filter(events["kind"] == "gesture")
+    labels: dict[str, set[str]] = {}
+    for rid, label in zip(gestures["recording_id"].to_list(), gestures["label"].to_list()):
+        labels.setdefault(str(rid), set()).add(str(label))
+    rows = list(table.iter_rows(named=True))
+    seen: set[str] = set()
+    first: list[dict[str, Any]] = []
+    for r in rows:
+        new = labels.get(str(r["recording_id"]), set()) - seen
+        if new and len(first) < n:
+            first.append(r)
+            seen |= new
+    chosen = {id(r) for r in first}
+    rest = [r for r in rows if id(r) not in chosen]
+    return first + rest[: max(0, n - len(first))]
 
 
 def labelled_usage(

@@ -8,6 +8,7 @@ from typing import Any
 
 import matplotlib.image as mpimg
 import numpy as np
+import polars as pl
 import pytest
 
 from emgcorpus.errors import ConfigError
@@ -21,6 +22,8 @@ from vocab.vocab_report import (
     LabelledUsage,
     default_report_dir,
     moving_rms,
+    physical_centroids,
+    pick_recordings,
     write_vocab_report,
 )
 
@@ -69,8 +72,20 @@ def test_centroids_in_physical_units(built: tuple[Vocabulary, Path]) -> None:
     # mean frequency inside the 20-95 Hz common band
     assert (values[:, 0] > 5).all() and (values[:, 0] < 2000).all()
     assert (values[:, 1] > 1).all() and ((values[:, 9] > 20) & (values[:, 9] < 95)).all()
+    assert ((values[:, 7] >= 0) & (values[:, 7] <= 1)).all()  # is_first: a share of segments
+    # the 2 kHz device records 95-450 Hz: the optional band ratios are measurements
+    assert np.isfinite(values[:, 14:]).all() and (values[:, 14:] > 0).all()
     text = html.read_text()
     assert "duration [ms]" in text and "mean frequency (20-95 Hz) [Hz]" in text
+    # a corpus where no device recorded the optional bands keeps them unmeasured (None)
+    meta = json.loads(json.dumps(vocab.meta))
+    meta["standardization"]["mean"][14:] = [0.0, 0.0]
+    meta["standardization"]["std"][14:] = [1.0, 1.0]
+    book = vocab.codebook.copy()
+    book[:, 14:] = 0.0
+    unmeasured = physical_centroids(Vocabulary(meta, book))
+    assert unmeasured is not None
+    assert all(row[14] is None and row[15] is None for row in unmeasured["values"])
 
 
 def test_codes_per_dataset_and_gesture_agree_with_the_shards(
@@ -118,6 +133,20 @@ def test_labelled_usage_counts_tokens_by_the_event_holding_their_onset() -> None
     assert usage.by_dataset["d"].tolist() == [1, 2, 1]
     assert usage.by_label["d"]["fist"].tolist() == [0, 2, 0]  # 2.0 is past the event
     assert usage.by_label["d"][REST_LABEL].tolist() == [0, 0, 1]
+
+
+def test_pick_recordings_covers_every_gesture_first() -> None:
+    table = pl.DataFrame({"recording_id": ["a", "b", "c", "d"]})
+    events = pl.DataFrame(
+        {
+            "recording_id": ["a", "b", "c", "d", "d"],
+            "label": ["fist", "fist", "open", "rest", "pinch"],
+            "kind": ["gesture", "gesture", "gesture", "rest", "gesture"],
+        }
+    )
+    assert [r["recording_id"] for r in pick_recordings(table, events, 3)] == ["a", "c", "d"]
+    assert [r["recording_id"] for r in pick_recordings(table, events, 4)] == ["a", "c", "d", "b"]
+    assert [r["recording_id"] for r in pick_recordings(table, events, 1)] == ["a"]
 
 
 def test_moving_rms_of_a_sine() -> None:
