@@ -255,6 +255,15 @@ def test_export_command_writes_the_tree_and_reports_it(
     doc = json.loads(result.output)
     assert doc["n_recordings"] == 3 and doc["bids_version"] == "1.11.0"
     assert all((out / f["path"]).is_file() and f["path"].endswith("_emg.bdf") for f in doc["files"])
+    back = BidsAdapter(out, dataset="sim")
+    recs = [back.read(u) for u in back.discover()]
+    view = Lake.open(lake)
+    assert sorted(r.recording_id for r in recs) == sorted(view.recordings()["recording_id"])
+    for r in recs:  # 24-bit BDF: well below the 16-bit EDF step
+        x = view.read_samples(r.recording_id).astype(np.float64)
+        scale = [volts_per_unit(c.units) for c in view.channel_infos(r.recording_id)]
+        err = np.abs(x * scale - r.samples * 1e-6).max(axis=0)
+        assert np.all(err <= np.abs(x * scale).max(axis=0) * 1e-6)
     again = CliRunner().invoke(cli, args, obj={})
     assert again.exit_code == 1 and "exists and is not an empty folder" in again.output
 
