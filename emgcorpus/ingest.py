@@ -47,6 +47,7 @@ from emgcorpus.checksums import file_sha256, samples_sha256
 from emgcorpus.chunk_codec import chunk_batches, little_endian
 from emgcorpus.errors import ChecksumError, EmgCorpusError, SourceError, check_option
 from emgcorpus.lake import Lake
+from emgcorpus.lake_location import LakePath, lake_root
 from emgcorpus.lake_writer import LakeWriter, read_snapshot
 from emgcorpus.recording import Adapter, Recording, SourceUnit, validate_recording
 from emgcorpus.rows import (
@@ -300,7 +301,7 @@ def _first_missing(path: Path) -> Path | None:
     return missing
 
 
-def _published_nothing(lake: Path) -> bool:
+def _published_nothing(lake: LakePath) -> bool:
     """True if the lake's published snapshot holds no recording (or it has no snapshot)."""
     try:
         return read_snapshot(lake).get("recordings", 0) == 0
@@ -331,16 +332,19 @@ def ingest(
     """
     check_option("on_error", on_error, ("skip", "abort"))
     adapter.check_source()
-    created = _first_missing(Path(lake_path).absolute())
+    location = lake_root(lake_path)
+    # (an object-store lake has no folders to remove: a failed first ingest leaves its
+    # empty tables)
+    created = _first_missing(location) if isinstance(location, Path) else None
     try:
         report = _ingest(
             lake_path, adapter, checksums, on_error, progress, batch_bytes, batch_recordings
         )
     except BaseException:
-        if created is not None and _published_nothing(Path(lake_path)):
+        if created is not None and _published_nothing(location):
             shutil.rmtree(created, ignore_errors=True)
         raise
-    if created is not None and not report.added and _published_nothing(Path(lake_path)):
+    if created is not None and not report.added and _published_nothing(location):
         shutil.rmtree(created, ignore_errors=True)
         report.snapshot = {}
     return report

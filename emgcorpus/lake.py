@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +31,14 @@ from emgcorpus.chunk_codec import chunk_samples
 from emgcorpus.errors import LakeError
 from emgcorpus.lake_cache import IndexedTable, SignalFiles, indexed_table, parquet_footer
 from emgcorpus.lake_cache import signal_files as cached_signal_files
-from emgcorpus.lake_writer import create_lake, read_snapshot, recover_lake, snapshot_path
+from emgcorpus.lake_location import LakePath, lake_root, parquet_source
+from emgcorpus.lake_writer import (
+    create_lake,
+    delta_table,
+    read_snapshot,
+    recover_lake,
+    snapshot_path,
+)
 from emgcorpus.recording import ChannelInfo, Recording, SubjectInfo
 from emgcorpus.rows import (
     channel_from_row,
@@ -58,14 +64,14 @@ _CHUNK_SCHEMA = pa.schema([TABLES["signals"].field(c) for c in _CHUNK_COLUMNS])
 class Lake:
     """Read-only view of a lake at one snapshot. Build with :meth:`open` or :meth:`create`."""
 
-    def __init__(self, path: Path, versions: dict[str, int]) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | LakePath, versions: dict[str, int]) -> None:
+        self.path = lake_root(path)
         self._versions = dict(versions)
         self._tables: dict[str, DeltaTable] = {}
 
     # --- construction -------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, snapshot: dict[str, int] | None = None) -> Lake:
+    def open(cls, path: str | LakePath, snapshot: dict[str, int] | None = None) -> Lake:
         """Open the lake at ``path`` at its published snapshot, or at ``snapshot``.
 
         LakeError if ``path`` is not a lake or a requested version does not exist. A lake
@@ -73,7 +79,7 @@ class Lake:
         (:func:`emgcorpus.lake_writer.recover_lake`: a few ``stat`` calls when there is
         nothing to do), so the latest Delta versions equal the snapshot for every reader.
         """
-        path = Path(path)
+        path = lake_root(path)
         recover_lake(path)
         published = read_snapshot(path)
         if snapshot is None:
@@ -85,7 +91,7 @@ class Lake:
             if 0 <= int(version) <= published[name]:  # published versions exist
                 versions[name] = int(version)
                 continue
-            latest = DeltaTable(path / name).version()
+            latest = delta_table(path, name).version()
             if not 0 <= int(version) <= latest:
                 raise LakeError(
                     f"{path / name}: version {version} does not exist (latest is {latest})"
@@ -94,9 +100,9 @@ class Lake:
         return cls(path, versions)
 
     @classmethod
-    def create(cls, path: str | Path) -> Lake:
+    def create(cls, path: str | LakePath) -> Lake:
         """Create an empty lake at ``path`` (or open it if it exists: idempotent)."""
-        path = Path(path)
+        path = lake_root(path)
         if snapshot_path(path).is_file():
             return cls.open(path)
         return cls(path, create_lake(path))
@@ -111,7 +117,7 @@ class Lake:
         if name not in TABLES:
             raise LakeError(f"unknown table {name!r}: tables are {list(TABLES)}")
         if name not in self._tables:
-            self._tables[name] = DeltaTable(self.path / name, version=self._versions[name])
+            self._tables[name] = delta_table(self.path, name, self._versions[name])
         return self._tables[name]
 
     def _index(self, name: str) -> IndexedTable:
@@ -187,7 +193,7 @@ class Lake:
             footer = parquet_footer(path)
             groups = footer.row_groups_holding(seq)
             if groups:
-                pf = pq.ParquetFile(path, metadata=footer.meta, pre_buffer=False)
+                pf = pq.ParquetFile(parquet_source(path), metadata=footer.meta, pre_buffer=False)
                 found.extend((int(footer.first_chunk[g]), rel, g, pf) for g in groups)
         found.sort(key=lambda t: t[:3])
         return [(pf, g) for _, _, g, pf in found]

@@ -24,7 +24,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -33,6 +32,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
+from emgcorpus.lake_location import (
+    LakePath,
+    StorePath,
+    StoreStat,
+    delta_options,
+    lake_root,
+    parquet_source,
+)
 from emgcorpus.schema import TABLES
 
 T = TypeVar("T")
@@ -79,10 +86,14 @@ def clear_caches() -> None:
     _FOOTERS.clear()
 
 
-def _version_stamp(table_dir: Path, version: int) -> tuple[int, int, int] | None:
+def _stat(path: LakePath) -> os.stat_result | StoreStat:
+    return path.stat() if isinstance(path, StorePath) else os.stat(path)
+
+
+def _version_stamp(table_dir: LakePath, version: int) -> tuple[int, int, int] | None:
     """Identity of the log entry of ``version`` (None once the log was checkpointed away)."""
     try:
-        st = os.stat(Path(table_dir) / "_delta_log" / f"{version:020d}.json")
+        st = _stat(table_dir / "_delta_log" / f"{version:020d}.json")
     except OSError:
         return None
     return st.st_ino, st.st_size, st.st_mtime_ns
@@ -101,10 +112,11 @@ class IndexedTable:
         return self.frame.slice(start, n)
 
 
-def _read_frame(table_dir: Path, version: int) -> pl.DataFrame:
+def _read_frame(table_dir: LakePath, version: int) -> pl.DataFrame:
     """The table at ``version``; columns the current schema added since the table was
     written (e.g. ``events.gesture``) read as nulls of their type."""
-    arrow = DeltaTable(table_dir, version=version).to_pyarrow_table()
+    dt = DeltaTable(str(table_dir), version=version, storage_options=delta_options(table_dir))
+    arrow = dt.to_pyarrow_table()
     schema = TABLES.get(table_dir.name)
     if schema is not None:
         for f in schema:
@@ -116,13 +128,13 @@ def _read_frame(table_dir: Path, version: int) -> pl.DataFrame:
 
 
 def indexed_table(
-    table_dir: Path, version: int, key: tuple[str, ...], order: tuple[str, ...] = ()
+    table_dir: LakePath, version: int, key: tuple[str, ...], order: tuple[str, ...] = ()
 ) -> IndexedTable:
     """The table at ``version``, sorted by ``key + order`` and indexed by ``key`` (cached).
 
     Span keys are the value of the key column, or a tuple of values for several columns.
     """
-    table_dir = Path(table_dir).resolve()
+    table_dir = lake_root(table_dir)
 
     def make() -> IndexedTable:
         frame = _read_frame(table_dir, version).sort([*key, *order])
@@ -156,9 +168,9 @@ class SignalFiles:
         return sorted(self.paths[i] for i in hit)
 
 
-def signal_files(table: DeltaTable, table_dir: Path, version: int) -> SignalFiles:
+def signal_files(table: DeltaTable, table_dir: LakePath, version: int) -> SignalFiles:
     """Data files of ``signals`` at ``version`` (from the Delta log's add actions; cached)."""
-    table_dir = Path(table_dir).resolve()
+    table_dir = lake_root(table_dir)
 
     def make() -> SignalFiles:
         actions = pl.DataFrame(table.get_add_actions(flatten=True))
@@ -206,16 +218,16 @@ def _min_max(meta: pq.FileMetaData, column: str) -> tuple[np.ndarray, np.ndarray
     return low, high
 
 
-def _footer(path: Path) -> Footer:
-    meta = pq.read_metadata(path)
+def _footer(path: LakePath) -> Footer:
+    meta = pq.read_metadata(parquet_source(path))
     low, high = _min_max(meta, "seq")
     first_chunk, _ = _min_max(meta, "chunk_index")
     return Footer(meta, low, high, first_chunk)
 
 
-def parquet_footer(path: Path) -> Footer:
+def parquet_footer(path: LakePath) -> Footer:
     """The Parquet footer of a ``signals`` file with its row-group statistics (cached by
     path, inode, size and mtime)."""
-    st = os.stat(path)
+    st = _stat(path)
     key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
     return _FOOTERS.get(key, lambda: _footer(path))

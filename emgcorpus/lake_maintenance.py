@@ -21,16 +21,15 @@ crashed writer first, one commit group), so they are crash-safe like ingest:
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import DeltaTable
 
 from emgcorpus.errors import ConfigError, LakeError
 from emgcorpus.lake import Lake
-from emgcorpus.lake_writer import LakeWriter
+from emgcorpus.lake_location import LakePath, lake_root
+from emgcorpus.lake_writer import LakeWriter, delta_table
 from emgcorpus.schema import PARTITION_BY, TABLES
 
 #: Retention of ``vacuum`` [h] when none is given: Delta's own default (7 days).
@@ -50,14 +49,14 @@ def _datasets(lake: Lake) -> set[str]:
     return names
 
 
-def remove_dataset(lake_path: str | Path, dataset: str) -> dict[str, Any]:
+def remove_dataset(lake_path: str | LakePath, dataset: str) -> dict[str, Any]:
     """Remove every row of ``dataset`` from every table as one new snapshot (history kept).
 
     Returns ``{"dataset", "rows": {table: rows removed}, "signal_files": files removed,
     "snapshot": the new snapshot}``. LakeError naming the datasets the lake holds when it
     holds no row of ``dataset``.
     """
-    lake_path = Path(lake_path)
+    lake_path = lake_root(lake_path)
     known = _datasets(Lake.open(lake_path))
     if dataset not in known:
         raise LakeError(
@@ -78,7 +77,7 @@ def remove_dataset(lake_path: str | Path, dataset: str) -> dict[str, Any]:
 
 
 def vacuum_lake(
-    lake_path: str | Path,
+    lake_path: str | LakePath,
     retention_hours: int | None = None,
     *,
     dry_run: bool = False,
@@ -101,7 +100,7 @@ def vacuum_lake(
             f"vacuum retention {hours:g} h is shorter than {DEFAULT_RETENTION_HOURS} h: "
             "snapshots of that period become unreadable; pass --force to do it anyway"
         )
-    lake_path = Path(lake_path)
+    lake_path = lake_root(lake_path)
     compacted: list[str] = []
     deleted: dict[str, list[str]] = {}
     with LakeWriter(lake_path) as writer:
@@ -109,13 +108,13 @@ def vacuum_lake(
             for table in TABLES:
                 if table in PARTITION_BY:
                     continue
-                dt = DeltaTable(lake_path / table, version=writer.published[table])
+                dt = delta_table(lake_path, table, writer.published[table])
                 if len(dt.file_uris()) > 1:
                     writer.replace_rows(table)
                     compacted.append(table)
             writer.publish()
         for table in TABLES:
-            files = DeltaTable(lake_path / table).vacuum(
+            files = delta_table(lake_path, table).vacuum(
                 retention_hours=hours,
                 dry_run=dry_run,
                 enforce_retention_duration=hours >= DEFAULT_RETENTION_HOURS,

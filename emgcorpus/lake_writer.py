@@ -50,6 +50,7 @@ import contextlib
 import fcntl
 import json
 import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -67,6 +68,15 @@ from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction
 
 from emgcorpus.errors import LakeError
+from emgcorpus.lake_location import (
+    LakePath,
+    StorePath,
+    delta_options,
+    filesystem_and_path,
+    lake_root,
+    parquet_source,
+    table_uri,
+)
 from emgcorpus.schema import (
     COMPRESSION,
     COMPRESSION_LEVEL,
@@ -98,11 +108,16 @@ _TABLE_CONFIG: dict[str, dict[str, str | None]] = {
 _STAT_STRING_CHARS = 32
 
 
-def snapshot_path(lake: Path) -> Path:
-    return Path(lake) / META_DIR / SNAPSHOT_FILE
+def snapshot_path(lake: str | LakePath) -> LakePath:
+    return lake_root(lake) / META_DIR / SNAPSHOT_FILE
 
 
-def read_snapshot(lake: Path) -> dict[str, int]:
+def delta_table(lake: LakePath, table: str, version: int | None = None) -> DeltaTable:
+    """The Delta table ``table`` of the lake (at ``version``, default the latest)."""
+    return DeltaTable(table_uri(lake, table), version=version, storage_options=delta_options(lake))
+
+
+def read_snapshot(lake: str | LakePath) -> dict[str, int]:
     """Table -> version published in ``<lake>/_emgcorpus/snapshot.json``; LakeError if absent."""
     path = snapshot_path(lake)
     if not path.is_file():
@@ -118,8 +133,12 @@ def read_snapshot(lake: Path) -> dict[str, int]:
     return versions
 
 
-def _write_json(path: Path, doc: dict[str, Any]) -> None:
-    """Replace ``path`` by ``doc`` atomically (temp file, fsync, ``os.replace``)."""
+def _write_json(path: LakePath, doc: dict[str, Any]) -> None:
+    """Replace ``path`` by ``doc`` atomically (temp file, fsync, ``os.replace``; on an
+    object store one PUT, which is atomic)."""
+    if isinstance(path, StorePath):
+        path.write_text(json.dumps(doc, indent=1))
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
@@ -129,25 +148,27 @@ def _write_json(path: Path, doc: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def write_snapshot(lake: Path, versions: dict[str, int]) -> None:
+def write_snapshot(lake: LakePath, versions: dict[str, int]) -> None:
     """Publish ``versions`` atomically (write a temp file, fsync, ``os.replace``)."""
     doc = {"format": SNAPSHOT_FORMAT, "versions": dict(sorted(versions.items()))}
     _write_json(snapshot_path(lake), doc)
 
 
-def create_tables(lake: Path) -> dict[str, int]:
+def create_tables(lake: LakePath) -> dict[str, int]:
     """Create every missing table (empty, version 0); return table -> latest version."""
     versions: dict[str, int] = {}
+    options = delta_options(lake)
     for name, schema in TABLES.items():
-        uri = Path(lake) / name
-        if DeltaTable.is_deltatable(str(uri)):
-            versions[name] = DeltaTable(uri).version()
+        uri = table_uri(lake, name)
+        if DeltaTable.is_deltatable(uri, storage_options=options):
+            versions[name] = delta_table(lake, name).version()
             continue
-        uri.mkdir(parents=True, exist_ok=True)
+        (lake / name).mkdir(parents=True, exist_ok=True)
         dt = DeltaTable.create(
             uri,
             schema,
             mode="ignore",
+            storage_options=options,
             partition_by=PARTITION_BY.get(name),
             name=name,
             configuration=_TABLE_CONFIG.get(name),
@@ -156,19 +177,19 @@ def create_tables(lake: Path) -> dict[str, int]:
     return versions
 
 
-def add_missing_columns(lake: Path, published: dict[str, int]) -> dict[str, int]:
+def add_missing_columns(lake: LakePath, published: dict[str, int]) -> dict[str, int]:
     """Give every table the columns of its current schema that a lake written by an older
     emgcorpus lacks (nullable; the old rows read null), under the writer's lock, and
     publish the new versions; return the snapshot. A crash in between leaves a version
     past the snapshot, which recovery restores (the next writer adds the columns again)."""
     added: dict[str, int] = {}
     for name, schema in TABLES.items():
-        dt = DeltaTable(Path(lake) / name, version=published[name])
+        dt = delta_table(lake, name, published[name])
         have = {f.name for f in dt.schema().fields}
         missing = [f for f in schema if f.name not in have]
         if missing:
             dt.alter.add_columns(DeltaSchema.from_arrow(pa.schema(missing)).fields)
-            added[name] = DeltaTable(Path(lake) / name).version()
+            added[name] = delta_table(lake, name).version()
     if not added:
         return published
     versions = {**published, **added}
@@ -177,16 +198,67 @@ def add_missing_columns(lake: Path, published: dict[str, int]) -> dict[str, int]
 
 
 # --- lock ------------------------------------------------------------------------------
-def _lock_path(lake: Path) -> Path:
-    return Path(lake) / META_DIR / LOCK_FILE
+@dataclass
+class _ObjectLock:
+    """The write lock of an object-store lake: the lock object and what this holder wrote."""
+
+    path: StorePath
+    content: str
 
 
-def _try_lock(lake: Path, note: str = "") -> int | None:
-    """An fd holding the lake's write lock, or None when another writer holds it. The
+#: A held lock: an fd holding ``flock`` (local lake) or the lock object (object store).
+LockHandle = int | _ObjectLock
+
+#: Seconds a writer waits after writing the lock object before reading it back.
+OBJECT_LOCK_SETTLE_S = 0.2
+
+
+def _lock_path(lake: LakePath) -> LakePath:
+    return lake_root(lake) / META_DIR / LOCK_FILE
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _try_object_lock(lock: StorePath, note: str) -> _ObjectLock | None:
+    """The advisory lock of an object-store lake (see :class:`LakeWriter`): None when a
+    live holder's lock object is there, or another writer's object replaced ours."""
+    try:
+        held = lock.read_text().split()
+    except FileNotFoundError:
+        held = []
+    if held:
+        host, pid = held[0], int(held[1]) if held[1:2] and held[1].isdigit() else -1
+        if host != socket.gethostname() or (pid != os.getpid() and _pid_alive(pid)):
+            return None  # held elsewhere, or by a live process here
+        if pid == os.getpid():
+            return None  # this process holds it (another writer of this process)
+    content = f"{socket.gethostname()} {os.getpid()} {uuid.uuid4().hex} {note}".strip()
+    lock.write_text(content)
+    time.sleep(OBJECT_LOCK_SETTLE_S)
+    try:
+        if lock.read_text() != content:
+            return None
+    except FileNotFoundError:
+        return None
+    return _ObjectLock(lock, content)
+
+
+def _try_lock(lake: LakePath, note: str = "") -> LockHandle | None:
+    """A handle holding the lake's write lock, or None when another writer holds it. The
     holder's pid (and ``note``) is written into the lock file.
 
     OSError when the lock file cannot be opened (e.g. a read-only lake)."""
     lock = _lock_path(lake)
+    if isinstance(lock, StorePath):
+        return _try_object_lock(lock, note)
     lock.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -199,23 +271,29 @@ def _try_lock(lake: Path, note: str = "") -> int | None:
     return fd
 
 
-def _unlock(fd: int) -> None:
-    fcntl.flock(fd, fcntl.LOCK_UN)
-    os.close(fd)
+def _unlock(handle: LockHandle) -> None:
+    if isinstance(handle, _ObjectLock):
+        with contextlib.suppress(FileNotFoundError):
+            if handle.path.read_text() == handle.content:
+                handle.path.unlink(missing_ok=True)
+        return
+    fcntl.flock(handle, fcntl.LOCK_UN)
+    os.close(handle)
 
 
-def _holder(lake: Path) -> str:
-    """The pid written in the lock file by its holder ("unknown" if unreadable)."""
+def _holder(lake: LakePath) -> str:
+    """The pid written in the lock file by its holder ("unknown" if unreadable); on an
+    object store "host pid token [note]"."""
     try:
         return _lock_path(lake).read_text().strip() or "unknown"
     except OSError:
         return "unknown"
 
 
-def create_lake(lake: Path) -> dict[str, int]:
+def create_lake(lake: str | LakePath) -> dict[str, int]:
     """Create the tables and the first snapshot of a new lake under the write lock (waits
     up to ``CREATE_WAIT_S`` for another process doing the same); return the snapshot."""
-    lake = Path(lake)
+    lake = lake_root(lake)
     lake.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + CREATE_WAIT_S
     while (fd := _try_lock(lake)) is None:
@@ -236,15 +314,15 @@ def create_lake(lake: Path) -> dict[str, int]:
 
 
 # --- recovery --------------------------------------------------------------------------
-def _meta(lake: Path, name: str) -> Path:
-    return Path(lake) / META_DIR / name
+def _meta(lake: LakePath, name: str) -> LakePath:
+    return lake_root(lake) / META_DIR / name
 
 
-def _next_log_entry(lake: Path, table: str, version: int) -> Path:
-    return Path(lake) / table / "_delta_log" / f"{version + 1:020d}.json"
+def _next_log_entry(lake: LakePath, table: str, version: int) -> LakePath:
+    return lake_root(lake) / table / "_delta_log" / f"{version + 1:020d}.json"
 
 
-def needs_recovery(lake: Path, versions: dict[str, int]) -> bool:
+def needs_recovery(lake: LakePath, versions: dict[str, int]) -> bool:
     """True when a journal or staging list exists or a table has a version past ``versions``
     (a few ``stat`` calls: cheap enough for every open)."""
     if _meta(lake, JOURNAL_FILE).exists() or _meta(lake, STAGING_FILE).exists():
@@ -252,7 +330,7 @@ def needs_recovery(lake: Path, versions: dict[str, int]) -> bool:
     return any(_next_log_entry(lake, t, v).exists() for t, v in versions.items())
 
 
-def _read_journal(lake: Path) -> dict[str, dict[str, int]] | None:
+def _read_journal(lake: LakePath) -> dict[str, dict[str, int]] | None:
     path = _meta(lake, JOURNAL_FILE)
     try:
         doc = json.loads(path.read_text())
@@ -266,7 +344,7 @@ def _read_journal(lake: Path) -> dict[str, dict[str, int]] | None:
         return None  # a torn journal (never: it is replaced atomically) rolls back
 
 
-def _staged_files(lake: Path) -> list[tuple[str, str]]:
+def _staged_files(lake: LakePath) -> list[tuple[str, str]]:
     """(table, path relative to the table) of every file a writer staged."""
     try:
         lines = _meta(lake, STAGING_FILE).read_text().splitlines()
@@ -280,14 +358,14 @@ def _staged_files(lake: Path) -> list[tuple[str, str]]:
     return out
 
 
-def _recover_locked(lake: Path) -> list[str]:
+def _recover_locked(lake: LakePath) -> list[str]:
     """Recovery under the write lock (see the module docstring); what was done, one
     line per action."""
-    lake = Path(lake)
+    lake = lake_root(lake)
     published = read_snapshot(lake)
     done: list[str] = []
     journal = _read_journal(lake)
-    latest = {t: DeltaTable(lake / t).version() for t in published}
+    latest = {t: delta_table(lake, t).version() for t in published}
     complete = journal is not None and all(latest.get(t) == v for t, v in journal["target"].items())
     if journal is not None and complete and journal["base"] == published:
         write_snapshot(lake, journal["target"])
@@ -296,9 +374,9 @@ def _recover_locked(lake: Path) -> list[str]:
     restored: dict[str, int] = {}
     for name, version in published.items():
         if latest[name] > version:
-            dt = DeltaTable(lake / name)
+            dt = delta_table(lake, name)
             dt.restore(version)
-            restored[name] = DeltaTable(lake / name).version()
+            restored[name] = delta_table(lake, name).version()
             done.append(f"restored {name} from version {latest[name]} to the snapshot's {version}")
     if restored:
         published.update(restored)
@@ -309,7 +387,7 @@ def _recover_locked(lake: Path) -> list[str]:
         removed = 0
         for table, rel in staged:
             if table not in referenced:
-                uris = DeltaTable(lake / table).file_uris()
+                uris = delta_table(lake, table).file_uris()
                 referenced[table] = {u.rsplit("/", 1)[-1] for u in uris}
             if Path(rel).name not in referenced[table]:
                 path = lake / table / rel
@@ -323,14 +401,14 @@ def _recover_locked(lake: Path) -> list[str]:
     return done
 
 
-def recover_lake(lake: str | Path) -> list[str]:
+def recover_lake(lake: str | LakePath) -> list[str]:
     """Bring the latest Delta version of every table back to the published snapshot after a
     crashed writer (see the module docstring); what was done, one line each.
 
     Does nothing (and costs a few ``stat`` calls) when there is nothing to recover, when a
     live writer holds the lock, or when the lock cannot be taken (a read-only lake).
     """
-    lake = Path(lake)
+    lake = lake_root(lake)
     try:
         versions = read_snapshot(lake)
     except LakeError:
@@ -387,15 +465,22 @@ def _file_stats(table: pa.Table) -> str:
 class LakeWriter:
     """Exclusive, crash-safe writer. Use as a context manager.
 
+    On an object store (``s3://``) the lock is the object ``_emgcorpus/write.lock``,
+    written, then read back after :data:`OBJECT_LOCK_SETTLE_S`: a writer refuses to start
+    while a live one holds it, but two writers started within that moment can both
+    proceed (S3 offers no compare-and-swap this code uses), and a writer that died leaves
+    the object behind (taken over by the next writer on the same host when the pid is
+    gone; elsewhere it is to be deleted by hand). Run one writer per remote lake.
+
     ``signals()``, ``append`` and ``upsert`` stage rows in new files (nothing any reader
     sees); ``publish`` commits every staged table and publishes the snapshot (the commit
     group of the module docstring). Leaving the context without ``publish`` (an
     exception, or on purpose) deletes the staged files.
     """
 
-    def __init__(self, lake: str | Path) -> None:
-        self.lake = Path(lake)
-        self._lock_fd: int | None = None
+    def __init__(self, lake: str | LakePath) -> None:
+        self.lake = lake_root(lake)
+        self._lock_fd: LockHandle | None = None
         self.published: dict[str, int] = {}
         self._staged: dict[str, _Staged] = {}
         self._committing = False
@@ -410,10 +495,15 @@ class LakeWriter:
             time.sleep(0.05)
             fd = _try_lock(self.lake)
         if fd is None:
+            stale = (
+                "; a writer that died leaves the object behind: delete it if none runs"
+                if isinstance(self.lake, StorePath)
+                else ""
+            )
             raise LakeError(
                 f"{self.lake}: another writer holds {_lock_path(self.lake)} "
                 f"(pid {_holder(self.lake)}); wait for it to finish "
-                "(one ingest/harmonize at a time per lake)"
+                f"(one ingest/harmonize at a time per lake){stale}"
             )
         self._lock_fd = fd
 
@@ -471,6 +561,13 @@ class LakeWriter:
     def _note_staged(self, table: str, rel: str) -> None:
         """Append ``table/rel`` to the staging list (before the file exists)."""
         path = _meta(self.lake, STAGING_FILE)
+        if isinstance(path, StorePath):  # objects cannot be appended to: rewrite it
+            try:
+                before = path.read_text()
+            except FileNotFoundError:
+                before = ""
+            path.write_text(f"{before}{table}/{rel}\n")
+            return
         with open(path, "a") as f:
             f.write(f"{table}/{rel}\n")
             f.flush()
@@ -481,7 +578,14 @@ class LakeWriter:
         rel = f"part-00000-{uuid.uuid4()}-c000.zstd.parquet"
         self._note_staged(table, rel)
         path = self.lake / table / rel
-        pq.write_table(data, path, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL)
+        fs, where = filesystem_and_path(path)
+        pq.write_table(
+            data,
+            where,
+            filesystem=fs,
+            compression=COMPRESSION,
+            compression_level=COMPRESSION_LEVEL,
+        )
         return AddAction(
             path=rel,
             size=path.stat().st_size,
@@ -512,9 +616,9 @@ class LakeWriter:
     def _current(self, table: str) -> pa.Table:
         """The rows ``table`` will hold once what is staged is published."""
         staged = self._staged.get(table, _Staged())
-        parts = [pq.read_table(self.lake / table / a.path) for a in staged.adds]
+        parts = [pq.read_table(parquet_source(self.lake / table / a.path)) for a in staged.adds]
         if not staged.replace:
-            dt = DeltaTable(self.lake / table, version=self.published[table])
+            dt = delta_table(self.lake, table, self.published[table])
             parts.insert(0, dt.to_pyarrow_table())
         schema = TABLES[table]
         return pa.concat_tables([p.select(schema.names).cast(schema) for p in parts])
@@ -562,7 +666,7 @@ class LakeWriter:
         self._check_open("remove_partition")
         if column not in PARTITION_BY.get(table, []):
             raise LakeError(f"{table} is not partitioned by {column!r}")
-        dt = DeltaTable(self.lake / table, version=self.published[table])
+        dt = delta_table(self.lake, table, self.published[table])
         actions = pa.table(dt.get_add_actions(flatten=True)).to_pylist()
         now = int(time.time() * 1000)
         removes = [
@@ -602,7 +706,7 @@ class LakeWriter:
         if not self._staged:
             return dict(self.published)
         order = [t for t in COMMIT_ORDER if t in self._staged]
-        tables = {t: DeltaTable(self.lake / t) for t in order}
+        tables = {t: delta_table(self.lake, t) for t in order}
         for t, dt in tables.items():
             if dt.version() != self.published[t]:
                 raise LakeError(

@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -27,6 +26,7 @@ import pyarrow.parquet as pq
 from deltalake.transaction import AddAction
 
 from emgcorpus.errors import LakeError
+from emgcorpus.lake_location import LakePath, lake_root, open_output
 from emgcorpus.schema import (
     COMPRESSION,
     COMPRESSION_LEVEL,
@@ -85,11 +85,11 @@ class SignalFileWriter:
 
     def __init__(
         self,
-        table_dir: Path,
+        table_dir: LakePath,
         target_bytes: int = TARGET_FILE_BYTES,
         on_new_file: Callable[[str], None] | None = None,
     ) -> None:
-        self.table_dir = Path(table_dir)
+        self.table_dir = lake_root(table_dir)
         self.on_new_file = on_new_file
         self.target_bytes = int(target_bytes)
         schema = TABLES["signals"]
@@ -159,7 +159,7 @@ class SignalFileWriter:
             self._rel = f"{part}/part-00000-{uuid.uuid4()}-c000.zstd.parquet"
             if self.on_new_file is not None:
                 self.on_new_file(self._rel)  # before the file exists (crash recovery)
-            self._sink = pa.OSFile(str(self.table_dir / self._rel), "wb")
+            self._sink = open_output(self.table_dir / self._rel)
             self._writer = pq.ParquetWriter(
                 self._sink,
                 self.file_schema,

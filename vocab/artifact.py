@@ -32,6 +32,7 @@ import numpy as np
 from emgcorpus.canonical_json import canonical_json
 from emgcorpus.checksums import bytes_sha256
 from emgcorpus.errors import ConfigError, LakeError
+from emgcorpus.lake_location import local_side
 from vocab.codebook import nearest_centroid, standardize, usable_rows
 from vocab.tokenizer_base import KIND_ACTIVE, Segments, Tokenizer
 
@@ -43,8 +44,8 @@ STORE_DIRNAME = "_vocab"
 
 
 def default_store(lake_path: str | Path) -> Path:
-    """The vocabulary store of a lake: ``<lake>/_vocab``."""
-    return Path(lake_path) / STORE_DIRNAME
+    """The vocabulary store of a lake: ``<lake>/_vocab`` (a remote lake's: local side)."""
+    return local_side(lake_path) / STORE_DIRNAME
 
 
 def npy_bytes(array: np.ndarray) -> bytes:

@@ -25,6 +25,7 @@ import numpy as np
 from dask import delayed
 
 from emgcorpus.errors import ConfigError, LakeError
+from emgcorpus.lake_location import lake_location
 from emgcorpus.shards.index import default_shard_dir, write_index
 from emgcorpus.shards.writer import DEFAULT_MAX_ROWS, sentence_rows, write_partition_shards
 from emgcorpus.topology import POSITION_DIM, position_vector
@@ -187,7 +188,9 @@ def _tokenize_partitions(
     return list(run.compute(tasks, "tokenize"))
 
 
-def select_datasets(lake: Any, lake_path: Path, datasets: list[str] | None) -> list[str] | None:
+def select_datasets(
+    lake: Any, lake_path: str | Path, datasets: list[str] | None
+) -> list[str] | None:
     """The sorted, de-duplicated ``datasets``; None for every dataset (also when the list
     names all of them). ConfigError naming the lake and its datasets when one is not in
     the lake, or when the list is empty."""
@@ -261,7 +264,7 @@ def tokenize_lake(
     if int(max_tokens_per_sentence) < 1:
         raise ConfigError(f"max_tokens_per_sentence must be >= 1, got {max_tokens_per_sentence}")
     check_partitioning(partition_size, partition_samples)
-    lake_path = Path(lake_path).resolve()
+    lake_path = lake_location(lake_path)
     try:
         vocab = Vocabulary.load(store if store is not None else default_store(lake_path), vocab_id)
     except LakeError as exc:

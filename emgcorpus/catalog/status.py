@@ -37,7 +37,7 @@ TABLE_COLUMNS = (
 )
 
 
-def ingested_datasets(lake: Path) -> set[str]:
+def ingested_datasets(lake: str | Path) -> set[str]:
     """Dataset names present in the lake's ``recordings`` table; empty if there is no lake."""
     try:
         from emgcorpus.lake import Lake
@@ -49,7 +49,7 @@ def ingested_datasets(lake: Path) -> set[str]:
 
 
 def catalog_rows(
-    lake: Path, data_root: Path = DEFAULT_DATA_ROOT, catalog_path: Path | None = None
+    lake: str | Path, data_root: Path = DEFAULT_DATA_ROOT, catalog_path: Path | None = None
 ) -> list[dict[str, Any]]:
     """One row per catalog entry with the table's columns (``fetched``: yes/partial/no;
     ``ingested``: whether the lake holds recordings under the entry's lake name)."""

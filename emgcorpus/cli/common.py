@@ -19,6 +19,7 @@ import click
 import yaml
 
 from emgcorpus.errors import ConfigError
+from emgcorpus.lake_location import lake_location
 
 #: The lake folder when neither ``--lake`` nor ``$EMGCORPUS_LAKE`` is given.
 DEFAULT_LAKE = "./emg-lake"
@@ -27,16 +28,17 @@ LAKE_ENV = "EMGCORPUS_LAKE"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def default_lake() -> Path:
-    """The lake path: ``$EMGCORPUS_LAKE`` if set, else ``./emg-lake``."""
-    return Path(os.environ.get(LAKE_ENV, DEFAULT_LAKE))
+def default_lake() -> Path | str:
+    """The lake: ``$EMGCORPUS_LAKE`` if set, else ``./emg-lake`` (a folder or an
+    ``s3://`` URL, as :func:`emgcorpus.lake_location.lake_location` reads it)."""
+    return lake_location(os.environ.get(LAKE_ENV, DEFAULT_LAKE))
 
 
-def context_lake(ctx: click.Context) -> Path:
+def context_lake(ctx: click.Context) -> Path | str:
     """The lake of this invocation: the top-level ``--lake``, else :func:`default_lake`."""
     obj = ctx.find_root().obj
     lake = obj.get("lake") if isinstance(obj, dict) else None
-    return Path(lake) if lake is not None else default_lake()
+    return lake_location(lake) if lake is not None else default_lake()
 
 
 def echo_json(doc: Any) -> None:

@@ -73,9 +73,9 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="emgcorpus")
 @click.option(
     "--lake",
-    type=click.Path(path_type=Path),
+    type=str,
     default=None,
-    help=f"Lakehouse folder (default: ${LAKE_ENV}, else {DEFAULT_LAKE}).",
+    help=f"Lakehouse folder or s3://bucket/path (default: ${LAKE_ENV}, else {DEFAULT_LAKE}).",
 )
 @click.pass_context
 def cli(ctx: click.Context, lake: Path | None) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from emgcorpus.canonical_json import canonical_json
 from emgcorpus.errors import LakeError
+from emgcorpus.lake_location import local_side
 from emgcorpus.shards.schema import SHARD_SCHEMA
 from emgcorpus.shards.writer import write_if_changed
 
@@ -31,13 +32,15 @@ SHARD_GLOB = "part-*.parquet"
 
 
 def default_shard_dir(lake_path: str | Path, vocab_id: str) -> Path:
-    """``<lake>/_shards/<vocab_id>``."""
-    return Path(lake_path) / SHARDS_DIRNAME / vocab_id
+    """``<lake>/_shards/<vocab_id>`` (a remote lake's: under its local side)."""
+    return local_side(lake_path) / SHARDS_DIRNAME / vocab_id
 
 
 def shard_folders(lake_path: str | Path) -> list[Path]:
     """Token shard folders stored under the lake (those with an ``index.json``), sorted."""
-    return sorted(p.parent for p in (Path(lake_path) / SHARDS_DIRNAME).glob(f"*/{INDEX_FILE}"))
+    return sorted(
+        p.parent for p in (local_side(lake_path) / SHARDS_DIRNAME).glob(f"*/{INDEX_FILE}")
+    )
 
 
 def read_index(shard_dir: str | Path) -> dict[str, Any]:
