@@ -185,14 +185,17 @@ def _vocabulary(
     settings = {
         "lake": str(lake),
         "snapshot": Lake.open(lake).snapshot(),
-        "datasets": split.vocab_datasets,
-        "exclude_subjects": sorted(split.exclude_subjects),
         "size": size,
         "iterations": v.iterations,
         "sample_size": max(v.sample_size, size),
         "fs_hz": v.fs_hz,
         "seed": v.seed,
     }
+    # only when set, so the steps of runs made before the split was recorded stay valid
+    if split.vocab_datasets is not None:
+        settings["datasets"] = split.vocab_datasets
+    if split.exclude_subjects:
+        settings["exclude_subjects"] = sorted(split.exclude_subjects)
     key = f"vocab {tokenizer} " + json.dumps(settings, sort_keys=True)
     known = cache.get(key)
     if known and _vocab_usable(default_store(lake), known):
@@ -331,17 +334,16 @@ def run_stages(
     left_out = "evaluation dataset" if split.exclude_datasets else "evaluation subjects"
     clock.stage("pretrain", f"pretrain ({steps} steps, {left_out} excluded)")
     ckpt = out / "checkpoint"
-    pre_key = "pretrain " + json.dumps(
-        {
-            "shards": str(shards["pretrain"]),
-            "vocab": vocab_id,
-            "model": config.model.to_dict(),
-            "train": config.pretrain.to_dict(),
-            "exclude_subjects": sorted(split.exclude_subjects),
-            "exclude_datasets": sorted(split.exclude_datasets),
-        },
-        sort_keys=True,
-    )
+    pre_settings: dict[str, Any] = {
+        "shards": str(shards["pretrain"]),
+        "vocab": vocab_id,
+        "model": config.model.to_dict(),
+        "train": config.pretrain.to_dict(),
+        "exclude_subjects": sorted(split.exclude_subjects),
+    }
+    if split.exclude_datasets:  # only when set, as for the vocabulary
+        pre_settings["exclude_datasets"] = sorted(split.exclude_datasets)
+    pre_key = "pretrain " + json.dumps(pre_settings, sort_keys=True)
     if cache.get(pre_key) and (ckpt / WEIGHTS).exists():
         echo(f"        reusing {ckpt}")
     else:
