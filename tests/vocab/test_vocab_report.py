@@ -18,9 +18,12 @@ from vocab.artifact import Vocabulary
 from vocab.compiler import VocabularyBuilder
 from vocab.tokenize import tokenize_lake
 from vocab.vocab_report import (
+    MAX_RECORDINGS_PER_DATASET,
     REST_LABEL,
     LabelledUsage,
+    dataset_rows,
     default_report_dir,
+    labelled_usage,
     moving_rms,
     physical_centroids,
     pick_recordings,
@@ -110,15 +113,16 @@ def test_codes_per_dataset_and_gesture_agree_with_the_shards(
     assert "Which codes go with which gesture" in html.read_text()
     # the vocabulary's shards (default folder) give the same counts from the stored tokens
     tokenize_lake(sim_lake, vocab.id, scheduler="sync", progress=False)
-    shard_html = write_vocab_report(sim_lake, vocab.id, out_dir=tmp_path / "r", n_examples=1)
-    shard_doc = _doc(shard_html)
-    assert shard_doc["labelled_tokens_from"].startswith("token shards at")
-    assert shard_doc["code_by_label"] == lake_doc["code_by_label"]
-    assert shard_doc["per_dataset"] == lake_doc["per_dataset"]
+    from_shards = labelled_usage(sim_lake, vocab, None, MAX_RECORDINGS_PER_DATASET)
+    assert from_shards.source.startswith("token shards at")
+    assert dataset_rows(from_shards) == lake_doc["per_dataset"]
+    assert {lab: c.tolist() for lab, c in from_shards.by_label["sim"].items()} == lake_doc[
+        "code_by_label"
+    ]["sim"]
     # shards of another vocabulary are refused
     other = write_shards(tmp_path / "toy", [sentence_row("r", "toy", "a", 0, [5], [0.0])])
     with pytest.raises(ConfigError, match="tokenized with vocabulary toy-vocab"):
-        write_vocab_report(sim_lake, vocab.id, out_dir=tmp_path / "x", shards=other)
+        labelled_usage(sim_lake, vocab, other, 1)
 
 
 def test_labelled_usage_counts_tokens_by_the_event_holding_their_onset() -> None:
