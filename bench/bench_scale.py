@@ -40,6 +40,7 @@ from bench_vocab import (  # noqa: E402  (bench/ is not a package)
     _peak_rss_mib,
     _reset_peak,
     _rss_mib,
+    _warm_up,
     corpus_size,
     floor_throughput,
 )
@@ -123,6 +124,7 @@ def run_workers(lake: Path, workers: int, size: int, out: Path) -> dict[str, Any
         Client(cluster) as client,
     ):
         address = cluster.scheduler_address
+        client.run(_warm_up)  # imports are not timed (nor is the cluster's start)
         res["rss_idle"] = list(client.run(_rss_mib).values())
         store = out / "store"
 
