@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from training.report_stats import chance_levels, format_p, paired_tests
+from training.report_stats import chance_levels, format_p, paired_tests, row_normalised
 
 
 def machine_description() -> str:
@@ -85,7 +85,33 @@ def results_markdown(report: dict[str, Any], command: str, machine: str) -> str:
             maj = majority.get(method, {}).get(regime)
             m = "n/a" if maj is None else f"{maj:.3f}"
             lines.append(f"| {method} | {regime} | {w} | {wr} | {t} | {tr} | {m} |")
-    return "\n".join(lines + paired_markdown(report)) + "\n"
+    return "\n".join(lines + paired_markdown(report) + confusion_markdown(report)) + "\n"
+
+
+def confusion_markdown(report: dict[str, Any]) -> list[str]:
+    """Every method's pooled confusion matrix in every regime it tested, as markdown
+    tables (cells: row-normalised share and window count) inside one ``<details>`` block."""
+    labels = report["windows"]["labels"]
+    lines = [
+        "",
+        "<details><summary>Confusion matrices (true class down, predicted across; "
+        "share of the row and window count)</summary>",
+    ]
+    for method, res in report["methods"].items():
+        for regime, r in res.items():
+            if r["window_accuracy"]["mean"] is None or r.get("confusion") is None:
+                continue
+            counts = r["confusion"]
+            share = row_normalised(counts)
+            lines += ["", f"**{method}, {regime}**", ""]
+            lines.append("| true / predicted | " + " | ".join(labels) + " |")
+            lines.append("|---" * (len(labels) + 1) + "|")
+            for i, label in enumerate(labels):
+                cells = " | ".join(
+                    f"{share[i, j]:.2f} ({counts[i][j]})" for j in range(len(labels))
+                )
+                lines.append(f"| {label} | {cells} |")
+    return lines + ["", "</details>"]
 
 
 def paired_markdown(report: dict[str, Any]) -> list[str]:

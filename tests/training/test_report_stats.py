@@ -136,5 +136,9 @@ def test_report_files_show_chance_tests_and_every_confusion(tmp_path: Path) -> N
     md = results_markdown(data, "emgcorpus run x", "machine")
     assert "| model vs td-lda | zero_shot | 7 | +0.103 | p = 0.0156 (n = 7) |" in md
     assert "| 0.600 |" in md  # the majority-class column
+    assert (
+        "**td-lda, few_shot**" in md and "| Wrist Flexion | 0.10 (1) | 0.10 (1) | 0.80 (8) |" in md
+    )
+    assert md.count("| true / predicted |") == 8  # 2 methods x 4 regimes
     small = results_markdown(fake_report(4), "c", "m")
     assert "too few subjects (n=4" in small
