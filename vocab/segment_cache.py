@@ -25,8 +25,8 @@ checks each file's sha256 and a mismatch is a :class:`SegmentCacheError` (tokeni
 removes the folder and segments from the lake).
 
 Disk: a part holds 19 + 4 x descriptor_dim bytes per segment (NCT: 19 + 4 x 16 = 83),
-plus a few bytes per recording; on the simulated corpus about a third of the lake's raw
-sample bytes (bench/bench_scale.py prints it). At most :data:`SEGMENT_CACHE_KEEP` caches
+plus a few bytes per recording; on the simulated corpus about a tenth of the lake's
+sample bytes (6 MiB for 54 MiB in bench/bench_scale.py's 1 h corpus, which prints it). At most :data:`SEGMENT_CACHE_KEEP` caches
 are kept per lake (the least recently used go first); removing ``<lake>/_cache`` at any
 time only costs the next tokenize a segmentation.
 """
