@@ -54,6 +54,17 @@ def test_rm_then_vacuum(tmp_path: Path) -> None:
     alpha_ids = before.recordings(["alpha"])["recording_id"].to_list()
     assert len(alpha_ids) == 3
 
+    # the default retention (168 h) deletes nothing; two ingests left two files per
+    # metadata table, compacted into one (a new version, same rows)
+    code, out = _run(lake, "vacuum", "--json")
+    assert code == 0, out
+    result = json.loads(out)
+    assert result["retention_hours"] == 168 and result["deleted"] == {}
+    assert "recordings" in result["compacted"]
+    assert len(DeltaTable(lake / "recordings").file_uris()) == 1
+    assert _raw_parquet_rows(lake, "recordings") == 10  # the old files are kept
+    old_snapshot = Lake.open(lake).snapshot()
+
     code, out = _run(lake, "rm", "--dataset", "nope")
     assert code == 1 and "no dataset 'nope'" in out and "alpha" in out
 
@@ -99,15 +110,3 @@ def test_rm_then_vacuum(tmp_path: Path) -> None:
     assert after.read_samples(beta, fs=500).shape[1] == 2
     code, out = _run(lake, "verify", "--json", "--no-shards")
     assert code == 0 and json.loads(out)["ok"], out
-
-
-def test_vacuum_default_retention_keeps_recent_files(tmp_path: Path) -> None:
-    lake = _two_dataset_lake(tmp_path)  # two ingests: two files per metadata table
-    code, out = _run(lake, "vacuum", "--json")
-    assert code == 0, out
-    result = json.loads(out)
-    assert result["retention_hours"] == 168 and result["deleted"] == {}
-    assert "recordings" in result["compacted"]
-    assert len(DeltaTable(lake / "recordings").file_uris()) == 1
-    assert Lake.open(lake).recordings().height == 5
-    assert _raw_parquet_rows(lake, "recordings") == 10  # the old files are kept: 168 h
