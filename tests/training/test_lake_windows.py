@@ -16,7 +16,8 @@ from sklearn.utils.estimator_checks import check_estimator
 from torch.utils.data import DataLoader
 
 from adapters.registry import make_adapter
-from emgcorpus.errors import ConfigError
+from emgcorpus.errors import ConfigError, LakeError
+from emgcorpus.harmonize import harmonize
 from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
 from training.features import strong_features, td_features
@@ -81,6 +82,19 @@ def test_dataset_filters_shuffles_and_refuses_a_forked_worker(lake: Path) -> Non
         LakeWindowDataset(lake, labels=["nope"])
     with pytest.raises(ConfigError, match="sim-none"):
         LakeWindowDataset(lake, device="sim-none")
+
+
+def test_dataset_reads_a_harmonized_rate(lake: Path) -> None:
+    with pytest.raises(LakeError, match="harmonize --fs 1000"):
+        list(LakeWindowDataset(lake, fs=1000.0, device="sim-bipolar4"))
+    harmonize(lake, 1000.0, method="scipy", progress=False)
+    ds = LakeWindowDataset(lake, fs=1000.0, device="sim-bipolar4", window_ms=250, hop_ms=100)
+    x, y = ds.arrays()
+    assert x.shape == (len(ds), 4, 250) and y.shape == (len(ds),)
+    w = ds.windows[-1]
+    at_1k = Lake.open(lake).read_samples(w.recording_id, fs=1000.0)
+    start = round(w.start_s * 1000)
+    assert np.array_equal(x[-1], at_1k[start : start + 250].T)
 
 
 def test_sklearn_pipeline_on_lake_windows(lake: Path) -> None:
