@@ -91,7 +91,11 @@ def _stat(path: LakePath) -> os.stat_result | StoreStat:
 
 
 def _version_stamp(table_dir: LakePath, version: int) -> tuple[int, int, int] | None:
-    """Identity of the log entry of ``version`` (None once the log was checkpointed away)."""
+    """Identity of the log entry of ``version`` (None once the log was checkpointed away;
+    always None on an object store, where it would cost a request per read: a remote lake
+    deleted and re-created at the same URL within one process is not detected)."""
+    if isinstance(table_dir, StorePath):
+        return None
     try:
         st = _stat(table_dir / "_delta_log" / f"{version:020d}.json")
     except OSError:
@@ -227,7 +231,10 @@ def _footer(path: LakePath) -> Footer:
 
 def parquet_footer(path: LakePath) -> Footer:
     """The Parquet footer of a ``signals`` file with its row-group statistics (cached by
-    path, inode, size and mtime)."""
+    path, inode, size and mtime; on an object store by path: table files are written once
+    under unique names)."""
+    if isinstance(path, StorePath):
+        return _FOOTERS.get((str(path),), lambda: _footer(path))
     st = _stat(path)
     key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
     return _FOOTERS.get(key, lambda: _footer(path))

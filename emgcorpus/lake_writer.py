@@ -120,10 +120,12 @@ def delta_table(lake: LakePath, table: str, version: int | None = None) -> Delta
 def read_snapshot(lake: str | LakePath) -> dict[str, int]:
     """Table -> version published in ``<lake>/_emgcorpus/snapshot.json``; LakeError if absent."""
     path = snapshot_path(lake)
-    if not path.is_file():
-        raise LakeError(f"{lake}: not an emgcorpus lake (no {META_DIR}/{SNAPSHOT_FILE})")
     try:
-        doc = json.loads(path.read_text())
+        text = path.read_text()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise LakeError(f"{lake}: not an emgcorpus lake (no {META_DIR}/{SNAPSHOT_FILE})") from None
+    try:
+        doc = json.loads(text)
         versions = {str(k): int(v) for k, v in doc["versions"].items()}
     except (ValueError, KeyError, TypeError) as exc:
         raise LakeError(f"{path}: unreadable snapshot ({exc})") from None
