@@ -9,9 +9,9 @@ mean output of each position and each position's share of the tokens (the spatia
 pattern); with ``pool_max`` also the max of the token outputs over the window and per
 position (measured on Cote-Allard by the research notebook: not worth it for the LDA
 probe, so off by default); with pooling ``channels-desc`` also the tokens' input
-descriptors pooled per position, absolute and relative to the window
-(:func:`descriptor_pooled`), a residual path so that the probe never sees less than the
-tokens carry (training/RESULTS.md, issue 10).
+descriptors pooled per position relative to the window (:func:`descriptor_pooled`), a
+residual path so that the probe never sees less than the tokens carry (training/RESULTS.md,
+issue 10).
 
 The evaluation protocol (training.evaluate) fits probes on these features; few-shot
 fine-tuning (training.finetune) pools the same way through :func:`encode_batch`.
@@ -35,7 +35,8 @@ from training.windows import Window
 
 #: ``cls-mean``: CLS + mean of the token outputs; ``channels``: that plus per-position
 #: pooling; ``channels-desc``: ``channels`` plus the input descriptors pooled per position
-#: (:func:`descriptor_pooled`: a residual path, so the probe sees what the tokens carry)
+#: relative to the window (:func:`descriptor_pooled`: a residual path, so the probe sees
+#: what the tokens carry)
 POOLINGS = ("cls-mean", "channels", "channels-desc")
 #: per-position pooling is left out for datasets with more electrode positions (dense grids)
 MAX_POOL_POSITIONS = 16
@@ -86,37 +87,41 @@ def pooling_slots(
 
 
 def descriptor_pooled(
-    desc: torch.Tensor, slot_idx: torch.Tensor, n_slots: int, relative: bool = True
+    desc: torch.Tensor, slot_idx: torch.Tensor, n_slots: int, absolute: bool = False
 ) -> torch.Tensor:
-    """The input descriptors pooled per electrode position, window-local (no statistics of
-    other windows or subjects).
+    """The input descriptors pooled per electrode position, relative to the window: window-
+    local (no statistics of other windows or subjects), so legitimate zero-shot.
 
     ``desc``: (B, L, D) standardised descriptors (NaN = absent; padding NaN); ``slot_idx``:
-    (B, L) position slot per token (-1: padding or unknown position). Per slot: the mean of
-    the model's descriptor input (training.model.descriptor_input: clipped values, presence
-    mask; 2D entries) over its tokens; with ``relative`` also, per entry, the slot's mean
-    present value minus the mean of that over the window's slots that have it (the spatial
-    pattern relative to the window: independent of gain, skin and strength; 0 where absent).
-    Returns (B, n_slots * 2D) or, with ``relative``, (B, n_slots * 3D).
+    (B, L) position slot per token (-1: padding or unknown position). Per slot and entry:
+    the mean of the slot's present values minus the mean of that over the window's slots
+    that have it (the spatial pattern relative to the window, e.g. relative log-intensity:
+    independent of gain, skin and the person's strength; 0 where the slot has none). With
+    ``absolute`` first, per slot, the mean of the model's descriptor input
+    (training.model.descriptor_input: clipped values and presence mask, 2D entries; measured
+    not worth it, training/RESULTS.md). Returns (B, n_slots * D), with ``absolute``
+    (B, n_slots * 3D).
     """
     one_hot = torch.nn.functional.one_hot(slot_idx.clamp(min=0), n_slots).to(desc.dtype)
     one_hot = one_hot * (slot_idx >= 0).unsqueeze(-1).to(desc.dtype)  # (B, L, S)
-    counts = one_hot.sum(1).clamp(min=1.0)[..., None]  # (B, S, 1)
-    parts = [(torch.einsum("bls,bld->bsd", one_hot, descriptor_input(desc)) / counts).flatten(1)]
-    if relative:
-        present = torch.isfinite(desc).to(desc.dtype)
-        values = torch.where(torch.isfinite(desc), desc, torch.zeros_like(desc))
-        have = torch.einsum("bls,bld->bsd", one_hot, present)  # (B, S, D)
-        level = torch.einsum("bls,bld->bsd", one_hot, values) / have.clamp(min=1.0)
-        active = (have > 0).to(desc.dtype)
-        window = (level * active).sum(1, keepdim=True) / active.sum(1, keepdim=True).clamp(min=1.0)
-        parts.append(((level - window) * active).flatten(1))
+    parts = []
+    if absolute:
+        counts = one_hot.sum(1).clamp(min=1.0)[..., None]  # (B, S, 1)
+        pooled = torch.einsum("bls,bld->bsd", one_hot, descriptor_input(desc)) / counts
+        parts.append(pooled.flatten(1))
+    present = torch.isfinite(desc)
+    values = torch.where(present, desc, torch.zeros_like(desc))
+    have = torch.einsum("bls,bld->bsd", one_hot, present.to(desc.dtype))  # (B, S, D)
+    level = torch.einsum("bls,bld->bsd", one_hot, values) / have.clamp(min=1.0)
+    active = (have > 0).to(desc.dtype)
+    window = (level * active).sum(1, keepdim=True) / active.sum(1, keepdim=True).clamp(min=1.0)
+    parts.append(((level - window) * active).flatten(1))
     return torch.cat(parts, dim=-1)
 
 
-def descriptor_pooled_width(desc_dim: int, n_slots: int, relative: bool = True) -> int:
+def descriptor_pooled_width(desc_dim: int, n_slots: int, absolute: bool = False) -> int:
     """Columns of :func:`descriptor_pooled`."""
-    return n_slots * desc_dim * (3 if relative else 2)
+    return n_slots * desc_dim * (3 if absolute else 1)
 
 
 def pooled_width(d_model: int, n_slots: int, pool_max: bool = False) -> int:
@@ -243,8 +248,8 @@ def embed_windows(
 
     ``pooling``: ``cls-mean`` gives 2 * d_model columns; ``channels`` adds the
     per-electrode-position pooling where the evaluated recordings have <= MAX_POOL_POSITIONS
-    positions; ``channels-desc`` also the input descriptors pooled per position
-    (:func:`descriptor_pooled`, 3 * descriptor_dim columns per position).
+    positions; ``channels-desc`` also the input descriptors pooled per position relative to
+    the window (:func:`descriptor_pooled`, descriptor_dim columns per position).
     ``batch_size``: windows encoded at once; ``torch_device``: cpu, cuda or auto;
     ``pool_max``: also max-pool (pooled_features).
     """

@@ -27,26 +27,24 @@ TINY: dict[str, Any] = {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, 
 NAN = float("nan")
 
 
-def test_descriptor_pooled_means_presence_and_relative_pattern() -> None:
+def test_descriptor_pooled_relative_pattern_and_absolute_means() -> None:
     # 4 tokens of one window, 2 descriptor entries, 3 positions (slot 2 has no token)
     desc = torch.tensor([[[1.0, NAN], [3.0, 2.0], [5.0, 4.0], [NAN, NAN]]])
     slot = torch.tensor([[0, 0, 1, -1]])  # the last token is padding
-    out = descriptor_pooled(desc, slot, 3)
-    assert out.shape == (1, descriptor_pooled_width(2, 3)) == (1, 3 * 3 * 2)
-    mean = out[0, :12].reshape(3, 4)  # per slot: 2 clipped values (NaN -> 0), 2 presences
+    rel = descriptor_pooled(desc, slot, 3)
+    assert rel.shape == (1, descriptor_pooled_width(2, 3)) == (1, 3 * 2)
+    # per slot and entry: mean present value minus the window's mean over slots that have it
+    np.testing.assert_allclose(rel[0].reshape(3, 2), [[2.0 - 3.5, 2.0 - 3.0], [1.5, 1.0], [0, 0]])
+    # a gain change (the same shift of every log value) leaves the relative pattern alone
+    np.testing.assert_allclose(descriptor_pooled(desc + 0.7, slot, 3), rel, atol=1e-6)
+    both = descriptor_pooled(desc, slot, 3, absolute=True)
+    assert both.shape == (1, descriptor_pooled_width(2, 3, absolute=True)) == (1, 18)
+    mean = both[0, :12].reshape(3, 4)  # per slot: 2 clipped values (NaN -> 0), 2 presences
     np.testing.assert_allclose(mean[0], [2.0, 1.0, 1.0, 0.5])
     np.testing.assert_allclose(mean[1], [5.0, 4.0, 1.0, 1.0])
     np.testing.assert_allclose(mean[2], [0.0, 0.0, 0.0, 0.0])
-    rel = out[0, 12:].reshape(3, 2)  # per slot and entry: mean present value - window mean
-    np.testing.assert_allclose(rel[0], [2.0 - 3.5, 2.0 - 3.0])
-    np.testing.assert_allclose(rel[1], [5.0 - 3.5, 4.0 - 3.0])
-    np.testing.assert_allclose(rel[2], [0.0, 0.0])  # absent position
-    # a gain change (the same shift of every log value) leaves the relative pattern alone
-    shifted = descriptor_pooled(desc + 0.7, slot, 3)
-    np.testing.assert_allclose(shifted[0, 12:], out[0, 12:], atol=1e-6)
-    assert not torch.allclose(shifted[0, :12], out[0, :12])
-    plain = descriptor_pooled(desc, slot, 3, relative=False)
-    assert plain.shape == (1, descriptor_pooled_width(2, 3, relative=False)) == (1, 12)
+    np.testing.assert_allclose(both[:, 12:], rel)
+    assert not torch.allclose(descriptor_pooled(desc + 0.7, slot, 3, absolute=True), both)
 
 
 def _tokens(n_positions: int, rid: str) -> RecordingTokens:
@@ -99,12 +97,17 @@ def test_channels_desc_pooling_appends_the_descriptor_path(toy: tuple[Path, Path
     d = TINY["d_model"]
     assert plain.shape == (12, pooled_width(d, 4))
     for t in tokens.values():  # the toy stores no descriptors: give every token one
-        t.desc = np.tile(np.array([[0.5, -1.0, NAN]], np.float32), (len(t.ids), 1))
+        level = t.pos[:, 3:4] + 2.0 * t.pos[:, 4:5]  # differs by electrode position
+        t.desc = np.concatenate([level, -level, np.full_like(level, NAN)], 1).astype(np.float32)
     both = embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **opts)
     assert both.shape == (12, pooled_width(d, 4) + descriptor_pooled_width(3, 4))
     np.testing.assert_allclose(both[:, : plain.shape[1]], plain, atol=1e-5)
     tail = both[:, plain.shape[1] :]
     assert np.isfinite(tail).all() and np.abs(tail).sum() > 0
+    for t in tokens.values():  # a gain change: every log value shifted alike
+        t.desc = t.desc + 1.5
+    shifted = embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **opts)
+    np.testing.assert_allclose(shifted[:, plain.shape[1] :], tail, atol=1e-5)
     for t in tokens.values():
         t.desc = None
     with pytest.raises(ConfigError, match="descriptors"):
