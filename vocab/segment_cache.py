@@ -20,15 +20,17 @@ ingest, a harmonize, a removal), other tokenizer parameters or another rate is a
 base key: the cache is not used, never wrong.
 
 Integrity: a cache folder appears only complete (written under a temporary name, renamed
-when the map pass ends, with ``manifest.json`` listing every part file's sha256); a reader
+when the map pass ends, with ``manifest.json`` listing every part file's sha256; a killed
+build's temporary folder is removed by a later build after STALE_TMP_S); a reader
 checks each file's sha256 and a mismatch is a :class:`SegmentCacheError` (tokenize then
 removes the folder and segments from the lake).
 
 Disk: a part holds 19 + 4 x descriptor_dim bytes per segment (NCT: 19 + 4 x 16 = 83),
 plus a few bytes per recording; on the simulated corpus about a tenth of the lake's
-sample bytes (6 MiB for 54 MiB in bench/bench_scale.py's 1 h corpus, which prints it). At most :data:`SEGMENT_CACHE_KEEP` caches
-are kept per lake (the least recently used go first); removing ``<lake>/_cache`` at any
-time only costs the next tokenize a segmentation.
+sample bytes (6 MiB for 54 MiB in bench/bench_scale.py's 1 h corpus, which prints it).
+At most :data:`SEGMENT_CACHE_KEEP` caches are kept per lake (the least recently used go
+first); removing ``<lake>/_cache`` at any time only costs the next tokenize a
+segmentation.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import io
 import json
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 from types import TracebackType
@@ -58,6 +61,8 @@ CACHE_DIRNAME = os.path.join("_cache", "segments")
 MANIFEST = "manifest.json"
 #: Caches kept per lake (least recently used removed first when a new one is written).
 SEGMENT_CACHE_KEEP = 2
+#: A temporary cache folder older than this [s] is a killed build's, removed by the next.
+STALE_TMP_S = 24 * 3600.0
 #: The arrays of a part file, one entry per segment (in recording order).
 _SEGMENT_ARRAYS = ("channel", "onset_s", "duration_s", "kind", "descriptor")
 
@@ -146,6 +151,7 @@ class CacheWriter:
         self.tmp = self.root / f".{key}.{uuid.uuid4().hex[:8]}.tmp"
 
     def __enter__(self) -> CacheWriter:
+        remove_stale(self.root)
         try:
             self.tmp.mkdir(parents=True)
         except OSError as exc:
@@ -193,6 +199,15 @@ class CacheWriter:
             return self.final if (self.final / MANIFEST).is_file() else None
         prune_caches(self.root, SEGMENT_CACHE_KEEP)
         return self.final
+
+
+def remove_stale(root: Path, age_s: float = STALE_TMP_S) -> None:
+    """Remove the temporary folders in ``root`` older than ``age_s`` (a killed build's)."""
+    now = time.time()
+    for tmp in root.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - tmp.stat().st_mtime > age_s:
+                shutil.rmtree(tmp, ignore_errors=True)
 
 
 def prune_caches(root: Path, keep: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -166,3 +167,11 @@ def test_at_most_keep_caches_per_lake(tmp_path: Path) -> None:
         assert writer.exists and find_cache(tmp_path, writer.key) is not None
         keys.append(writer.key)
     assert [p.name for p in _caches(tmp_path)] == sorted(keys[-SEGMENT_CACHE_KEEP:])
+    # a killed build's temporary folder goes once it is old
+    root = cache_root(tmp_path)
+    stale, fresh = root / ".a.1.tmp", root / ".b.2.tmp"
+    stale.mkdir()
+    fresh.mkdir()
+    os.utime(stale, (0, 0))
+    with CacheWriter(tmp_path, "f" * 32, [[ref]]):
+        assert not stale.exists() and fresh.exists()
