@@ -139,7 +139,9 @@ def test_cli_datasets_and_vocab_store(lakes: tuple[Path, Path, Vocabulary]) -> N
     assert doc["totals"]["tokens"] > 0
     result = CliRunner().invoke(cli, ["--lake", str(both), *args, "--datasets", "nope"])
     assert result.exit_code == 1 and "no dataset 'nope'" in result.output
-    result = CliRunner().invoke(cli, ["--lake", str(both), *args[:-1], "--datasets", "simb,sim"])
+    result = CliRunner().invoke(
+        cli, ["--lake", str(both), *args[:-1], "--datasets", "simb,sim", "--no-segment-cache"]
+    )
     assert result.exit_code == 0 and "of sim, simb" in result.stdout
 
 
