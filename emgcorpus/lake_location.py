@@ -93,6 +93,12 @@ def _s3_filesystem_for(settings: tuple[tuple[str, str], ...]) -> pafs.S3FileSyst
     return pafs.S3FileSystem(**kwargs)
 
 
+class StoreError(LakeError, OSError):
+    """An object-store request failed (unreachable endpoint, denied, no such bucket): a
+    LakeError naming the object, and an OSError (code that copes with an unwritable
+    local lake copes with an unwritable bucket the same way)."""
+
+
 @dataclass(frozen=True)
 class StoreStat:
     """What :meth:`StorePath.stat` tells: size [bytes] and modification time [ns]."""
@@ -147,8 +153,14 @@ class StorePath:
         return self
 
     # --- objects --------------------------------------------------------------------
+    def _failed(self, what: str, exc: OSError) -> StoreError:
+        return StoreError(f"{self}: cannot {what} ({exc})")
+
     def _info(self) -> pafs.FileInfo:
-        return self.fs.get_file_info(self.key)
+        try:
+            return self.fs.get_file_info(self.key)
+        except OSError as exc:
+            raise self._failed("stat", exc) from None
 
     def _type(self) -> str:
         """``NotFound``, ``File`` or ``Directory``."""
@@ -178,14 +190,17 @@ class StorePath:
         except OSError as exc:
             if not self.exists():
                 raise FileNotFoundError(str(self)) from exc
-            raise
+            raise self._failed("read", exc) from None
 
     def read_text(self) -> str:
         return self.read_bytes().decode()
 
     def write_bytes(self, data: bytes) -> None:
-        with self.fs.open_output_stream(self.key) as f:
-            f.write(data)
+        try:
+            with self.fs.open_output_stream(self.key) as f:
+                f.write(data)
+        except OSError as exc:
+            raise self._failed("write", exc) from None
 
     def write_text(self, text: str) -> None:
         self.write_bytes(text.encode())
