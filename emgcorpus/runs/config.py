@@ -87,7 +87,8 @@ def quickstart_preset(dataset: str = "sim", device: str | None = None) -> RunCon
     ``dataset``/``device``: the dataset (and EMG device) evaluated. Closed-form LDA probe
     and 60 boosting iterations keep the evaluation fast; 1000 pretraining steps; the model
     embeds each token's stored descriptor beside its id (issue 10: the largest measured
-    lever, training/RESULTS.md).
+    lever, training/RESULTS.md) and its probe also sees the descriptors pooled per electrode
+    position relative to the window (pooling ``channels-desc``, training.embedding).
     """
     return RunConfig(
         vocab=VocabConfig(
@@ -111,6 +112,7 @@ def quickstart_preset(dataset: str = "sim", device: str | None = None) -> RunCon
             model_window_s=1.0,
             strong_max_iter=60,
             probe="lda",
+            pooling="channels-desc",
             seed=0,
             torch_device="auto",
         ),
@@ -123,7 +125,9 @@ def reproduce_preset(target: Target) -> RunConfig:
     ``target``: the experiment evaluated (its dataset, sessions, and whether its no-motion
     class is a class). Native rates, 10 codebook iterations, 300 pretraining steps of 64
     sentences at lr 1e-3, 100 boosting iterations, on the CPU with 2 Dask workers; the model
-    embeds each token's stored descriptor beside its id (training/RESULTS.md).
+    embeds each token's stored descriptor beside its id and its probe also sees them pooled
+    per electrode position relative to the window (pooling ``channels-desc``;
+    training/RESULTS.md).
     """
     return RunConfig(
         vocab=VocabConfig(
@@ -148,6 +152,7 @@ def reproduce_preset(target: Target) -> RunConfig:
             model_window_s=1.0,
             strong_max_iter=100,
             probe="lda",
+            pooling="channels-desc",
             finetune_steps=0,
             seed=0,
             torch_device="cpu",

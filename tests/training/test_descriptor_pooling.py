@@ -112,3 +112,11 @@ def test_channels_desc_pooling_appends_the_descriptor_path(toy: tuple[Path, Path
         t.desc = None
     with pytest.raises(ConfigError, match="descriptors"):
         embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **opts)
+
+
+def test_presets_give_the_probe_the_descriptor_path() -> None:
+    from emgcorpus.runs.config import quickstart_preset, reproduce_preset
+    from emgcorpus.runs.plans import TARGETS
+
+    assert quickstart_preset().eval.pooling == "channels-desc"
+    assert {reproduce_preset(t).eval.pooling for t in TARGETS.values()} == {"channels-desc"}
