@@ -114,13 +114,18 @@ def _run(pool: ThreadPoolExecutor, fn: Callable[[], T], nbytes: int) -> Future[T
 
 
 def _relative(path: Path, root: Path, root_resolved: Path | None = None) -> str:
-    """``path`` relative to ``root`` (posix), lexically when it is plainly under it, else
-    after resolving symlinks; the path itself when it is not under ``root``."""
-    if ".." not in path.parts:
+    """``path`` relative to ``root`` (posix): lexically when it is plainly under ``root`` or
+    ``root_resolved`` (no ``..`` below it), else after resolving symlinks; the path itself
+    when it is not under ``root``."""
+    for base in (root, root_resolved):
+        if base is None:
+            continue
         try:
-            return path.relative_to(root).as_posix()
+            rel = path.relative_to(base)
         except ValueError:
-            pass
+            continue
+        if ".." not in rel.parts:
+            return rel.as_posix()
     try:
         return path.resolve().relative_to(root_resolved or root.resolve()).as_posix()
     except ValueError:
