@@ -37,9 +37,11 @@ def test_split_names_takes_repeats_and_comma_lists() -> None:
 
 def test_lake_default_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("EMGCORPUS_LAKE", raising=False)
-    assert default_lake() == Path("./emg-lake")
+    assert default_lake() == Path("./emg-lake").resolve()
     monkeypatch.setenv("EMGCORPUS_LAKE", "/data/lake")
     assert default_lake() == Path("/data/lake")
+    monkeypatch.setenv("EMGCORPUS_LAKE", "s3://bucket/lake")
+    assert default_lake() == "s3://bucket/lake"
 
 
 def test_json_printer_writes_paths_as_text() -> None:
