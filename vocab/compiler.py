@@ -61,6 +61,7 @@ from dask import delayed
 from tqdm.auto import tqdm
 
 from emgcorpus.errors import ConfigError, LakeError
+from emgcorpus.lake_location import lake_location
 from vocab.artifact import FORMAT, Vocabulary, default_store
 from vocab.codebook import (
     DescriptorSample,
@@ -178,7 +179,7 @@ class VocabularyBuilder:
             )
         if not tol >= 0:
             raise ConfigError(f"tol must be >= 0, got {tol}")
-        self.lake_path = Path(lake_path).resolve()
+        self.lake_path = lake_location(lake_path)
         if isinstance(tokenizer, Tokenizer):
             if tokenizer_params:
                 raise ConfigError("tokenizer_params only apply to a tokenizer given by name")

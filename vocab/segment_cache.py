@@ -51,6 +51,7 @@ import numpy as np
 
 from emgcorpus.canonical_json import canonical_json
 from emgcorpus.errors import LakeError
+from emgcorpus.lake_location import local_side
 from vocab.lake_partitions import RecordingRef
 from vocab.spill import save_file
 from vocab.tokenizer_base import Segments
@@ -121,8 +122,8 @@ def session_signatures(partitions: list[list[RecordingRef]]) -> dict[str, str]:
 
 
 def cache_root(lake_path: str | Path) -> Path:
-    """``<lake>/_cache/segments``."""
-    return Path(lake_path) / CACHE_DIRNAME
+    """``<lake>/_cache/segments`` (a remote lake's: on its local side)."""
+    return local_side(lake_path) / CACHE_DIRNAME
 
 
 def _part_name(index: int) -> str:

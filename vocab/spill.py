@@ -24,6 +24,7 @@ from typing import BinaryIO
 import numpy as np
 
 from emgcorpus.errors import LakeError
+from emgcorpus.lake_location import local_side
 from vocab.codebook import DISTANCE_BLOCK_ROWS
 
 #: Folder below the lake that holds the scratch folders of running builds.
@@ -42,7 +43,7 @@ class ScratchDir:
 
     def __init__(self, lake_path: str | Path, root: str | Path | None, tag: str) -> None:
         self._default_root = root is None
-        self.root = Path(lake_path) / SCRATCH_DIRNAME if root is None else Path(root)
+        self.root = local_side(lake_path) / SCRATCH_DIRNAME if root is None else Path(root)
         self.path = self.root.resolve() / f"vocab-{tag}-{uuid.uuid4().hex[:8]}"
 
     def __enter__(self) -> ScratchDir:

@@ -1,6 +1,6 @@
 """A lake in an S3 object store (``--lake s3://bucket/path``), against moto's S3 server
 started by the test on 127.0.0.1 (a free port, its own process) and stopped by it:
-ingest, ls, harmonize, verify, rm and vacuum through the CLI, reads through ``Lake``,
+ingest, ls, verify, vocab build, tokenize, rm and vacuum through the CLI, reads through ``Lake``,
 outside readers through ``deltalake``, and no local folder named after the URL."""
 
 from __future__ import annotations
@@ -32,12 +32,6 @@ SIM = [
     *("--option", "contraction_s=0.5", "--option", "rest_s=0.5"),
     *("--option", "devices=myo8"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _free_port() -> int:
@@ -152,6 +146,16 @@ def test_cli_on_an_s3_lake(s3: Store, tmp_path: Path) -> None:
     for table in TABLES:  # outside readers see the snapshot
         dt = DeltaTable(f"{lake}/{table}", storage_options=storage_options())
         assert dt.version() == opened.snapshot()[table], table
+
+    # the vocabulary and the token shards of a remote lake live on the local side
+    code, out = _run(lake, "vocab", "build", "--size", "8", "--scheduler", "sync", "--json")
+    assert code == 0, out
+    vocab_id = json.loads(out)["id"]
+    code, out = _run(lake, "tokenize", "--vocab", vocab_id, "--scheduler", "sync", "--json")
+    assert code == 0, out
+    shards = Path(json.loads(out)["folder"])
+    assert shards.is_relative_to(tmp_path / "local") and (shards / "index.json").is_file()
+    assert json.loads(out)["datasets"] == ["sim"]
 
     code, out = _run(lake, "rm", "--dataset", "sim", "--json")
     assert code == 0 and json.loads(out)["rows"]["recordings"] == 2, out
