@@ -103,7 +103,7 @@ class _Progress:
             self._current = None
 
 
-def _lakes(plan: DataPlan) -> list[Path]:
+def _lakes(plan: DataPlan) -> list[Path | str]:
     return [plan.pretrain_lake] + ([plan.eval_lake] if plan.eval_lake != plan.pretrain_lake else [])
 
 
@@ -172,7 +172,7 @@ def _vocab_usable(store: Path, vocab_id: str) -> bool:
 
 def _vocabulary(
     cache: StepCache,
-    lake: Path,
+    lake: Path | str,
     tokenizer: str,
     size: int,
     config: RunConfig,
@@ -221,7 +221,7 @@ def _shards(
     cache: StepCache,
     plan: DataPlan,
     role: str,
-    lake: Path,
+    lake: Path | str,
     tokenizer: str,
     vocab_id: str,
     config: RunConfig,
@@ -392,7 +392,7 @@ def run_stages(
     return RunResult(report, page)
 
 
-def _vocabulary_seen(lake: Path, vocab_id: str, split: RunSplit) -> dict[str, Any]:
+def _vocabulary_seen(lake: Path | str, vocab_id: str, split: RunSplit) -> dict[str, Any]:
     """What vocabulary ``vocab_id`` was compiled on: its recordings per dataset (its usage
     statistics), the subjects of the lake it could read, and those it left out."""
     vocab = Vocabulary.load(default_store(lake), vocab_id)

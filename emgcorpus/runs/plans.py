@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from emgcorpus.errors import ConfigError, SourceError
+from emgcorpus.lake_location import lake_location
 
 #: The simulated corpus of the quick start: 8 people, 4 virtual devices, 5 gestures.
 QUICKSTART_SIM: dict[str, Any] = {
@@ -92,7 +93,7 @@ TARGETS: dict[str, Target] = {
 class IngestSpec:
     """One ingest of the ingest stage: ``adapter`` reading ``source`` into ``lake``."""
 
-    lake: Path
+    lake: Path | str
     adapter: str
     source: str
     options: dict[str, Any] = field(default_factory=dict)
@@ -111,8 +112,8 @@ class DataPlan:
     ``shards-target`` and ``shards-window``. ``target``: the experiment, if any.
     """
 
-    pretrain_lake: Path
-    eval_lake: Path
+    pretrain_lake: Path | str
+    eval_lake: Path | str
     ingests: tuple[IngestSpec, ...] = ()
     eval_fraction: float | None = DEFAULT_EVAL_FRACTION
     shards_dir: Path | None = None
@@ -147,7 +148,7 @@ def lake_plan(
     """A one-lake run on ``lake``; with ``sim_options`` the built-in simulated corpus is
     ingested first (idempotent). ``transfer``: the evaluation dataset is left out of the
     vocabulary and pretraining whole (module docstring; ``eval_fraction`` is not used)."""
-    lake = Path(lake)
+    lake = lake_location(lake)  # a folder, or an s3:// URL kept as it is
     ingests = (IngestSpec(lake, "sim", "builtin", dict(sim_options)),) if sim_options else ()
     if transfer:
         return DataPlan(lake, lake, ingests, None, transfer=True)

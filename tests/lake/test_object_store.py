@@ -175,3 +175,24 @@ def test_a_second_writer_on_an_s3_lake_is_refused(s3: Store) -> None:
         LakeWriter(s3.lake).__enter__()
     with LakeWriter(s3.lake) as writer:  # released: a new writer starts
         assert writer.published == Lake.open(s3.lake).snapshot()
+
+
+def test_a_whole_run_on_an_s3_lake(s3: Store, tmp_path: Path) -> None:
+    """``run`` reads an s3:// lake (no local folder named after the URL) and puts its
+    vocabulary and shards on the local side; tiny sizes."""
+    more = {"subjects=2": "subjects=4", "gestures=1": "gestures=2"}
+    more["repetitions=1"] = "repetitions=3"
+    sim = [more.get(a, a) for a in SIM]
+    code, out = _run(s3.lake, "ingest", "sim", "builtin", *sim)
+    assert code == 0, out
+    run = tmp_path / "run"
+    code, out = _run(
+        s3.lake, "run", "--dataset", "sim", "--vocab-size", "8", "--steps", "2",
+        "--d-model", "16", "--layers", "1", "--baselines", "td-lda", "--scheduler", "sync",
+        "--out", str(run),
+    )  # fmt: skip
+    assert code == 0, out
+    assert not any(p.name.startswith("s3") for p in tmp_path.iterdir())
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stages"]["tokenize"]["shards"].startswith(str(tmp_path / "local"))
+    assert "td-lda" in summary["methods"]
