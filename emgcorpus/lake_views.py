@@ -16,11 +16,13 @@ extension, and what polars reads with ``pl.scan_pyarrow_dataset``).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from emgcorpus.errors import ConfigError
 from emgcorpus.lake import Lake
 from emgcorpus.schema import RAW_STREAM, stream_name
 
@@ -123,3 +125,31 @@ def samples_view(
     """One row per (recording, channel, chunk) with a ``list<float32>`` ``samples`` column
     in physical units (module docstring; columns :data:`SAMPLES_VIEW`), in memory."""
     return samples_reader(lake, recording_ids, datasets=datasets, fs=fs).read_all()
+
+
+def duckdb_delta_extension() -> Path:
+    """The file of DuckDB's ``delta`` extension packaged on the registry
+    (``pip install duckdb-extension-delta``, whose version must equal DuckDB's), for
+    ``con.load_extension(str(path))`` with no download; then ``delta_scan('LAKE/TABLE')``
+    reads a table's latest Delta version, which is the lake's visible snapshot.
+
+    ConfigError when the package is missing or built for another DuckDB version."""
+    import importlib.util
+
+    import duckdb
+
+    spec = importlib.util.find_spec("duckdb_extension_delta")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            "DuckDB's delta extension is not installed: "
+            f"pip install duckdb-extension-delta=={duckdb.__version__}"
+        )
+    root = Path(next(iter(spec.submodule_search_locations))) / "extensions"
+    found = sorted(root.glob(f"v{duckdb.__version__}/*delta.duckdb_extension"))
+    if not found:
+        built = sorted(p.name for p in root.glob("v*"))
+        raise ConfigError(
+            f"{root}: no delta extension for DuckDB {duckdb.__version__} (packaged for "
+            f"{', '.join(built) or 'nothing'}); install duckdb=={built[-1][1:] if built else '?'}"
+        )
+    return found[0]

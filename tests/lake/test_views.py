@@ -14,7 +14,14 @@ from adapters import registry
 from emgcorpus.harmonize import harmonize
 from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
-from emgcorpus.lake_views import SAMPLES_VIEW, samples_reader, samples_view, table_dataset
+from emgcorpus.lake_views import (
+    SAMPLES_VIEW,
+    duckdb_delta_extension,
+    samples_reader,
+    samples_view,
+    table_dataset,
+)
+from emgcorpus.schema import TABLES
 from tests.lake.fakes import NpyAdapter, write_npy_source
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -76,3 +83,30 @@ def test_samples_view_rows_types_and_harmonized_stream(lake: Path) -> None:
     con.register("signals", table_dataset(opened, "signals"))
     streams = con.sql("SELECT DISTINCT stream FROM signals ORDER BY 1").fetchall()
     assert streams == [("fs500",), ("raw",)]
+
+
+def test_duckdb_delta_scan_reads_the_latest_version_which_is_the_snapshot(lake: Path) -> None:
+    """DuckDB's own Delta reader (the registry's packaged ``delta`` extension, no
+    download) sees exactly the rows of the lake's snapshot, before and after a new ingest."""
+    con = duckdb.connect()
+    con.load_extension(str(duckdb_delta_extension()))
+
+    def counts() -> dict[str, int]:
+        return {
+            t: con.sql(f"SELECT count(*) FROM delta_scan('{lake / t}')").fetchall()[0][0]
+            for t in TABLES
+        }
+
+    def expected() -> dict[str, int]:
+        opened = Lake.open(lake)
+        return {t: table_dataset(opened, t).count_rows() for t in TABLES}
+
+    assert counts() == expected()
+    before = counts()["recordings"]
+    src = write_npy_source(lake.parent / "gamma", n_files=2, n=500, n_ch=3)
+    ingest(lake, NpyAdapter(src, fs=1000.0, dataset="gamma"), progress=False)
+    assert counts() == expected() and counts()["recordings"] == before + 2
+    datasets = con.sql(
+        f"SELECT DISTINCT dataset FROM delta_scan('{lake / 'recordings'}') ORDER BY 1"
+    ).fetchall()
+    assert datasets == [("alpha",), ("beta",), ("gamma",)]
