@@ -28,6 +28,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from emgcorpus.errors import ConfigError
 from emgcorpus.lake import Lake
+from emgcorpus.lake_location import lake_location
 from training.baselines import cut_windows
 from training.windows import (
     Labelling,
@@ -72,7 +73,7 @@ class LakeWindowDataset(IterableDataset):  # type: ignore[type-arg]
     ) -> None:
         if channels not in ("emg", "all"):
             raise ConfigError(f"channels must be 'emg' or 'all', got {channels!r}")
-        self.lake_path = Path(lake)
+        self.lake_path = lake_location(lake)  # a folder, or an s3:// URL as it is
         self.spec = WindowSpec(
             window_s=window_ms / 1000.0,
             hop_s=hop_ms / 1000.0,
