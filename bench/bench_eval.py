@@ -75,21 +75,11 @@ def model_features(args: argparse.Namespace, cfg: EvalConfig, windows: list[Any]
     from emgcorpus.shards.reader import ShardSet
     from training.checkpoint import load_checkpoint
     from training.data import load_dataset_tokens
-    from training.embedding import embed_windows
+    from training.evaluate import config_embedding
 
     tokens, _ = load_dataset_tokens(ShardSet.open(args.shards), cfg.dataset)
     model, _ = load_checkpoint(args.checkpoint)
-    return embed_windows(
-        model.encoder,
-        tokens,
-        windows,
-        model_window_s=cfg.model_window_s,
-        max_window_tokens=cfg.max_window_tokens,
-        pooling=cfg.pooling,
-        batch_size=cfg.batch_size,
-        torch_device="cpu",
-        progress=False,
-    )
+    return config_embedding(model.encoder, tokens, windows, replace(cfg, torch_device="cpu"))
 
 
 def main() -> None:

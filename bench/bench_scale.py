@@ -33,16 +33,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from distributed import Client, LocalCluster
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_vocab import (  # noqa: E402  (bench/ is not a package)
     _peak_rss_mib,
     _reset_peak,
     _rss_mib,
-    _warm_up,
     corpus_size,
     floor_throughput,
+    warm_cluster,
 )
 
 from adapters.registry import make_adapter  # noqa: E402
@@ -113,18 +111,7 @@ def run_workers(lake: Path, workers: int, size: int, out: Path) -> dict[str, Any
 
     shutil.rmtree(cache_root(lake), ignore_errors=True)  # every worker count builds it anew
     res: dict[str, Any] = {}
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=40,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        address = cluster.scheduler_address
-        client.run(_warm_up)  # imports are not timed (nor is the cluster's start)
+    with warm_cluster(workers) as (address, client):
         res["rss_idle"] = list(client.run(_rss_mib).values())
         store = out / "store"
 

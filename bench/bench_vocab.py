@@ -27,9 +27,11 @@ the code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -127,9 +129,11 @@ def _rss_mib() -> float:
     return float(psutil.Process().memory_info().rss) / 2**20
 
 
-def run_once(
-    lake: Path, workers: int, size: int, out: Path, partition: int, descriptors: str = "spill"
-) -> dict[str, Any]:
+@contextlib.contextmanager
+def warm_cluster(workers: int) -> Iterator[tuple[str, Client]]:
+    """A LocalCluster of ``workers`` one-thread processes on loopback, its workers' imports
+    done (:func:`_warm_up`: neither they nor the cluster's start are timed); its scheduler
+    address and a client."""
     with (
         LocalCluster(
             n_workers=workers,
@@ -140,8 +144,14 @@ def run_once(
         ) as cluster,
         Client(cluster) as client,
     ):
-        address = cluster.scheduler_address
         client.run(_warm_up)
+        yield cluster.scheduler_address, client
+
+
+def run_once(
+    lake: Path, workers: int, size: int, out: Path, partition: int, descriptors: str = "spill"
+) -> dict[str, Any]:
+    with warm_cluster(workers) as (address, client):
         rss0 = list(client.run(_rss_mib).values())
         client.run(_reset_peak)
         t0 = time.perf_counter()

@@ -392,6 +392,30 @@ def evaluation_folds(
     return windows, source, folds
 
 
+def config_embedding(
+    encoder: Any,
+    tokens: dict[str, Any],
+    windows: list[Window],
+    config: EvalConfig,
+    progress: bool = False,
+) -> np.ndarray:
+    """The frozen ``encoder``'s features of ``windows`` as ``config`` asks for them (model
+    window [s], token cap, pooling, batch size, torch device): the one call the evaluation
+    and bench/bench_eval.py make."""
+    return embed_windows(
+        encoder,
+        tokens,
+        windows,
+        model_window_s=config.model_window_s,
+        max_window_tokens=config.max_window_tokens,
+        pooling=config.pooling,
+        pool_max=config.pool_max,
+        batch_size=config.batch_size,
+        torch_device=config.torch_device,
+        progress=progress,
+    )
+
+
 def evaluate_loso(
     shards: str | Path | None,
     checkpoint: str | Path | None,
@@ -444,18 +468,7 @@ def evaluate_loso(
 
     features: dict[str, tuple[list[str], np.ndarray]] = {}
     if encoder_model is not None:
-        emb = embed_windows(
-            encoder_model.encoder,
-            tokens,
-            windows,
-            model_window_s=config.model_window_s,
-            max_window_tokens=config.max_window_tokens,
-            pooling=config.pooling,
-            pool_max=config.pool_max,
-            batch_size=config.batch_size,
-            torch_device=config.torch_device,
-            progress=progress,
-        )
+        emb = config_embedding(encoder_model.encoder, tokens, windows, config, progress)
         features["model"] = ([w.window_id for w in windows], emb)
     lake_methods = [b for b in baselines if b in LAKE_BASELINES]
     if lake_methods:
