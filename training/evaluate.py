@@ -19,6 +19,11 @@ may see of the target subject:
   time order (whole repetitions): calibrated as above, and those windows are added to the
   training set (repeated so that they weigh about as much as one training subject); tested
   on the rest of the target's windows.
+- ``few_shot_classes``: the same, but the adaptation windows are the first ``fraction`` of
+  *each class's* windows in time order (training.splits.few_shot_class_split), tested on the
+  repetitions they do not touch. In a session recorded gesture by gesture the time-order cut
+  holds only the first one or two classes (on Cote-Allard: rest and radial deviation), so
+  ``few_shot`` cannot show what 5 % of a new user's data buys; this regime can.
 
 A ``within_subject`` reference (first half of the target's repetitions trains, the second
 half tests, calibrated) gives the "full-data" accuracy; few-shot is also reported as a
@@ -62,6 +67,7 @@ from training.splits import (
     Fold,
     check_disjoint,
     check_no_overlap,
+    few_shot_class_split,
     few_shot_split,
     loso_folds,
     subjects_of,
@@ -77,7 +83,7 @@ from training.windows import (
     window_labels,
 )
 
-REGIMES = ("zero_shot", "unsupervised_calibration", "few_shot")
+REGIMES = ("zero_shot", "unsupervised_calibration", "few_shot", "few_shot_classes")
 REFERENCE = "within_subject"
 REGIME_SEES = {
     "zero_shot": "only the window being classified; normalisation statistics from the "
@@ -86,6 +92,9 @@ REGIME_SEES = {
     "of the session (labels unused)",
     "few_shot": "also the target subject's first {pct}% of labelled windows in time order "
     "(whole repetitions), added to the training set; tested on the rest",
+    "few_shot_classes": "also the first {pct}% of each class's labelled windows of the target "
+    "subject in time order, added to the training set; tested on the repetitions they do "
+    "not touch",
     "within_subject": "reference: the target's first half of repetitions (labelled) trains, "
     "the second half tests",
 }
@@ -187,6 +196,20 @@ class FoldPredictions:
     by_fold: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
+#: the few-shot regimes and the split that gives each its (adapt, test) windows
+FEW_SHOT_SPLITS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
+    "few_shot": few_shot_split,
+    "few_shot_classes": few_shot_class_split,
+}
+
+
+def few_shot_splits(
+    windows: Sequence[Window], test_idx: np.ndarray, fraction: float
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Regime -> (adapt, test) indices of one held-out subject, for every few-shot regime."""
+    return {r: split(windows, test_idx, fraction) for r, split in FEW_SHOT_SPLITS.items()}
+
+
 def run_regimes(
     method: str,
     features: np.ndarray,
@@ -216,15 +239,15 @@ def run_regimes(
             te,
             _fit_predict(make, calibrated[tr], y[tr], calibrated[te], n_classes),
         )
-        adapt, rest = few_shot_split(windows, te, config.few_shot)
         n_train_subjects = max(1, len({windows[i].subject_key for i in tr}))
-        reps = int(np.clip(round(len(tr) / n_train_subjects / max(1, len(adapt))), 1, 50))
-        x_fs = np.concatenate([calibrated[tr], np.repeat(calibrated[adapt], reps, axis=0)])
-        y_fs = np.concatenate([y[tr], np.repeat(y[adapt], reps)])
-        out["few_shot"].by_fold[f.test_subject] = (
-            rest,
-            _fit_predict(make, x_fs, y_fs, calibrated[rest], n_classes),
-        )
+        for regime, (adapt, rest) in few_shot_splits(windows, te, config.few_shot).items():
+            reps = int(np.clip(round(len(tr) / n_train_subjects / max(1, len(adapt))), 1, 50))
+            x_fs = np.concatenate([calibrated[tr], np.repeat(calibrated[adapt], reps, axis=0)])
+            y_fs = np.concatenate([y[tr], np.repeat(y[adapt], reps)])
+            out[regime].by_fold[f.test_subject] = (
+                rest,
+                _fit_predict(make, x_fs, y_fs, calibrated[rest], n_classes),
+            )
         if config.within_subject:
             first, second = time_half_split(windows, te)
             out[REFERENCE].by_fold[f.test_subject] = (
@@ -321,22 +344,22 @@ def finetune_regime(
     preds = {r: FoldPredictions() for r in (*REGIMES, REFERENCE)}
     bar = tqdm(folds, desc="fine-tune", disable=not progress or not sys.stderr.isatty())
     for f in bar:
-        adapt, rest = few_shot_split(windows, f.test_idx, config.few_shot)
+        splits = few_shot_splits(windows, f.test_idx, config.few_shot)
         zero, few = supervised_fold(
             encoder,
             items,
             y,
             f.train_idx,
             f.test_idx,
-            adapt,
-            rest,
+            list(splits.values()),
             n_classes,
             slots,
             fcfg,
             torch_device,
         )
         preds["zero_shot"].by_fold[f.test_subject] = (f.test_idx, zero)
-        preds["few_shot"].by_fold[f.test_subject] = (rest, few)
+        for (regime, (_, rest)), pred in zip(splits.items(), few, strict=True):
+            preds[regime].by_fold[f.test_subject] = (rest, pred)
     return {r: summarise(preds[r], y, windows, n_classes) for r in preds}
 
 
@@ -491,10 +514,11 @@ def evaluate_loso(
         preds = run_regimes(name, mat, y, windows, folds, config, len(labels))
         res = {r: summarise(preds[r], y, windows, len(labels)) for r in preds}
         if config.within_subject:
-            fs = res["few_shot"]["window_accuracy"]["per_subject"]
             ws = res[REFERENCE]["window_accuracy"]["per_subject"]
-            share = {s: fs[s] / ws[s] if ws.get(s) else float("nan") for s in fs}
-            res["few_shot"]["share_of_within_subject"] = _spread(share)
+            for regime in FEW_SHOT_SPLITS:
+                fs = res[regime]["window_accuracy"]["per_subject"]
+                share = {s: fs[s] / ws[s] if ws.get(s) else float("nan") for s in fs}
+                res[regime]["share_of_within_subject"] = _spread(share)
         methods[name] = res
 
     if config.finetune_steps > 0 and encoder_model is not None:

@@ -3,10 +3,11 @@
 :func:`supervised_fold` (the ``model-finetune`` method of training.evaluate): a fresh copy
 of the pretrained backbone (its last ``layers`` layers unfrozen) and a linear head are
 trained on the training subjects' labelled windows only -> zero-shot predictions for the
-held-out subject (nothing of it seen); then the same model goes on training on batches
-half from the training subjects and half from the held-out subject's adaptation windows
-(its first few-shot fraction in time order), at ``adapt_lr_scale`` x the rate -> few-shot
-predictions on its remaining windows. Few-shot thus starts from the zero-shot model.
+held-out subject (nothing of it seen); then, for each few-shot split of the held-out
+subject (training.evaluate.FEW_SHOT_SPLITS), a copy of that zero-shot model goes on training
+on batches of which ``adapt_share`` come from the split's adaptation windows and the rest from
+the training subjects, at ``adapt_lr_scale`` x the rate -> few-shot predictions on the split's
+test windows. Every few-shot model thus starts from the same zero-shot model.
 
 The head sits on the pooled features (training.embedding.pooled_features) behind a
 parameter-free LayerNorm; the frozen layers below stay as pretrained. Nothing else of the
@@ -41,6 +42,8 @@ class FinetuneConfig:
     #: (0: steps // 2) and their learning rate as a fraction of ``lr``
     adapt_steps: int = 0
     adapt_lr_scale: float = 0.3
+    #: share of each adaptation batch drawn from the held-out subject's adaptation windows
+    adapt_share: float = 0.5
     #: also max-pool the token outputs (training.embedding.pooled_features)
     pool_max: bool = False
 
@@ -49,9 +52,10 @@ class FinetuneConfig:
             raise ConfigError(
                 f"fine-tuning needs steps >= 1, batch_size >= 2 and layers >= 0, got {self}"
             )
-        if self.adapt_steps < 0 or not self.adapt_lr_scale > 0:
+        if self.adapt_steps < 0 or not self.adapt_lr_scale > 0 or not 0 < self.adapt_share < 1:
             raise ConfigError(
-                f"fine-tuning needs adapt_steps >= 0 and adapt_lr_scale > 0, got {self}"
+                "fine-tuning needs adapt_steps >= 0, adapt_lr_scale > 0 and 0 < adapt_share < 1,"
+                f" got {self}"
             )
 
 
@@ -78,17 +82,17 @@ def supervised_fold(
     y: np.ndarray,
     train_idx: np.ndarray,
     test_idx: np.ndarray,
-    adapt_idx: np.ndarray,
-    rest_idx: np.ndarray,
+    adaptations: Sequence[tuple[np.ndarray, np.ndarray]],
     n_classes: int,
     slots: dict[bytes, int],
     config: FinetuneConfig,
     torch_device: torch.device,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """One fold of supervised fine-tuning (module docstring): the predicted classes of
-    ``test_idx`` after training on ``train_idx`` alone (zero-shot), and of ``rest_idx``
-    after adapting that model with ``adapt_idx`` (few-shot; without adaptation windows,
-    the zero-shot model's)."""
+    ``test_idx`` after training on ``train_idx`` alone (zero-shot), and for each
+    ``(adapt_idx, rest_idx)`` of ``adaptations`` those of ``rest_idx`` after adapting a copy
+    of that model with ``adapt_idx`` (few-shot; without adaptation windows, the zero-shot
+    model's)."""
     enc = trainable_copy(encoder, config.layers).to(torch_device)
     width = pooled_width(enc.cfg.d_model, len(slots), config.pool_max)
     head = nn.Sequential(nn.LayerNorm(width, elementwise_affine=False), nn.Linear(width, n_classes))
@@ -102,15 +106,18 @@ def supervised_fold(
         chosen = [items[int(i)] for i in idx]
         return encode_batch(enc, chosen, slots, torch_device, config.pool_max)
 
-    def train(pools: list[np.ndarray], steps: int) -> None:
-        pools = [p for p in pools if len(p)]
+    def train(pools: list[tuple[np.ndarray, float]], steps: int) -> None:
+        pools = [(p, share) for p, share in pools if len(p)]
         if not pools:
             return
-        per = max(1, config.batch_size // len(pools))
+        total = sum(share for _, share in pools)
+        sizes = [max(1, round(config.batch_size * share / total)) for _, share in pools]
         enc.train()
         head.train()
         for _ in range(steps):
-            picks = np.concatenate([rng.choice(p, size=per) for p in pools])
+            picks = np.concatenate(
+                [rng.choice(p, size=n) for (p, _), n in zip(pools, sizes, strict=True)]
+            )
             target = torch.as_tensor(y[picks], dtype=torch.int64, device=torch_device)
             loss = loss_fn(head(features(picks)), target)
             opt.zero_grad(set_to_none=True)
@@ -127,11 +134,26 @@ def supervised_fold(
             out.append(head(features(idx[a : a + 256])).argmax(-1).cpu().numpy().astype(np.int64))
         return np.concatenate(out)
 
-    train([np.asarray(train_idx)], config.steps)
+    train([(np.asarray(train_idx), 1.0)], config.steps)
     zero = predict(np.asarray(test_idx))
-    if len(adapt_idx) == 0:
-        return zero, predict(np.asarray(rest_idx))
-    for group in opt.param_groups:
-        group["lr"] = config.lr * config.adapt_lr_scale
-    train([np.asarray(train_idx), np.asarray(adapt_idx)], config.adapt_steps or config.steps // 2)
-    return zero, predict(np.asarray(rest_idx))
+    zero_state = copy.deepcopy((enc.state_dict(), head.state_dict(), opt.state_dict()))
+    few: list[np.ndarray] = []
+    for adapt_idx, rest_idx in adaptations:
+        if len(adapt_idx) == 0:
+            few.append(predict(np.asarray(rest_idx)))
+            continue
+        enc_state, head_state, opt_state = copy.deepcopy(zero_state)
+        enc.load_state_dict(enc_state)
+        head.load_state_dict(head_state)
+        opt.load_state_dict(opt_state)
+        for group in opt.param_groups:
+            group["lr"] = config.lr * config.adapt_lr_scale
+        train(
+            [
+                (np.asarray(train_idx), 1.0 - config.adapt_share),
+                (np.asarray(adapt_idx), config.adapt_share),
+            ],
+            config.adapt_steps or config.steps // 2,
+        )
+        few.append(predict(np.asarray(rest_idx)))
+    return zero, few

@@ -7,6 +7,9 @@ Rules (DESIGN.md, "Evaluation protocol"):
   time order, extended to the end of the repetition (trial) it falls in, so the windows of
   one repetition stay on one side; since windows never leave their event, no window
   straddles the cut;
+- the per-class few-shot cut (:func:`few_shot_class_split`) takes the first ``fraction`` of
+  *each class's* windows in time order, and the rest of every repetition it touches is left
+  out of the test, so again no repetition is on both sides;
 - pretraining data must not contain any evaluation subject: :func:`check_no_overlap`
   refuses with a clear error.
 """
@@ -100,6 +103,40 @@ def few_shot_split(
         raise ConfigError(
             f"few-shot fraction {fraction} leaves no test windows for subject "
             f"{windows[ordered[0]].subject_key} ({n} windows in {len(taken)} trials)"
+        )
+    return adapt, test
+
+
+def few_shot_class_split(
+    windows: Sequence[Window], idx: np.ndarray, fraction: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split one subject's windows ``idx`` into (adapt, test), every class in ``adapt``.
+
+    For each label, ``adapt`` takes its first ``ceil(fraction * n_label)`` windows in time
+    order, so the adaptation set is ``fraction`` of the subject's windows and holds every
+    class (what a new user gives when asked to show each gesture briefly). ``test`` is the
+    windows of the repetitions (trials) ``adapt`` does not touch; the remainder of a touched
+    repetition is in neither, so windows of one repetition never straddle the cut. The
+    time-order cut (:func:`few_shot_split`) can hold only the first one or two classes of a
+    session recorded gesture by gesture. Raises ConfigError as :func:`few_shot_split` does.
+    """
+    if not 0 < fraction < 1:
+        raise ConfigError(f"few-shot fraction must be in (0, 1), got {fraction!r}")
+    ordered = time_order(windows, np.asarray(idx))
+    if len(ordered) == 0:
+        return ordered, ordered
+    labels = np.array([windows[i].label for i in ordered])
+    is_adapt = np.zeros(len(ordered), bool)
+    for label in np.unique(labels):
+        where = np.flatnonzero(labels == label)
+        is_adapt[where[: max(1, math.ceil(fraction * len(where)))]] = True
+    touched = {windows[i].trial_key for i in ordered[is_adapt]}
+    in_touched = np.array([windows[i].trial_key in touched for i in ordered])
+    adapt, test = ordered[is_adapt], ordered[~in_touched]
+    if len(test) == 0:
+        raise ConfigError(
+            f"per-class few-shot fraction {fraction} leaves no untouched repetition to test "
+            f"for subject {windows[ordered[0]].subject_key} ({len(ordered)} windows)"
         )
     return adapt, test
 

@@ -14,7 +14,7 @@ from emgcorpus.errors import ConfigError
 from tests.training.toy import periodic_shards, pretrained_gesture_toy
 from training.checkpoint import read_meta
 from training.embedding import pooled_features, position_slots
-from training.evaluate import EvalConfig, evaluate_loso
+from training.evaluate import REGIMES, EvalConfig, evaluate_loso
 from training.finetune import trainable_copy
 from training.model import ModelConfig, TokenEncoder
 from training.pretrain import OPTIMIZER, PretrainConfig, pretrain
@@ -118,6 +118,10 @@ def test_finetuned_few_shot_is_reported_beside_the_frozen_probe(toy: tuple[Path,
     # gesture tokens differ by class: the adapted head separates them
     assert fs["window_accuracy"]["mean"] >= 0.9
     assert report["methods"]["model"]["few_shot"]["n_test_windows"] == fs["n_test_windows"]
+    # the per-class cut adapts a copy of the same zero-shot model on every class's first windows
+    fc = ft["few_shot_classes"]
+    assert fc["n_test_windows"] == report["methods"]["model"]["few_shot_classes"]["n_test_windows"]
+    assert fc["window_accuracy"]["mean"] >= 0.9
 
 
 def test_pooling_widths_and_position_slots(toy: tuple[Path, Path]) -> None:
@@ -187,7 +191,7 @@ def test_results_markdown_lists_every_method_and_regime(toy: tuple[Path, Path]) 
     assert set(table) == {"model", "window"}
     text = results_markdown(report, "emgcorpus train reproduce toy", "a machine")
     rows = [line for line in text.splitlines() if line.startswith("| model |")]
-    assert len(rows) == 4  # three regimes + the within-subject reference
+    assert len(rows) == len(REGIMES) + 1  # every regime + the within-subject reference
     assert "`emgcorpus train reproduce toy`" in text and "a machine" in text
     assert set(TARGETS) == {"ciil", "cote-allard"}
     with pytest.raises(ConfigError, match="unknown experiment"):

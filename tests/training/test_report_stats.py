@@ -12,7 +12,7 @@ import pytest
 
 from emgcorpus.runs.results import results_markdown
 from training.eval_report import confusion_png, write_eval_report
-from training.evaluate import REFERENCE, REGIMES
+from training.evaluate import FEW_SHOT_SPLITS, REFERENCE, REGIMES
 from training.report_stats import chance_levels, paired_test, paired_tests, row_normalised
 
 LABELS = ["Hand Close", "Hand Open", "Wrist Flexion"]
@@ -111,7 +111,8 @@ def test_paired_tests_compare_the_model_with_every_baseline_per_regime() -> None
         tuned[r] = tuned[r] | {"window_accuracy": {"mean": None, "per_subject": {}}}
     report["methods"]["model-finetune"] = tuned
     pairs = sorted((t["model"], t["baseline"], t["regime"]) for t in paired_tests(report))
-    assert len(pairs) == 4 + 2 + 2
+    tuned_regimes = 1 + len(FEW_SHOT_SPLITS)  # zero-shot and every few-shot regime
+    assert len(pairs) == len(REGIMES) + 1 + 2 * tuned_regimes
     assert ("model-finetune", "model", "few_shot") in pairs
     assert ("model", "model-finetune", "few_shot") not in pairs
 
@@ -124,7 +125,8 @@ def test_report_files_show_chance_tests_and_every_confusion(tmp_path: Path) -> N
     assert stats["confusion_row_normalised"]["td-lda"]["few_shot"][2] == pytest.approx(
         [0.1, 0.1, 0.8]
     )
-    assert len(stats["paired_tests"]) == 8  # 4 regimes x (window, trial)
+    # every regime and the reference x (window, trial)
+    assert len(stats["paired_tests"]) == 2 * (len(REGIMES) + 1)
     text = page.read_text()
     assert "p = 0.0156 (n = 7)" in text and "majority class" in text
     assert "0.80 (8)" in text and "Wrist Flexion" in text  # confusion table cells
@@ -139,6 +141,6 @@ def test_report_files_show_chance_tests_and_every_confusion(tmp_path: Path) -> N
     assert (
         "**td-lda, few_shot**" in md and "| Wrist Flexion | 0.10 (1) | 0.10 (1) | 0.80 (8) |" in md
     )
-    assert md.count("| true / predicted |") == 8  # 2 methods x 4 regimes
+    assert md.count("| true / predicted |") == 2 * (len(REGIMES) + 1)  # 2 methods, every regime
     small = results_markdown(fake_report(4), "c", "m")
     assert "too few subjects (n=4" in small

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from emgcorpus.errors import ConfigError
-from training.splits import check_no_overlap, few_shot_split, loso_folds, time_half_split
+from training.splits import (
+    check_no_overlap,
+    few_shot_class_split,
+    few_shot_split,
+    loso_folds,
+    time_half_split,
+)
 from training.windows import RecordingEvents, WindowSpec, make_windows
 
 
@@ -89,6 +95,31 @@ def test_few_shot_takes_the_first_windows_in_time_order_and_whole_repetitions() 
     assert not {wins[i].trial_key for i in first} & {wins[i].trial_key for i in second}
     with pytest.raises(ConfigError, match="fraction"):
         few_shot_split(wins, fold.test_idx, 1.5)
+
+
+def test_per_class_few_shot_holds_every_class_and_never_splits_a_repetition() -> None:
+    wins = make_windows(_recs(), WindowSpec(include_rest=True))
+    fold = loso_folds(wins)[0]
+    time_adapt, _ = few_shot_split(wins, fold.test_idx, 0.05)
+    adapt, test = few_shot_class_split(wins, fold.test_idx, 0.05)
+    labels = {wins[i].label for i in fold.test_idx}
+    # the time-order cut misses classes here; the per-class one holds them all
+    assert {wins[i].label for i in time_adapt} < labels
+    assert {wins[i].label for i in adapt} == labels
+    for label in labels:
+        of_label = [i for i in fold.test_idx if wins[i].label == label]
+        taken = [i for i in adapt if wins[i].label == label]
+        assert len(taken) == int(np.ceil(0.05 * len(of_label)))
+        # the first of that class in time order
+        first = sorted(of_label, key=lambda i: (wins[i].trial, wins[i].start_s))[: len(taken)]
+        assert sorted(taken) == sorted(first)
+    # no repetition on both sides; the remainder of a touched repetition is in neither
+    touched = {wins[i].trial_key for i in adapt}
+    assert not touched & {wins[i].trial_key for i in test}
+    assert len(adapt) + len(test) < len(fold.test_idx)
+    assert set(test) == {i for i in fold.test_idx if wins[i].trial_key not in touched}
+    with pytest.raises(ConfigError, match="fraction"):
+        few_shot_class_split(wins, fold.test_idx, 0.0)
 
 
 def test_overlap_guard_refuses_with_a_clear_error() -> None:
