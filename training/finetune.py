@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from emgcorpus.errors import ConfigError
-from training.embedding import encode_batch, pooled_width
+from training.embedding import descriptor_pooled_width, encode_batch, pooled_width
 from training.model import TokenEncoder
 
 
@@ -46,6 +46,9 @@ class FinetuneConfig:
     adapt_share: float = 0.5
     #: also max-pool the token outputs (training.embedding.pooled_features)
     pool_max: bool = False
+    #: the head also sees the tokens' descriptors pooled per position relative to the window
+    #: (pooling ``channels-desc``, training.embedding.descriptor_pooled)
+    pool_desc: bool = False
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 2 or self.layers < 0:
@@ -95,6 +98,9 @@ def supervised_fold(
     model's)."""
     enc = trainable_copy(encoder, config.layers).to(torch_device)
     width = pooled_width(enc.cfg.d_model, len(slots), config.pool_max)
+    pool_desc = config.pool_desc and bool(slots) and bool(items) and "desc" in items[0]
+    if pool_desc:
+        width += descriptor_pooled_width(np.asarray(items[0]["desc"]).shape[-1], len(slots))
     head = nn.Sequential(nn.LayerNorm(width, elementwise_affine=False), nn.Linear(width, n_classes))
     head = head.to(torch_device)
     params = [p for p in enc.parameters() if p.requires_grad] + list(head.parameters())
@@ -104,7 +110,7 @@ def supervised_fold(
 
     def features(idx: np.ndarray) -> torch.Tensor:
         chosen = [items[int(i)] for i in idx]
-        return encode_batch(enc, chosen, slots, torch_device, config.pool_max)
+        return encode_batch(enc, chosen, slots, torch_device, config.pool_max, pool_desc)
 
     def train(pools: list[tuple[np.ndarray, float]], steps: int) -> None:
         pools = [(p, share) for p, share in pools if len(p)]
