@@ -131,6 +131,28 @@ def _read_frame(table_dir: LakePath, version: int) -> pl.DataFrame:
     return frame
 
 
+def key_spans(frame: pl.DataFrame, key: tuple[str, ...]) -> dict[Hashable, tuple[int, int]]:
+    """(first row, row count) of every value of ``key`` in ``frame``, which is sorted by
+    ``key``; a key is the column's value, or a tuple of values for several columns."""
+    groups = (
+        frame.select(list(key))
+        .with_row_index("_i")
+        .group_by(list(key), maintain_order=True)
+        .agg(pl.col("_i").first().alias("_start"), pl.len().alias("_n"))
+    )
+    cols = [groups[k].to_list() for k in key]
+    keys = cols[0] if len(key) == 1 else list(zip(*cols))
+    starts, ns = groups["_start"].to_list(), groups["_n"].to_list()
+    return {k: (int(s), int(n)) for k, s, n in zip(keys, starts, ns)}
+
+
+def _admitting(low: np.ndarray, high: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Indices ``i`` whose range ``low[i]..high[i]`` holds at least one of ``values``
+    (sorted ascending)."""
+    inside = np.searchsorted(values, high, "right") - np.searchsorted(values, low, "left")
+    return np.flatnonzero(inside > 0)
+
+
 def indexed_table(
     table_dir: LakePath, version: int, key: tuple[str, ...], order: tuple[str, ...] = ()
 ) -> IndexedTable:
@@ -142,17 +164,7 @@ def indexed_table(
 
     def make() -> IndexedTable:
         frame = _read_frame(table_dir, version).sort([*key, *order])
-        groups = (
-            frame.select(list(key))
-            .with_row_index("_i")
-            .group_by(list(key), maintain_order=True)
-            .agg(pl.col("_i").first().alias("_start"), pl.len().alias("_n"))
-        )
-        cols = [groups[k].to_list() for k in key]
-        keys = cols[0] if len(key) == 1 else list(zip(*cols))
-        starts, ns = groups["_start"].to_list(), groups["_n"].to_list()
-        spans = {k: (int(s), int(n)) for k, s, n in zip(keys, starts, ns)}
-        return IndexedTable(frame, spans)
+        return IndexedTable(frame, key_spans(frame, key))
 
     stamp = _version_stamp(table_dir, version)
     return _TABLES.get(("indexed", str(table_dir), version, stamp, key, order), make)
@@ -168,8 +180,11 @@ class SignalFiles:
 
     def holding(self, seq: int) -> list[str]:
         """Paths (relative to the table) whose statistics admit ``seq``, sorted."""
-        hit = np.flatnonzero((self.min_seq <= seq) & (self.max_seq >= seq))
-        return sorted(self.paths[i] for i in hit)
+        return self.holding_any(np.array([seq], np.int64))
+
+    def holding_any(self, seqs: np.ndarray) -> list[str]:
+        """Paths whose statistics admit at least one of ``seqs`` (sorted ascending), sorted."""
+        return sorted(self.paths[i] for i in _admitting(self.min_seq, self.max_seq, seqs))
 
 
 def signal_files(table: DeltaTable, table_dir: LakePath, version: int) -> SignalFiles:
@@ -205,7 +220,11 @@ class Footer:
 
     def row_groups_holding(self, value: int) -> list[int]:
         """Row groups whose ``seq`` statistics admit ``value`` (all where they are missing)."""
-        return np.flatnonzero((self.low <= value) & (self.high >= value)).tolist()
+        return self.row_groups_holding_any(np.array([value], np.int64))
+
+    def row_groups_holding_any(self, values: np.ndarray) -> list[int]:
+        """Row groups whose ``seq`` statistics admit one of ``values`` (sorted ascending)."""
+        return _admitting(self.low, self.high, values).tolist()
 
 
 def _min_max(meta: pq.FileMetaData, column: str) -> tuple[np.ndarray, np.ndarray]:
