@@ -52,8 +52,11 @@ def table_dataset(lake: Lake, table: str) -> ds.Dataset:
     return lake.table(table).to_pyarrow_dataset()
 
 
-def _recording_batches(lake: Lake, recording_id: str, fs: float | None) -> Iterator[pa.RecordBatch]:
-    """The view's rows of one recording, one batch per stored chunk."""
+def _recording_batches(
+    lake: Lake, recording_id: str, fs: float | None, blocks: Iterator[np.ndarray]
+) -> Iterator[pa.RecordBatch]:
+    """The view's rows of one recording from its ``blocks`` (one per stored chunk), one
+    batch per chunk."""
     row = lake.recording_row(recording_id)
     channels = lake.channels(recording_id)
     n_ch = channels.height
@@ -71,7 +74,7 @@ def _recording_batches(lake: Lake, recording_id: str, fs: float | None) -> Itera
         "units": channels["units"].to_arrow().cast(pa.string()),
     }
     start = 0
-    for chunk_index, block in enumerate(lake.iter_samples(recording_id, fs=fs)):
+    for chunk_index, block in enumerate(blocks):
         n = int(block.shape[0])
         values = pa.array(np.ascontiguousarray(block.T, dtype=np.float32).ravel())
         offsets = pa.array(np.arange(n_ch + 1, dtype=np.int32) * n)
@@ -92,14 +95,16 @@ def sample_batches(
     datasets: list[str] | None = None,
     fs: float | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """The rows of :func:`samples_view`, one batch per stored chunk (memory: one chunk,
-    <= 4 MiB of samples), for ``recording_ids`` (default: every recording of
-    ``datasets``, or of the lake). ``fs`` [Hz] reads the harmonized stream at that rate
-    (LakeError naming ``emgcorpus harmonize`` if it was never built); None the raw one."""
+    """The rows of :func:`samples_view`, one batch per stored chunk, for ``recording_ids``
+    (default: every recording of ``datasets``, or of the lake). ``fs`` [Hz] reads the
+    harmonized stream at that rate (LakeError naming ``emgcorpus harmonize`` if it was
+    never built); None the raw one. Samples are read with :meth:`Lake.iter_many`
+    (memory: one of its batches, about 64 MiB of samples; many small recordings read
+    row group by row group, not one file lookup each)."""
     if recording_ids is None:
         recording_ids = lake.recordings(datasets)["recording_id"].to_list()
-    for rid in recording_ids:
-        yield from _recording_batches(lake, rid, fs)
+    for rid, blocks in lake.iter_many(recording_ids, fs=fs):
+        yield from _recording_batches(lake, rid, fs, blocks)
 
 
 def samples_reader(
