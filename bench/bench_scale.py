@@ -16,16 +16,17 @@ bipolar amplifiers, several subjects and sessions) it prints, in one run:
   most 1.3x of).
 
 Default sizes 1, 3 and 10 h (about 1.5 min, 5 min and 15 min on 2 idle cores); ``--full``
-runs the 1, 10 and 100 h of the issue (the 100 h lake needs ~17 GB of disk and a few
-hours). Usage: ``python bench/bench_scale.py [--hours 1 3 10 | --full] [--workers 1 2]
-[--size 64] [--root DIR]``. On a shared machine the ratios measured within one run are the
-figures to read.
+runs the 1, 10 and 100 h of the issue (the 100 h size needs ~10 GB of disk, checked before
+the first size starts, and a few hours). Usage: ``python bench/bench_scale.py [--hours 1 3
+10 | --full] [--workers 1 2] [--size 64] [--root DIR]``. On a shared machine the ratios
+measured within one run are the figures to read, the CPU-second ones above all.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import sys
 import tempfile
 import time
@@ -35,11 +36,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_vocab import (  # noqa: E402  (bench/ is not a package)
-    _peak_rss_mib,
-    _reset_peak,
     _rss_mib,
     corpus_size,
+    cpu_seconds,
     floor_throughput,
+    timed_stage,
     warm_cluster,
 )
 
@@ -73,6 +74,23 @@ SIM = {
 HOURS_PER_SUBJECT = 2 * 2 * (3.0 + 5 * 6 * 6.0) / 3600
 
 
+#: Disk per hour of EMG [MiB] a size needs while it is measured: the lake (~61), its segment
+#: cache (~6) and four shard folders (~4.3 each: cached and fresh, per worker count), with
+#: a margin; every size's files are removed before the next size starts.
+DISK_MIB_PER_HOUR = 100.0
+
+
+def check_disk(root: Path, hours: list[float]) -> None:
+    """SystemExit naming ``root`` when it has less free space than the largest size needs."""
+    need = max(hours) * DISK_MIB_PER_HOUR * 2**20
+    free = shutil.disk_usage(root).free
+    if free < need:
+        raise SystemExit(
+            f"{root}: {free / 2**30:.1f} GiB free, the {max(hours):g} h corpus needs about "
+            f"{need / 2**30:.1f} GiB (give another folder with --root)"
+        )
+
+
 def make_lake(root: Path, hours: float) -> tuple[Path, float]:
     """A simulated lake of about ``hours`` of EMG; returns it and the ingest time [s]."""
     subjects = max(1, math.ceil(hours / HOURS_PER_SUBJECT - 1e-9))
@@ -82,9 +100,10 @@ def make_lake(root: Path, hours: float) -> tuple[Path, float]:
     return lake, time.perf_counter() - t0
 
 
-def segmentation_pass(lake_path: Path) -> float:
-    """Seconds to read and segment every recording once in this process (the NCT with
-    default parameters, native rates, the compiler's partitions and session floors)."""
+def segmentation_pass(lake_path: Path) -> tuple[float, float]:
+    """Wall and CPU seconds [s] to read and segment every recording once in this process
+    (the NCT with default parameters, native rates, the compiler's partitions and session
+    floors)."""
     lake = open_lake(lake_path)
     snapshot = lake_snapshot(lake)
     plan = plan_partitions(
@@ -93,7 +112,7 @@ def segmentation_pass(lake_path: Path) -> float:
     parts = [[plan.refs[i] for i in p] for p in plan.partitions]
     nfs = [[plan.native_fs[i] for i in p] for p in plan.partitions]
     tokenizer = get_tokenizer("nct")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     with DaskRunner("sync", progress=False) as run:
         floors = whole_session_floors(run, str(lake_path), snapshot, parts, nfs, tokenizer, None)
     for refs, f in zip(parts, nfs):
@@ -101,38 +120,30 @@ def segmentation_pass(lake_path: Path) -> float:
             open_lake(lake_path, snapshot), refs, f, tokenizer, None, floors
         ):
             pass
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, cpu_seconds() - c0
+
+
+#: The stages of run_workers, in order.
+STAGES = ("build", "tokenize", "tokenize, no cache")
 
 
 def run_workers(lake: Path, workers: int, size: int, out: Path) -> dict[str, Any]:
     """Build, tokenize from the cache and tokenize without it on a fresh LocalCluster of
-    ``workers`` processes; seconds and peak RSS per worker [MiB] of each stage."""
-    import shutil
-
+    ``workers`` processes: a bench_vocab.Stage per stage, whether the shards are identical
+    and the segment cache's size [MiB]."""
     shutil.rmtree(cache_root(lake), ignore_errors=True)  # every worker count builds it anew
     res: dict[str, Any] = {}
     with warm_cluster(workers) as (address, client):
         res["rss_idle"] = list(client.run(_rss_mib).values())
         store = out / "store"
-
-        def stage(name: str, work: Any) -> Any:
-            client.run(_reset_peak)
-            t0 = time.perf_counter()
-            result = work()
-            res[name] = time.perf_counter() - t0
-            res[f"rss {name}"] = list(client.run(_peak_rss_mib).values())
-            return result
-
         builder = VocabularyBuilder(
             lake, "nct", size=size, scheduler=address, store=store, iterations=10
         )
-        vid = stage("build", lambda: builder.build(progress=False)).id
-        for name, folder, cached in (
-            ("tokenize", "cached", True),
-            ("tokenize, no cache", "fresh", False),
-        ):
-            stage(
-                name,
+        res["build"] = timed_stage(client, lambda: builder.build(progress=False))
+        vid = res["build"].result.id
+        for name, folder, cached in zip(STAGES[1:], ("cached", "fresh"), (True, False)):
+            res[name] = timed_stage(
+                client,
                 partial(
                     tokenize_lake,
                     lake,
@@ -161,8 +172,8 @@ def report(hours: float, lake: Path, ingest_s: float, args: argparse.Namespace, 
     """Measure one corpus size and print its figures."""
     samples, seconds = corpus_size(lake)
     h = seconds / 3600
-    floor = floor_throughput(lake)
-    seg_s = segmentation_pass(lake)
+    floor, floor_cpu = floor_throughput(lake)
+    seg_s, seg_cpu = segmentation_pass(lake)
     signal_mib = sum(p.stat().st_size for p in (lake / "signals").rglob("*.parquet")) / 2**20
     print(
         f"\ncorpus ~{hours:g} h: {h:.2f} h of EMG, {samples / 1e6:.0f} M channel-samples, "
@@ -170,28 +181,33 @@ def report(hours: float, lake: Path, ingest_s: float, args: argparse.Namespace, 
     )
     print(f"  ingest (simulation included): {ingest_s / h:7.1f} s/h")
     print(
-        f"  floor, 1 core: filter {floor / 1e6:.2f} M ch-samples/s = {samples / floor / h:.1f} s/h;"
-        f" one segmentation pass {seg_s / h:.1f} s/h ({samples / seg_s / floor:.2f}x of the filter)"
+        f"  floor, 1 core: filter {floor / 1e6:.2f} M ch-samples/s = {samples / floor / h:.1f} s/h"
+        f" ({samples / floor_cpu / h:.1f} CPU s/h); one segmentation pass {seg_s / h:.1f} s/h"
+        f" ({seg_cpu / h:.1f} CPU s/h, {samples / seg_cpu / floor_cpu:.2f}x of the filter)"
     )
     base: dict[str, float] = {}
     for w in args.workers:
         r = run_workers(lake, w, args.size, out / f"{w}w")
-        for stage in ("build", "tokenize", "tokenize, no cache"):
-            t = r[stage]
-            line = f"  {w} worker(s) {stage:>18}: {t / h:7.1f} s/h"
-            line += f", {samples / t / floor / w:.2f}x of the filter floor per core"
+        for stage in STAGES:
+            st = r[stage]
+            line = f"  {w} worker(s) {stage:>18}: {st.wall_s / h:7.1f} s/h"
+            line += f" ({st.cpu_s / h:7.1f} CPU s/h)"
+            line += f", {samples / st.wall_s / floor / w:.2f}x of the filter floor per core"
+            line += f" ({samples / st.cpu_s / floor_cpu:.2f}x by CPU s)"
             if base:
-                line += f", {base[stage] / t:.2f}x vs {args.workers[0]} worker(s)"
-            rss = ", ".join(f"{m:.0f}" for m in r[f"rss {stage}"])
+                line += f", {base[stage] / st.wall_s:.2f}x vs {args.workers[0]} worker(s)"
+            rss = ", ".join(f"{m:.0f}" for m in st.rss_mib)
             print(f"{line}; peak RSS per worker {rss} MiB")
-        both = (r["build"] + r["tokenize"]) * w
+        both = (r["build"].wall_s + r["tokenize"].wall_s) * w
+        both_cpu = r["build"].cpu_s + r["tokenize"].cpu_s
         print(
             f"  {w} worker(s) build + tokenize = {both / seg_s:.2f}x one segmentation pass "
-            f"(worker-seconds; target <= 1.3x); shards identical with and without the cache: "
-            f"{r['identical']}; segment cache {r['cache_mib']:.0f} MiB"
+            f"(worker-seconds; {both_cpu / seg_cpu:.2f}x by CPU s; target <= 1.3x); shards "
+            f"identical with and without the cache: {r['identical']}; segment cache "
+            f"{r['cache_mib']:.0f} MiB"
         )
         if not base:
-            base = {k: float(v) for k, v in r.items() if isinstance(v, float)}
+            base = {k: float(r[k].wall_s) for k in STAGES}
 
 
 def main() -> None:
@@ -205,9 +221,13 @@ def main() -> None:
     hours = [1.0, 10.0, 100.0] if args.full else args.hours
     with tempfile.TemporaryDirectory(dir=args.root) as tmp:
         root = Path(tmp)
+        check_disk(root, hours)
         for hh in hours:
             lake, ingest_s = make_lake(root, hh)
-            report(hh, lake, ingest_s, args, root / f"out-{hh:g}")
+            out = root / f"out-{hh:g}"
+            report(hh, lake, ingest_s, args, out)
+            shutil.rmtree(lake, ignore_errors=True)  # the next size gets the disk
+            shutil.rmtree(out, ignore_errors=True)
 
 
 if __name__ == "__main__":

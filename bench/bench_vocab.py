@@ -12,7 +12,9 @@ scheduler), prints:
   moving-RMS envelope over the same samples in this process, and tokenization's share
   of that floor's single-core throughput per worker (target >= 0.5x), for tokenize
   reading the build's segment cache (the default, vocab.segment_cache) and without it
-  (``no cache``: reading and segmenting every recording again).
+  (``no cache``: reading and segmenting every recording again); each stage also as CPU
+  seconds (the workers' plus this process's: client and scheduler), and the floor share
+  by CPU seconds, the figures that hold when neighbours load the cores.
 
 bench/bench_scale.py measures the same stages per hour of EMG at growing corpus sizes.
 
@@ -20,8 +22,8 @@ With several ``--descriptors`` modes (spill, memory, recompute: how the compiler
 passes get the descriptors) each is built on the same lake; their vocabulary ids must be
 equal. Usage: ``python bench/bench_vocab.py [--subjects 4 8] [--workers 1 2] [--size 64]
 [--partition-size N] [--descriptors spill memory]``. Run it on otherwise idle cores: on a
-shared machine the 2-worker speed-up and the floor ratio measure the neighbours as much as
-the code.
+shared machine the 2-worker speed-up and the wall-clock floor ratio measure the neighbours
+as much as the code (read the CPU-second figures there).
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ import contextlib
 import resource
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from distributed import Client, LocalCluster
+from distributed import Client
 from scipy import signal
 
 from adapters.registry import make_adapter
@@ -44,6 +48,7 @@ from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
 from vocab.compiler import DESCRIPTOR_MODES, VocabularyBuilder
 from vocab.lake_partitions import DEFAULT_PARTITION_SIZE, tokenized_channels
+from vocab.runner import local_cluster
 from vocab.tokenize import tokenize_lake
 
 SIM = {
@@ -72,23 +77,31 @@ def corpus_size(lake_path: Path) -> tuple[int, float]:
     return samples, seconds
 
 
-def floor_throughput(lake_path: Path) -> float:
-    """Channel-samples per second of band-pass + moving RMS on one core (reads not timed)."""
+def floor_throughput(lake_path: Path) -> tuple[float, float]:
+    """Channel-samples per second of band-pass + moving RMS on one core (reads not timed):
+    per wall-clock second and per CPU second of this thread (the figure that holds on a
+    shared machine, where a neighbour's load stretches the wall clock)."""
     lake = Lake.open(lake_path)
-    total, elapsed = 0, 0.0
+    total, elapsed, cpu = 0, 0.0, 0.0
     for r in lake.recordings().iter_rows(named=True):
         rid, fs = r["recording_id"], float(r["native_fs"])
         keep = tokenized_channels(lake.channel_infos(rid))
         x = lake.read_samples(rid)[:, keep].astype(np.float64)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         sos = signal.butter(4, [20.0, min(450.0, 0.45 * fs)], "bandpass", fs=fs, output="sos")
         y = signal.sosfiltfilt(sos, x, axis=0)
         n = max(1, int(0.05 * fs))
         c = np.cumsum(np.vstack([np.zeros((1, y.shape[1])), y**2]), axis=0)
         _ = np.sqrt((c[n:] - c[:-n]) / n)
         elapsed += time.perf_counter() - t0
+        cpu += time.thread_time() - c0
         total += x.size
-    return total / elapsed
+    return total / elapsed, total / max(cpu, 1e-9)
+
+
+def cpu_seconds() -> float:
+    """CPU seconds [s] this process has used (every thread; run on a worker by client.run)."""
+    return time.process_time()
 
 
 def _peak_rss_mib() -> float:
@@ -131,31 +144,43 @@ def _rss_mib() -> float:
 
 @contextlib.contextmanager
 def warm_cluster(workers: int) -> Iterator[tuple[str, Client]]:
-    """A LocalCluster of ``workers`` one-thread processes on loopback, its workers' imports
-    done (:func:`_warm_up`: neither they nor the cluster's start are timed); its scheduler
-    address and a client."""
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=40,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    """The package's LocalCluster (vocab.runner.local_cluster) of ``workers`` processes,
+    their imports done (:func:`_warm_up`: neither they nor the cluster's start are timed);
+    its scheduler address and a client."""
+    with local_cluster(workers) as cluster, Client(cluster) as client:
         client.run(_warm_up)
         yield cluster.scheduler_address, client
+
+
+@dataclass
+class Stage:
+    """One timed stage on a cluster: wall [s], CPU [s] of the workers plus this process
+    (client and LocalCluster scheduler), peak RSS per worker [MiB] during it."""
+
+    result: Any
+    wall_s: float
+    cpu_s: float
+    rss_mib: list[float]
+
+
+def timed_stage(client: Client, work: Callable[[], Any]) -> Stage:
+    """Run ``work()`` with the workers' peak RSS reset before; its :class:`Stage`."""
+    client.run(_reset_peak)
+    c0 = sum(client.run(cpu_seconds).values()) + cpu_seconds()
+    t0 = time.perf_counter()
+    result = work()
+    wall = time.perf_counter() - t0
+    cpu = sum(client.run(cpu_seconds).values()) + cpu_seconds() - c0
+    return Stage(result, wall, cpu, list(client.run(_peak_rss_mib).values()))
 
 
 def run_once(
     lake: Path, workers: int, size: int, out: Path, partition: int, descriptors: str = "spill"
 ) -> dict[str, Any]:
+    """Build, tokenize (segment cache) and tokenize without the cache on a fresh cluster."""
     with warm_cluster(workers) as (address, client):
         rss0 = list(client.run(_rss_mib).values())
-        client.run(_reset_peak)
-        t0 = time.perf_counter()
-        vocab = VocabularyBuilder(
+        builder = VocabularyBuilder(
             lake,
             "nct",
             size=size,
@@ -164,43 +189,26 @@ def run_once(
             iterations=10,
             partition_size=partition,
             descriptors=descriptors,
-        ).build(progress=False)
-        t_build = time.perf_counter() - t0
-        rss_build = list(client.run(_peak_rss_mib).values())
-        client.run(_reset_peak)
-        t0 = time.perf_counter()
-        tokenize_lake(
-            lake,
-            vocab.id,
-            out_dir=out / f"shards-{workers}",
-            scheduler=address,
-            store=out / "store",
-            progress=False,
-            partition_size=partition,
         )
-        t_tok = time.perf_counter() - t0
-        rss_tok = list(client.run(_peak_rss_mib).values())
-        t0 = time.perf_counter()
-        tokenize_lake(
-            lake,
-            vocab.id,
-            out_dir=out / f"shards-{workers}-fresh",
-            scheduler=address,
-            store=out / "store",
-            progress=False,
-            partition_size=partition,
-            segment_cache=False,
-        )
-        t_fresh = time.perf_counter() - t0
-    return {
-        "id": vocab.id,
-        "build_s": t_build,
-        "tokenize_s": t_tok,
-        "fresh_s": t_fresh,
-        "rss_build": rss_build,
-        "rss_tokenize": rss_tok,
-        "rss0": rss0,
-    }
+        build = timed_stage(client, lambda: builder.build(progress=False))
+        tok = {
+            name: timed_stage(
+                client,
+                partial(
+                    tokenize_lake,
+                    lake,
+                    build.result.id,
+                    out_dir=out / f"shards-{workers}-{name}",
+                    scheduler=address,
+                    store=out / "store",
+                    progress=False,
+                    partition_size=partition,
+                    segment_cache=name == "tokenize",
+                ),
+            )
+            for name in ("tokenize", "fresh")
+        }
+    return {"id": build.result.id, "build": build, **tok, "rss0": rss0}
 
 
 def main() -> None:
@@ -229,7 +237,10 @@ def main() -> None:
                 f"\ncorpus: {subjects} subjects, {seconds / 3600:.4f} h of EMG, "
                 f"{samples / 1e6:.1f} M channel-samples"
             )
-            print(f"  floor (band-pass + moving RMS, 1 core): {floor / 1e6:.2f} M ch-samples/s")
+            print(
+                f"  floor (band-pass + moving RMS, 1 core): {floor[0] / 1e6:.2f} M ch-samples/s "
+                f"({floor[1] / 1e6:.2f} M per CPU s)"
+            )
             for mode in args.descriptors:
                 out = root / f"out-{subjects}-{mode}"
                 report_mode(lake, args, out, mode, samples, seconds, floor)
@@ -242,27 +253,34 @@ def report_mode(
     mode: str,
     samples: int,
     seconds: float,
-    floor: float,
+    floor: tuple[float, float],
 ) -> None:
-    """Build and tokenize with every worker count in ``args.workers``; print the figures."""
+    """Build and tokenize with every worker count in ``args.workers``; print the figures
+    (tokenize's share of the floor per core by wall clock x workers and by CPU seconds)."""
     print(f"  descriptors={mode}")
     base: dict[str, float] = {}
     for w in args.workers:
         r = run_once(lake, w, args.size, out / str(w), args.partition_size, mode)
         for stage, label in (("build", "build"), ("tokenize", "tokenize"), ("fresh", "no cache")):
-            t = r[f"{stage}_s"]
+            st: Stage = r[stage]
+            t = st.wall_s
             rate = samples / t
             speed = f", {base[stage] / t:.2f}x vs {args.workers[0]}w" if base else ""
-            share = f", {rate / floor / w:.2f}x of floor per core" if stage != "build" else ""
+            share = ""
+            if stage != "build":
+                share = (
+                    f", {rate / floor[0] / w:.2f}x of floor per core "
+                    f"({samples / st.cpu_s / floor[1]:.2f}x by CPU s)"
+                )
             print(
-                f"    {w} worker(s) {label:>8}: {t:6.2f} s, "
+                f"    {w} worker(s) {label:>8}: {t:6.2f} s ({st.cpu_s:6.2f} CPU s), "
                 f"{rate / 1e6:6.2f} M ch-samples/s, "
                 f"{seconds / 3600 / t:.4f} h EMG/s{speed}{share}"
             )
         if not base:
-            base = {k: r[f"{k}_s"] for k in ("build", "tokenize", "fresh")}
-        build = ", ".join(f"{m:.0f}" for m in r["rss_build"])
-        tok = ", ".join(f"{m:.0f}" for m in r["rss_tokenize"])
+            base = {k: r[k].wall_s for k in ("build", "tokenize", "fresh")}
+        build = ", ".join(f"{m:.0f}" for m in r["build"].rss_mib)
+        tok = ", ".join(f"{m:.0f}" for m in r["tokenize"].rss_mib)
         rss0 = ", ".join(f"{m:.0f}" for m in r["rss0"])
         print(
             f"    {w} worker(s) peak RSS per worker [MiB]: build {build}; tokenize {tok} "

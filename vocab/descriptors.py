@@ -183,20 +183,17 @@ def _spectral_batch(
     wins = np.where(
         j[None, :] < u_len[:, None], 0.5 - 0.5 * np.cos(2 * np.pi * (j[None, :] + 0.5) / lf), 0.0
     ).astype(np.float32)
-    seg = _gather(y, row, s0, l_max) * wins[inv.ravel()]
+    seg = _gather(y, row, s0, l_max)
+    seg *= wins[inv.ravel()]
     df = fs / n_fft
     # only bins up to the highest recorded band edge are ever looked at
     n_f = min(n_fft // 2 + 1, int(np.floor(float(bands[row, 1].max()) / df + 1e-9)) + 2)
     spec = sfft.rfft(seg, n=n_fft, axis=1, workers=1)[:, :n_f]  # float32 in: single precision
-    p = (spec.real**2 + spec.imag**2).astype(np.float64)
+    p32 = np.square(spec.real)
+    p32 += np.square(spec.imag)
+    p = p32.astype(np.float64)
+    del seg, spec, p32
     f = np.arange(n_f) * df
-    # cumulative power, power x f and power x f^2: band sums become two look-ups
-    cp = np.zeros((p.shape[0], n_f + 1))
-    np.cumsum(p, axis=1, out=cp[:, 1:])
-    cpf = np.zeros_like(cp)
-    np.cumsum(p * f[None, :], axis=1, out=cpf[:, 1:])
-    cpf2 = np.zeros_like(cp)
-    np.cumsum(p * (f * f)[None, :], axis=1, out=cpf2[:, 1:])
     rows = np.arange(p.shape[0])
 
     def bin_range(lo_hz: np.ndarray, hi_hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,14 +215,26 @@ def _spectral_batch(
     c_lo = np.maximum(lo, COMMON_BAND_HZ[0])
     c_hi = np.minimum(hi, COMMON_BAND_HZ[1])
     k0, k1 = bin_range(c_lo, c_hi)
+    # cumulative power over every bin (the optional bands), power x f and power x f^2 over
+    # the bins up to the common band's last (its moments): band sums become two look-ups
+    # (a cumulative sum's first columns do not depend on the columns after them)
+    n_c = min(n_f, int(k1.max()) + 1)
+    cp = np.zeros((p.shape[0], n_f + 1))
+    np.cumsum(p, axis=1, out=cp[:, 1:])
+    pc = p[:, :n_c]
+    cpf = np.zeros((p.shape[0], n_c + 1))
+    np.cumsum(pc * f[None, :n_c], axis=1, out=cpf[:, 1:])
+    cpf2 = np.zeros_like(cpf)
+    np.cumsum(pc * (f * f)[None, :n_c], axis=1, out=cpf2[:, 1:])
     total = band_sum(cp, k0, k1)
     ok = total > 0
     tot = np.where(ok, total, 1.0)
     mean_f = band_sum(cpf, k0, k1) / tot
     spread = np.sqrt(np.maximum(band_sum(cpf2, k0, k1) / tot - mean_f**2, 0.0))
-    # normalised cumulative common-band power; bins below it count as 0, above as 1
-    cum = np.clip((cp[:, 1:] - cp[rows, k0][:, None]) / tot[:, None], 0.0, 1.0)
-    cum[np.arange(n_f)[None, :] >= k1[:, None]] = 1.0
+    # normalised cumulative common-band power; bins below it count as 0, from its end on
+    # as 1 (so a crossing lies at or before bin k1: the bins after n_c are never needed)
+    cum = np.clip((cp[:, 1 : n_c + 1] - cp[rows, k0][:, None]) / tot[:, None], 0.0, 1.0)
+    cum[np.arange(n_c)[None, :] >= k1[:, None]] = 1.0
     med_f = _crossing_freq(cum, f, 0.5)
     edge_f = _crossing_freq(cum, f, 0.9)
     split = np.clip(np.full_like(c_lo, COMMON_SPLIT_HZ), c_lo, c_hi)

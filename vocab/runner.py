@@ -29,6 +29,32 @@ from emgcorpus.errors import ConfigError
 
 SYNC = "sync"
 
+#: Dask settings of the LocalCluster this package starts (:func:`local_cluster`). Dask's
+#: nanny sets MALLOC_TRIM_THRESHOLD_=65536 in every worker, so glibc hands freed memory
+#: back to the OS at once and the next large numpy temporary faults its pages in again:
+#: on the NCT's per-recording arrays that doubled a worker's CPU seconds (half of them
+#: system time, bench/bench_scale.py); left unset, glibc's adaptive threshold reuses
+#: them. The statistical profiler (a stack sample every 10 ms) is off: nobody reads it.
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
+
+
+def local_cluster(n_workers: int) -> Any:
+    """A ``distributed.LocalCluster`` of ``n_workers`` one-thread worker processes on a
+    free dashboard port, with LOCAL_CLUSTER_CONFIG (the caller closes it)."""
+    from distributed import LocalCluster
+
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
+        return LocalCluster(
+            n_workers=int(n_workers),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # any free port: never collide with another cluster
+            silence_logs=40,
+        )
+
 
 def progress_enabled(progress: bool) -> bool:
     """Progress bars only when asked for and stderr is a terminal."""
@@ -57,17 +83,10 @@ class DaskRunner:
     def __enter__(self) -> DaskRunner:
         if self.scheduler == SYNC:
             return self
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         if self.scheduler is None:
-            n = self.n_workers or os.cpu_count() or 1
-            self._cluster = LocalCluster(
-                n_workers=n,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",  # any free port: never collide with another cluster
-                silence_logs=40,
-            )
+            self._cluster = local_cluster(self.n_workers or os.cpu_count() or 1)
             self.client = Client(self._cluster, set_as_default=False)
         else:
             self.client = Client(self.scheduler, set_as_default=False)
