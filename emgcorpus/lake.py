@@ -515,7 +515,8 @@ class Lake:
             pc.and_(pc.is_in(table["recording_id"], ids), pc.is_in(table["stream"], streams))
         )
         order = pc.sort_indices(table, sort_keys=[(c, "ascending") for c in _KEY_COLUMNS])
-        if np.any(np.diff(order.to_numpy()) < 0):
+        at = order.to_numpy()  # uint64: compare, never subtract
+        if np.any(at[1:] < at[:-1]):
             table = table.take(order)
         frame = pl.from_arrow(table.select(_KEY_COLUMNS[:3]))
         assert isinstance(frame, pl.DataFrame)

@@ -4,17 +4,21 @@ streams, a recording of several chunks), in the order asked, streaming batch by 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from emgcorpus.errors import LakeError
 from emgcorpus.harmonize import harmonize
 from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
-from emgcorpus.lake_cache import clear_caches
+from emgcorpus.lake_cache import SignalFiles, clear_caches
 from emgcorpus.lake_views import samples_view
 from emgcorpus.schema import CHUNK_BYTES
 from tests.lake.fakes import SpecAdapter, build_recording, spec
@@ -160,3 +164,29 @@ def test_iter_many_and_the_samples_view_give_the_chunks_of_iter_samples(lake_pat
                 [np.asarray(v, np.float32) for v in rows["samples"].to_pylist()]
             )
             np.testing.assert_array_equal(values, x[:, c])
+
+
+def test_rows_read_in_any_order_give_the_same_samples(
+    lake_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows reaching a batch out of (seq, chunk) order, as files of another writer could
+    hold them (here: files, row groups and rows read backwards), are put in order."""
+    lake = Lake.open(lake_path)
+    ids = lake.recordings()["recording_id"].to_list()
+    expected = {rid: lake.read_samples(rid) for rid in ids}
+    files, batches = SignalFiles.holding_any, pq.ParquetFile.iter_batches
+    seen: list[int] = []
+
+    def backwards_files(self: SignalFiles, seqs: np.ndarray) -> list[str]:
+        return files(self, seqs)[::-1]
+
+    def backwards_rows(self: pq.ParquetFile, *args: Any, **kwargs: Any) -> Iterator[pa.RecordBatch]:
+        for batch in reversed(list(batches(self, *args, **kwargs))):
+            seen.append(batch.num_rows)
+            yield batch.take(pa.array(range(batch.num_rows - 1, -1, -1)))
+
+    monkeypatch.setattr(SignalFiles, "holding_any", backwards_files)
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", backwards_rows)
+    for rid, samples in lake.read_many(ids):
+        np.testing.assert_array_equal(samples, expected[rid])
+    assert sum(seen) >= len(ids) + 2  # every row went through the backwards reader
