@@ -179,18 +179,27 @@ def create_tables(lake: LakePath) -> dict[str, int]:
     return versions
 
 
-def add_missing_columns(lake: LakePath, published: dict[str, int]) -> dict[str, int]:
+def add_missing_columns(
+    lake: LakePath, published: dict[str, int], tables: dict[str, DeltaTable] | None = None
+) -> dict[str, int]:
     """Give every table the columns of its current schema that a lake written by an older
     emgcorpus lacks (nullable; the old rows read null), under the writer's lock, and
     publish the new versions; return the snapshot. A crash in between leaves a version
-    past the snapshot, which recovery restores (the next writer adds the columns again)."""
+    past the snapshot, which recovery restores (the next writer adds the columns again).
+
+    ``tables`` (table -> DeltaTable at its ``published`` version) is used where given and
+    filled in where not; a table that gets columns is dropped from it."""
+    tables = {} if tables is None else tables
     added: dict[str, int] = {}
     for name, schema in TABLES.items():
-        dt = delta_table(lake, name, published[name])
+        dt = tables.get(name)
+        if dt is None:
+            dt = tables[name] = delta_table(lake, name, published[name])
         have = {f.name for f in dt.schema().fields}
         missing = [f for f in schema if f.name not in have]
         if missing:
             dt.alter.add_columns(DeltaSchema.from_arrow(pa.schema(missing)).fields)
+            del tables[name]
             added[name] = delta_table(lake, name).version()
     if not added:
         return published
@@ -486,6 +495,8 @@ class LakeWriter:
         self.published: dict[str, int] = {}
         self._staged: dict[str, _Staged] = {}
         self._committing = False
+        #: table -> DeltaTable loaded by this writer (brought up to date before each use)
+        self._tables: dict[str, DeltaTable] = {}
 
     # --- lock ---------------------------------------------------------------------
     def _acquire(self) -> None:
@@ -522,9 +533,12 @@ class LakeWriter:
     def __enter__(self) -> LakeWriter:
         self._acquire()
         try:
-            read_snapshot(self.lake)  # LakeError if not a lake
-            self.recover()
-            self.published = add_missing_columns(self.lake, read_snapshot(self.lake))
+            snapshot = read_snapshot(self.lake)  # LakeError if not a lake
+            if needs_recovery(self.lake, snapshot):
+                self.recover()
+                snapshot = read_snapshot(self.lake)
+            # (nothing to recover: every table's latest version is the snapshot's)
+            self.published = add_missing_columns(self.lake, snapshot, self._tables)
         except BaseException:
             self._release()
             raise
@@ -549,7 +563,18 @@ class LakeWriter:
     def recover(self) -> list[str]:
         """Recover a crashed writer's leftovers (module docstring); what was done."""
         self._check_open("recover")
+        self._tables.clear()
         return _recover_locked(self.lake)
+
+    def _latest(self, table: str) -> DeltaTable:
+        """``table`` at its latest version: loaded once per writer, then brought up to
+        date (reads only the log entries added since)."""
+        dt = self._tables.get(table)
+        if dt is None:
+            dt = self._tables[table] = delta_table(self.lake, table)
+        else:
+            dt.update_incremental()
+        return dt
 
     def rollback(self) -> None:
         """Forget what was staged and not published: delete its files."""
@@ -560,25 +585,33 @@ class LakeWriter:
         _meta(self.lake, STAGING_FILE).unlink(missing_ok=True)
 
     # --- staging ------------------------------------------------------------------
-    def _note_staged(self, table: str, rel: str) -> None:
-        """Append ``table/rel`` to the staging list (before the file exists)."""
+    def _note_staged(self, *entries: str) -> None:
+        """Append ``entries`` (``table/path``) to the staging list, before their files
+        exist (one write and fsync for all)."""
+        lines = "".join(f"{e}\n" for e in entries)
         path = _meta(self.lake, STAGING_FILE)
         if isinstance(path, StorePath):  # objects cannot be appended to: rewrite it
             try:
                 before = path.read_text()
             except FileNotFoundError:
                 before = ""
-            path.write_text(f"{before}{table}/{rel}\n")
+            path.write_text(f"{before}{lines}")
             return
         with open(path, "a") as f:
-            f.write(f"{table}/{rel}\n")
+            f.write(lines)
             f.flush()
             os.fsync(f.fileno())
 
-    def _write_file(self, table: str, data: pa.Table) -> AddAction:
-        """``data`` as a new, uncommitted Parquet file of ``table``; its AddAction."""
-        rel = f"part-00000-{uuid.uuid4()}-c000.zstd.parquet"
-        self._note_staged(table, rel)
+    @staticmethod
+    def _new_file_name() -> str:
+        return f"part-00000-{uuid.uuid4()}-c000.zstd.parquet"
+
+    def _write_file(self, table: str, data: pa.Table, rel: str | None = None) -> AddAction:
+        """``data`` as a new, uncommitted Parquet file of ``table``; its AddAction.
+        ``rel``: a name already on the staging list (else a new one is noted)."""
+        if rel is None:
+            rel = self._new_file_name()
+            self._note_staged(f"{table}/{rel}")
         path = self.lake / table / rel
         fs, where = filesystem_and_path(path)
         pq.write_table(
@@ -607,13 +640,21 @@ class LakeWriter:
 
         An empty table stages nothing.
         """
-        self._check_open("append")
         if isinstance(data, pa.RecordBatchReader):
             data = data.read_all()
-        if data.num_rows == 0:
-            return
-        add = self._write_file(table, self._rows(table, data))
-        self._staged.setdefault(table, _Staged()).adds.append(add)
+        self.append_tables({table: data})
+
+    def append_tables(self, tables: dict[str, pa.Table]) -> None:
+        """Stage new rows of several tables, as :meth:`append` does each (one file per
+        non-empty table; their names go to the staging list in one update)."""
+        self._check_open("append")
+        rows = {t: self._rows(t, data) for t, data in tables.items() if data.num_rows}
+        names = {t: self._new_file_name() for t in rows}
+        if names:
+            self._note_staged(*(f"{t}/{rel}" for t, rel in names.items()))
+        for t, data in rows.items():
+            add = self._write_file(t, data, names[t])
+            self._staged.setdefault(t, _Staged()).adds.append(add)
 
     def _current(self, table: str) -> pa.Table:
         """The rows ``table`` will hold once what is staged is published."""
@@ -694,7 +735,7 @@ class LakeWriter:
         block's files and propagates."""
         self._check_open("signals")
         with SignalFileWriter(
-            self.lake / "signals", on_new_file=lambda rel: self._note_staged("signals", rel)
+            self.lake / "signals", on_new_file=lambda rel: self._note_staged(f"signals/{rel}")
         ) as files:
             yield files
         if files.actions:
@@ -708,7 +749,7 @@ class LakeWriter:
         if not self._staged:
             return dict(self.published)
         order = [t for t in COMMIT_ORDER if t in self._staged]
-        tables = {t: delta_table(self.lake, t) for t in order}
+        tables = {t: self._latest(t) for t in order}
         for t, dt in tables.items():
             if dt.version() != self.published[t]:
                 raise LakeError(
