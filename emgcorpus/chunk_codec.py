@@ -6,14 +6,15 @@ all ``n_channels`` columns as C-order little-endian bytes of ``dtype``, with its
 ``chunk_index`` and ``start_sample``. Ingest writes raw streams with
 :func:`chunk_batches` (one whole array), harmonize writes derived streams with
 :func:`stream_batches` (blocks of any length); both give the same rows for the same
-samples. :func:`chunk_samples` decodes one stored chunk back (what
-:meth:`emgcorpus.lake.Lake.iter_samples` does for each).
+samples; many small recordings of one chunk each go out together as one record batch
+(:func:`whole_streams_batch`, the same rows again). :func:`chunk_samples` decodes one
+stored chunk back (what :meth:`emgcorpus.lake.Lake.iter_samples` does for each).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -64,9 +65,7 @@ def chunk_batches(
     flat = samples.reshape(-1).view(np.uint8)
     # (pa.repeat of a string scalar and pa.array of numpy ints: tens of us cheaper per
     # batch than Python lists, which matters for many small recordings)
-    rid_s, dataset_s, stream_s, dtype_s = (
-        pa.scalar(v, pa.string()) for v in (rid, dataset, stream, samples.dtype.str)
-    )
+    rid_s, dtype_s = (pa.scalar(v, pa.string()) for v in (rid, samples.dtype.str))
     for first in range(0, n_chunks, CHUNKS_PER_ARROW_BATCH):
         idx = np.arange(first, min(first + CHUNKS_PER_ARROW_BATCH, n_chunks), dtype=np.int64)
         starts = idx * per_chunk
@@ -78,24 +77,93 @@ def chunk_batches(
         payload = flat[lo:hi]
         if k < SIGNAL_ROW_GROUP_ROWS and hi - lo < flat.nbytes:
             payload = payload.copy()
-        data = pa.Array.from_buffers(
-            pa.binary(), k, [None, pa.py_buffer(offsets), pa.py_buffer(payload)]
+        yield _signal_batch(
+            pa.repeat(rid_s, k),
+            np.full(k, seq, np.int64),
+            dataset,
+            stream,
+            idx + first_chunk,
+            starts + first_chunk * per_chunk,
+            counts,
+            np.full(k, n_ch, np.int64),
+            pa.repeat(dtype_s, k),
+            offsets,
+            payload,
         )
-        yield pa.RecordBatch.from_arrays(
-            [
-                pa.repeat(rid_s, k),
-                pa.array(np.full(k, seq, np.int64)),
-                pa.repeat(dataset_s, k),
-                pa.repeat(stream_s, k),
-                pa.array(idx + first_chunk),
-                pa.array(starts + first_chunk * per_chunk),
-                pa.array(counts),
-                pa.array(np.full(k, n_ch, np.int64)),
-                pa.repeat(dtype_s, k),
-                data,
-            ],
-            schema=SIGNALS,
-        )
+
+
+def one_chunk(samples: np.ndarray) -> bool:
+    """True when ``samples`` (n_samples, n_channels), not empty, fill one stored chunk
+    (at most ``rows_per_chunk`` samples): a stream :func:`whole_streams_batch` takes."""
+    n, n_ch = samples.shape
+    return n_ch > 0 and 0 < n <= rows_per_chunk(n_ch, samples.dtype)
+
+
+def whole_streams_batch(
+    streams: Sequence[tuple[str, int, np.ndarray]], dataset: str, stream: str
+) -> pa.RecordBatch:
+    """Signal rows of several whole one-chunk streams (``(rid, seq, samples)`` each, see
+    :func:`one_chunk`) of one dataset, as one record batch: the rows :func:`chunk_batches`
+    gives for each, in the order given, with their payloads copied into one buffer (so
+    that many small recordings cost one batch, not one each)."""
+    arrays = [little_endian(x) for _, _, x in streams]
+    if not all(one_chunk(x) for x in arrays):
+        raise ValueError("whole_streams_batch takes non-empty streams of one chunk each")
+    k = len(arrays)
+    counts = np.array([x.shape[0] for x in arrays], np.int64)
+    offsets = np.zeros(k + 1, np.int32)
+    np.cumsum([x.nbytes for x in arrays], out=offsets[1:])
+    payload = np.concatenate([x.reshape(-1).view(np.uint8) for x in arrays]) if k else b""
+    zeros = np.zeros(k, np.int64)
+    return _signal_batch(
+        pa.array([rid for rid, _, _ in streams], pa.string()),
+        np.array([seq for _, seq, _ in streams], np.int64),
+        dataset,
+        stream,
+        zeros,
+        zeros,
+        counts,
+        np.array([x.shape[1] for x in arrays], np.int64),
+        pa.array([x.dtype.str for x in arrays], pa.string()),
+        offsets,
+        payload,
+    )
+
+
+def _signal_batch(
+    rid: pa.Array,
+    seq: np.ndarray,
+    dataset: str,
+    stream: str,
+    chunk_index: np.ndarray,
+    start_sample: np.ndarray,
+    n_samples: np.ndarray,
+    n_channels: np.ndarray,
+    dtype: pa.Array,
+    offsets: np.ndarray,
+    payload: Any,
+) -> pa.RecordBatch:
+    """One ``signals`` record batch from its columns; ``data`` is the binary column of
+    ``payload`` (bytes-like, not copied) cut at ``offsets`` (int32, one more than rows)."""
+    k = len(seq)
+    data = pa.Array.from_buffers(
+        pa.binary(), k, [None, pa.py_buffer(offsets), pa.py_buffer(payload)]
+    )
+    return pa.RecordBatch.from_arrays(
+        [
+            rid,
+            pa.array(seq),
+            pa.repeat(pa.scalar(dataset, pa.string()), k),
+            pa.repeat(pa.scalar(stream, pa.string()), k),
+            pa.array(chunk_index),
+            pa.array(start_sample),
+            pa.array(n_samples),
+            pa.array(n_channels),
+            dtype,
+            data,
+        ],
+        schema=SIGNALS,
+    )
 
 
 def stream_batches(

@@ -2,13 +2,15 @@
 
 One loop reads one unit at a time (checksums, adapter read, :func:`validate_recording`);
 its samples go straight to new Parquet files of ``signals`` (chunked by
-:mod:`emgcorpus.chunk_codec`, written in a :meth:`LakeWriter.signals` block), so memory
-holds one recording plus the Parquet writer's buffer, whatever the dataset size; its
-metadata rows (:mod:`emgcorpus.rows`) wait in the batch. A batch ends after
+:mod:`emgcorpus.chunk_codec`, written in a :meth:`LakeWriter.signals` block; small
+recordings of one chunk each are gathered, 128 or 16 MiB at a time, into one record
+batch), so memory holds one recording plus the Parquet writer's buffer, whatever the
+dataset size; its metadata rows (:mod:`emgcorpus.rows`) wait in the batch. A source file
+several units share is hashed once while it is unchanged. A batch ends after
 ``batch_bytes`` of samples or ``batch_recordings`` recordings; then its metadata rows are
-staged and, with ``on_error="skip"``, the batch is published (one commit group of
-:mod:`emgcorpus.lake_writer`), so a crashed run keeps every finished batch and a re-run
-resumes.
+staged (one file per table) and, with ``on_error="skip"``, the batch is published (one
+commit group of :mod:`emgcorpus.lake_writer`), so a crashed run keeps every finished
+batch and a re-run resumes.
 
 Subjects: a subject's demographics are merged over its recordings (this ingest's and
 those already in the lake): each field keeps the first value stated and is filled from a
@@ -29,22 +31,23 @@ Errors:
 
 from __future__ import annotations
 
-import contextlib
+import os
 import shutil
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
 from emgcorpus.checksums import file_sha256, samples_sha256
-from emgcorpus.chunk_codec import chunk_batches, little_endian
+from emgcorpus.chunk_codec import chunk_batches, little_endian, one_chunk, whole_streams_batch
 from emgcorpus.errors import ChecksumError, EmgCorpusError, SourceError, check_option
 from emgcorpus.lake import Lake
 from emgcorpus.lake_location import LakePath, lake_root
@@ -58,7 +61,7 @@ from emgcorpus.rows import (
     subject_row,
 )
 from emgcorpus.schema import RAW_STREAM, TABLES
-from emgcorpus.signal_writer import SignalFileWriter
+from emgcorpus.signal_writer import FLUSH_BYTES, FLUSH_ROWS, SignalFileWriter
 
 T = TypeVar("T")
 
@@ -92,25 +95,36 @@ class IngestReport:
         return d
 
 
-def _size(files: list[Path]) -> int:
-    """Total size of ``files`` [bytes] (missing ones count 0: the adapter reports them)."""
-    total = 0
-    for f in files:
-        with contextlib.suppress(OSError):
-            total += f.stat().st_size
-    return total
+#: A file's (size [bytes], mtime [ns], ctime [ns], inode): a file hashed before is hashed
+#: again only when this changed.
+_FileSignature = tuple[int, int, int, int]
 
 
-def _run(pool: ThreadPoolExecutor, fn: Callable[[], T], nbytes: int) -> Future[T]:
-    """``fn`` on the background thread when it has ``nbytes`` worth hashing there, else now."""
-    if nbytes >= _BACKGROUND_HASH_BYTES:
-        return pool.submit(fn)
-    done: Future[T] = Future()
+def _signature(path: Path) -> _FileSignature | None:
+    """``path``'s signature (None when it cannot be stat'ed: the adapter reports it)."""
     try:
-        done.set_result(fn())
-    except BaseException as exc:  # noqa: BLE001 - delivered by .result(), as the pool would
-        done.set_exception(exc)
-    return done
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _run(pool: ThreadPoolExecutor, fn: Callable[[], T], nbytes: int) -> Callable[[], T]:
+    """``fn`` on the background thread when it has ``nbytes`` worth hashing there, else
+    now; returns what gives its result (or raises its error), as ``Future.result`` does
+    (a Future per small recording costs more than hashing it)."""
+    if nbytes >= _BACKGROUND_HASH_BYTES:
+        return pool.submit(fn).result
+    try:
+        value = fn()
+    except BaseException as exc:  # noqa: BLE001 - raised by the getter, as the pool would
+        error = exc  # (``exc`` itself is unbound once the block ends)
+
+        def fail() -> T:
+            raise error
+
+        return fail
+    return lambda: value
 
 
 def _relative(path: Path, root: Path, root_resolved: Path | None = None) -> str:
@@ -143,13 +157,22 @@ class _UnitRead:
 
 
 class _SourceReader:
-    """Reads units of one adapter, checking their files against the catalog checksums."""
+    """Reads units of one adapter, checking their files against the catalog checksums.
+
+    A file several units share (e.g. a subject's ``experiment.csv``) is hashed once
+    while its signature (size, mtime, ctime, inode) is unchanged, and its path relative
+    to the source is worked out once.
+    """
 
     def __init__(self, adapter: Adapter, checksums: dict[str, str], pool: ThreadPoolExecutor):
         self.adapter = adapter
         self.checksums = checksums
         self.pool = pool
         self.source_resolved = Path(adapter.source).resolve()
+        #: path -> (signature when hashed, sha256)
+        self._hashed: dict[Path, tuple[_FileSignature, str]] = {}
+        #: path -> path relative to the source (posix)
+        self._names: dict[Path, str] = {}
 
     def read(self, unit: SourceUnit) -> _UnitRead:
         """Check the unit's files against the catalog, read and validate it.
@@ -158,22 +181,45 @@ class _SourceReader:
         checksum mismatch wins over any read error (it explains it).
         """
         files = [Path(f) for f in unit.files]
-        hashing = _run(self.pool, lambda: [file_sha256(f) for f in files], _size(files))
+        signatures = [_signature(f) for f in files]
+        unhashed = sum(
+            sig[0]
+            for f, sig in zip(files, signatures)
+            if sig is not None and self._hashed.get(f, (None,))[0] != sig
+        )
+        hashing = _run(self.pool, partial(self._hashes, files, signatures), unhashed)
         try:
             rec = self.adapter.read(unit)
         except BaseException:
-            self._check_checksums(files, hashing.result())
+            self._check_checksums(files, hashing())
             raise
-        shas = hashing.result()
+        shas = hashing()
         names = self._check_checksums(files, shas)
         validate_recording(rec, unit.files[0] if unit.files else unit.key)
         return _UnitRead(rec, names, shas)
+
+    def _hashes(self, files: list[Path], signatures: list[_FileSignature | None]) -> list[str]:
+        """The files' sha256: hashed now, or as hashed before when the signature is the
+        same (one caller at a time: :meth:`read` waits for it before the next unit)."""
+        out = []
+        for f, sig in zip(files, signatures):
+            known = self._hashed.get(f)
+            if sig is not None and known is not None and known[0] == sig:
+                out.append(known[1])
+                continue
+            sha = file_sha256(f)
+            if sig is not None:
+                self._hashed[f] = (sig, sha)
+            out.append(sha)
+        return out
 
     def _check_checksums(self, files: list[Path], found: list[str]) -> list[str]:
         """The files' paths relative to the source; ChecksumError on the first mismatch."""
         names = []
         for f, sha in zip(files, found):
-            rel = _relative(f, self.adapter.source, self.source_resolved)
+            rel = self._names.get(f)
+            if rel is None:
+                rel = self._names[f] = _relative(f, self.adapter.source, self.source_resolved)
             expected = self.checksums.get(rel)
             if expected is not None and expected.lower() != sha:
                 raise ChecksumError(f, expected, sha)
@@ -232,7 +278,8 @@ class _Batch:
         key = (rec.dataset, rec.subject)
         row = subject_row(rec)
         old = holdings.subject_rows.get(key)
-        merged = row if old is None else merge_subject_rows(old, row)
+        # (a row equal to the merged one adds nothing: the usual case, cheap to see)
+        merged = row if old is None else old if row == old else merge_subject_rows(old, row)
         if merged != old:
             holdings.subject_rows[key] = merged
             self.subjects.add(key)
@@ -241,27 +288,71 @@ class _Batch:
         """Stage the batch's metadata rows (published by ``writer.publish``); the batch's
         subjects rows are an upsert when the lake already holds some of them, else a
         plain append."""
-        for table in _ROW_TABLES:
-            writer.append(table, pa.Table.from_pylist(self.rows[table], TABLES[table]))
+        tables = {t: pa.Table.from_pylist(self.rows[t], TABLES[t]) for t in _ROW_TABLES}
         rows = [holdings.subject_rows[k] for k in sorted(self.subjects)]
         subjects = pa.Table.from_pylist(rows, TABLES["subjects"])
         if self.subjects & holdings.committed_subjects:
+            writer.append_tables(tables)
             writer.upsert("subjects", subjects, keys=("dataset", "subject"))
         else:
-            writer.append("subjects", subjects)
+            writer.append_tables({**tables, "subjects": subjects})
         holdings.committed_subjects |= self.subjects
+
+
+#: One-chunk raw streams gathered into one ``signals`` record batch: as many streams
+#: or bytes as the writer passes on to Parquet at once (so its encoding still overlaps the
+#: reading of the next recordings); a batch costs tens of us whatever its size.
+_GATHER_STREAMS = FLUSH_ROWS
+_GATHER_BYTES = FLUSH_BYTES
+
+
+class _RawStreams:
+    """Raw samples on their way to ``signals``, in ingest order: one-chunk streams (small
+    recordings) are gathered and written as one record batch
+    (:func:`emgcorpus.chunk_codec.whole_streams_batch`) once they reach ``_GATHER_STREAMS``
+    or ``_GATHER_BYTES``, before a longer stream or another dataset's, and at
+    :meth:`flush`; longer streams go
+    out at once (:func:`emgcorpus.chunk_codec.chunk_batches`). Same rows either way."""
+
+    def __init__(self, signals: SignalFileWriter) -> None:
+        self.signals = signals
+        self._gathered: list[tuple[str, int, np.ndarray]] = []
+        self._dataset = ""
+        self._bytes = 0
+
+    def add(self, rid: str, seq: int, dataset: str, raw: np.ndarray) -> None:
+        """Stream ``raw`` (C-contiguous, little-endian) of recording ``rid``."""
+        if self._gathered and dataset != self._dataset:
+            self.flush()
+        if not one_chunk(raw):
+            self.flush()
+            for chunks in chunk_batches(rid, seq, dataset, RAW_STREAM, raw):
+                self.signals.write(chunks)
+            return
+        # (a view is copied: it could keep a larger buffer of the adapter's alive)
+        self._gathered.append((rid, seq, raw if raw.base is None else raw.copy()))
+        self._dataset = dataset
+        self._bytes += raw.nbytes
+        if len(self._gathered) >= _GATHER_STREAMS or self._bytes >= _GATHER_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the gathered streams."""
+        if self._gathered:
+            self.signals.write(whole_streams_batch(self._gathered, self._dataset, RAW_STREAM))
+        self._gathered, self._bytes = [], 0
 
 
 def _store(
     read: _UnitRead,
     unit: SourceUnit,
     adapter: Adapter,
-    signals: SignalFileWriter,
+    signals: _RawStreams,
     batch: _Batch,
     holdings: _LakeHoldings,
     pool: ThreadPoolExecutor,
 ) -> None:
-    """Write one recording's samples to ``signals`` and its metadata rows to ``batch``.
+    """Send one recording's samples to ``signals`` and its metadata rows to ``batch``.
 
     The payload's sha256 is computed on the background thread while the chunks are
     written.
@@ -272,8 +363,7 @@ def _store(
     holdings.next_seq += 1
     raw = little_endian(rec.samples)
     digest = _run(pool, partial(samples_sha256, raw), raw.nbytes)
-    for chunks in chunk_batches(rid, seq, rec.dataset, RAW_STREAM, raw):
-        signals.write(chunks)
+    signals.add(rid, seq, rec.dataset, raw)
     batch.rows["recordings"].append(
         recording_row(
             rec,
@@ -282,7 +372,7 @@ def _store(
             sample_dtype=raw.dtype.str,
             source_files=read.source_files,
             source_sha256=read.source_sha256,
-            samples_sha256=digest.result(),
+            samples_sha256=digest(),
             adapter=adapter.name,
             adapter_version=str(adapter.version),
         )
@@ -383,7 +473,8 @@ def _ingest(
         with tqdm(total=len(pending), desc=f"ingest {adapter.dataset}", disable=not show) as bar:
             while True:  # one batch per turn, until the units run out
                 batch = _Batch()
-                with writer.signals() as signals:
+                with writer.signals() as files:
+                    signals = _RawStreams(files)
                     for unit in todo:
                         bar.update(1)
                         try:
@@ -406,6 +497,7 @@ def _ingest(
                         del read, rec  # one recording in memory at a time
                         if batch.full(batch_bytes, batch_recordings):
                             break
+                    signals.flush()
                 if not batch.recording_ids:
                     break
                 batch.commit(writer, holdings)

@@ -37,8 +37,8 @@ from emgcorpus.schema import (
 )
 
 #: A writer passes rows on to Parquet once it holds this many rows or bytes.
-_FLUSH_ROWS = 16 * SIGNAL_ROW_GROUP_ROWS
-_FLUSH_BYTES = 16 * 1024 * 1024
+FLUSH_ROWS = 16 * SIGNAL_ROW_GROUP_ROWS
+FLUSH_BYTES = 16 * 1024 * 1024
 
 
 class _FileStats:
@@ -73,7 +73,7 @@ class SignalFileWriter:
 
     Rows go out in row groups of ``SIGNAL_ROW_GROUP_ROWS`` (the last of a file may be
     smaller); a file is closed once it reaches ``TARGET_FILE_BYTES``. A batch is held
-    (referenced, not copied) until ``_FLUSH_ROWS`` rows or ``_FLUSH_BYTES`` have come, so
+    (referenced, not copied) until ``FLUSH_ROWS`` rows or ``FLUSH_BYTES`` have come, so
     a batch of fewer than ``SIGNAL_ROW_GROUP_ROWS`` rows must not be a view of a larger
     buffer (its whole buffer would stay alive); rows held back after a flush are copied.
     Parquet encoding and compression run on a
@@ -132,7 +132,7 @@ class SignalFileWriter:
         self._pending_bytes += batch.get_total_buffer_size()
         # many small rows go out together (one write call costs ~ms); big ones at once
         if self._pending_rows < rows or (
-            self._pending_rows < _FLUSH_ROWS and self._pending_bytes < _FLUSH_BYTES
+            self._pending_rows < FLUSH_ROWS and self._pending_bytes < FLUSH_BYTES
         ):
             return
         table = pa.Table.from_batches(self._pending)
