@@ -37,10 +37,10 @@ from vocab.codebook import (
 from vocab.lake_partitions import (
     RecordingRef,
     SessionFloors,
-    SessionGroup,
     SessionLevels,
     open_lake,
     segment_partition,
+    session_groups,
     session_runs,
     split_sessions,
 )
@@ -64,11 +64,9 @@ def partition_levels(
     those sessions' noise floors (Tokenizer.session_levels), by session key."""
     lake = open_lake(lake_path, snapshot)
     out: SessionLevels = {}
-    for members in session_runs(refs):
-        key = refs[members[0]].session
-        if key not in sessions:
-            continue
-        group = SessionGroup(lake, refs, native_fs, fs, members)
+    runs = [members for members in session_runs(refs) if refs[members[0]].session in sessions]
+    for group in session_groups(lake, refs, native_fs, fs, runs):
+        key = refs[group.members[0]].session
         levels = tokenizer.session_levels(len(group.todo), group.load)
         if levels is None:
             continue

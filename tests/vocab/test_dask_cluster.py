@@ -116,23 +116,26 @@ def test_same_vocabulary_on_every_scheduler(
     assert cache.is_file() and shards["remote"] == shards["sync"]
 
 
-def _worker_settings() -> tuple[str | None, bool]:
+def _worker_settings() -> tuple[str | None, bool, str]:
     import dask
 
-    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), bool(
-        dask.config.get("distributed.worker.profile.enabled")
+    return (
+        os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+        bool(dask.config.get("distributed.worker.profile.enabled")),
+        str(dask.config.get("distributed.admin.tick.interval")),
     )
 
 
 def test_the_local_cluster_leaves_glibc_trimming_alone() -> None:
     """Dask's nanny would set MALLOC_TRIM_THRESHOLD_=65536 in every worker (twice the CPU
-    seconds on the NCT, bench/bench_scale.py) and sample stacks every 10 ms; the package's
-    LocalCluster does neither, and leaves the client's environment as it was."""
+    seconds on the NCT, bench/bench_scale.py), sample stacks every 10 ms and check its event
+    loop every 20 ms; the package's LocalCluster does none of this, and leaves the client's
+    environment as it was."""
     from vocab.runner import DaskRunner
 
     before = os.environ.get("MALLOC_TRIM_THRESHOLD_")
     with DaskRunner(None, n_workers=1, progress=False) as run:
         assert run.client is not None
         settings = list(run.client.run(_worker_settings).values())
-    assert settings == [(before, False)]
+    assert settings == [(before, False, "1s")]
     assert os.environ.get("MALLOC_TRIM_THRESHOLD_") == before
