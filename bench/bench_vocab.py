@@ -127,11 +127,19 @@ def _reset_peak() -> bool:
 
 
 def _warm_up() -> None:
-    """Import what the tasks use (scipy.signal, the lake, the NCT, the shard writer) in
+    """Import what the tasks use (scipy.signal, the lake, the NCT, the shard writer, and
+    pyarrow.dataset with pandas, which deltalake imports on a lake's first table read) in
     this process: a worker's first task would otherwise time a few seconds of imports."""
     import importlib
 
-    for name in ("emgcorpus.lake", "emgcorpus.shards.writer", "vocab.compiler", "vocab.tokenize"):
+    for name in (
+        "emgcorpus.lake",
+        "emgcorpus.shards.writer",
+        "vocab.compiler",
+        "vocab.tokenize",
+        "pyarrow.dataset",
+        "pandas",
+    ):
         importlib.import_module(name)
     importlib.import_module("vocab.tokenizers").get_tokenizer("nct")
 

@@ -220,7 +220,9 @@ def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, 
     c_sq = (c64**2).sum(axis=1)
     for start in range(0, n, DISTANCE_BLOCK_ROWS):
         block = x64[start : start + DISTANCE_BLOCK_ROWS]
-        d = c_sq[None, :] - 2.0 * (block @ c64.T)
+        d = block @ c64.T
+        d *= -2.0
+        d += c_sq[None, :]  # c_sq - 2 x.c in place: the same bits, no temporaries
         idx = np.argmin(d, axis=1)
         labels[start : start + block.shape[0]] = idx
         best = d[np.arange(block.shape[0]), idx] + (block**2).sum(axis=1)

@@ -380,6 +380,9 @@ class VocabularyBuilder:
         ):
             stages.set_postfix_str(f"map {len(parts)} partitions on {run.description}")
             mapped, moments, tasks = self._map(run, scratch, parts, nfs, snapshot)
+            # wrapped once: dask would otherwise walk every partition's bookkeeping
+            # (lists of RecordingRef) for dask collections in each of the later passes
+            mapped = [delayed(m, traverse=False) for m in mapped]
             lloyd_task, usage_task = tasks.lloyd, tasks.usage
             # -- standardisation and initialisation sample
             stats = merge_moments(moments, dim)
