@@ -179,10 +179,24 @@ def _tokenize_partitions(
         vocab.tokenizer(),
         fs,
     )
-    v, fl = delayed(vocab), delayed(floors)
+    # every argument dask would walk for collections (the vocabulary's metadata, the
+    # recordings, the cache entries) goes in as it is: traverse=False
+    v, fl = delayed(vocab, traverse=False), delayed(floors, traverse=False)
     task = delayed(tokenize_partition)
     tasks = [
-        task(lake, snapshot, part, v, fs, out, p, max_rows, max_tokens, fl, cached[p])
+        task(
+            lake,
+            snapshot,
+            delayed(part, traverse=False),
+            v,
+            fs,
+            out,
+            p,
+            max_rows,
+            max_tokens,
+            fl,
+            delayed(cached[p], traverse=False),
+        )
         for p, part in enumerate(parts)
     ]
     return list(run.compute(tasks, "tokenize"))
