@@ -240,19 +240,35 @@ class _LakeHoldings:
     """What the lake holds, kept up to date as recordings are added: recording ids,
     (dataset, unit key) -> recording id, the next ``seq``, and the merged subjects rows."""
 
-    def __init__(self, lake: Lake) -> None:
-        recs = lake.recordings()
-        self.ids: set[str] = set(recs["recording_id"].to_list())
-        self.units: dict[tuple[str, str], str] = {
-            (d, k): r for d, k, r in recs.select("dataset", "unit_key", "recording_id").iter_rows()
-        }
-        self.next_seq = int(recs["seq"].max()) + 1 if recs.height else 0  # type: ignore[arg-type]
+    def __init__(self, lake: Lake | None) -> None:
+        """What ``lake`` holds; ``None``: a lake known to hold no recordings and no
+        subjects (not read at all)."""
+        self.ids: set[str] = set()
+        self.units: dict[tuple[str, str], str] = {}
+        self.next_seq = 0
         #: (dataset, subject) -> subjects row, as merged so far
-        self.subject_rows: dict[tuple[str, str], dict[str, Any]] = {
-            (r["dataset"], r["subject"]): r for r in lake.subjects().iter_rows(named=True)
-        }
+        self.subject_rows: dict[tuple[str, str], dict[str, Any]] = {}
+        if lake is not None:
+            recs = lake.recordings()
+            self.ids.update(recs["recording_id"].to_list())
+            self.units.update(
+                ((d, k), r)
+                for d, k, r in recs.select("dataset", "unit_key", "recording_id").iter_rows()
+            )
+            self.next_seq = int(recs["seq"].max()) + 1 if recs.height else 0  # type: ignore[arg-type]
+            self.subject_rows.update(
+                ((r["dataset"], r["subject"]), r) for r in lake.subjects().iter_rows(named=True)
+            )
         #: (dataset, subject) keys of the rows committed to the lake
         self.committed_subjects: set[tuple[str, str]] = set(self.subject_rows)
+
+    @classmethod
+    def of(cls, writer: LakeWriter) -> _LakeHoldings:
+        """What the lake of ``writer`` holds at its published snapshot (a new lake's
+        tables have no files: nothing to read)."""
+        if writer.holds_no_files("recordings", "subjects"):
+            return cls(None)
+        return cls(Lake.open(writer.lake))
 
 
 #: Tables that get one row per recording, channel, event (subjects rows are merged).
@@ -459,7 +475,7 @@ def _ingest(
     units = adapter.discover()
     report = IngestReport(dataset=adapter.dataset)
     with LakeWriter(lake_path) as writer, ThreadPoolExecutor(1) as pool:
-        holdings = _LakeHoldings(Lake.open(lake_path))
+        holdings = _LakeHoldings.of(writer)
         reader = _SourceReader(adapter, checksums or {}, pool)
         pending = []
         for unit in units:

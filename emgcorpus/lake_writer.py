@@ -566,6 +566,18 @@ class LakeWriter:
         self._tables.clear()
         return _recover_locked(self.lake)
 
+    def holds_no_files(self, *tables: str) -> bool:
+        """True when the published version of every one of ``tables`` references no file
+        (so holds no row; a new lake's tables)."""
+        self._check_open("holds_no_files")
+        for table in tables:
+            dt = self._tables.get(table)
+            if dt is None or dt.version() != self.published[table]:
+                dt = delta_table(self.lake, table, self.published[table])
+            if dt.file_uris():
+                return False
+        return True
+
     def _latest(self, table: str) -> DeltaTable:
         """``table`` at its latest version: loaded once per writer, then brought up to
         date (reads only the log entries added since)."""
