@@ -177,6 +177,7 @@ def main() -> None:
         strong_max_iter=args.strong_max_iter,
         probe="lda",
         model_window_s=1.0,
+        pooling="channels-desc",  # the reproduce preset's (emgcorpus.runs.config)
     )
     result: dict[str, Any] = {"dataset": args.dataset, "strong_max_iter": args.strong_max_iter}
     with tempfile.TemporaryDirectory() as tmp:
