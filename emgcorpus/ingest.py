@@ -3,8 +3,8 @@
 One loop reads one unit at a time (checksums, adapter read, :func:`validate_recording`);
 its samples go straight to new Parquet files of ``signals`` (chunked by
 :mod:`emgcorpus.chunk_codec`, written in a :meth:`LakeWriter.signals` block; small
-recordings of one chunk each are gathered, 128 or 16 MiB at a time, into one record
-batch), so memory holds one recording plus the Parquet writer's buffer, whatever the
+recordings of one chunk and at most 1 MiB each are gathered, 128 or 16 MiB at a time,
+into one record batch), so memory holds one recording plus the Parquet writer's buffer, whatever the
 dataset size; its metadata rows (:mod:`emgcorpus.rows`) wait in the batch. A source file
 several units share is hashed once while it is unchanged. A batch ends after
 ``batch_bytes`` of samples or ``batch_recordings`` recordings; then its metadata rows are
@@ -320,15 +320,18 @@ class _Batch:
 #: reading of the next recordings); a batch costs tens of us whatever its size.
 _GATHER_STREAMS = FLUSH_ROWS
 _GATHER_BYTES = FLUSH_BYTES
+#: Largest stream gathered [bytes]: a larger one costs more to copy than its own batch,
+#: and goes out as it is (zero-copy).
+_GATHER_MAX_STREAM_BYTES = 1 << 20
 
 
 class _RawStreams:
-    """Raw samples on their way to ``signals``, in ingest order: one-chunk streams (small
-    recordings) are gathered and written as one record batch
-    (:func:`emgcorpus.chunk_codec.whole_streams_batch`) once they reach ``_GATHER_STREAMS``
-    or ``_GATHER_BYTES``, before a longer stream or another dataset's, and at
-    :meth:`flush`; longer streams go
-    out at once (:func:`emgcorpus.chunk_codec.chunk_batches`). Same rows either way."""
+    """Raw samples on their way to ``signals``, in ingest order: one-chunk streams of at
+    most ``_GATHER_MAX_STREAM_BYTES`` (small recordings) are gathered and written as one
+    record batch (:func:`emgcorpus.chunk_codec.whole_streams_batch`) once they reach
+    ``_GATHER_STREAMS`` or ``_GATHER_BYTES``, before any other stream or another dataset's,
+    and at :meth:`flush`; other streams go out at once
+    (:func:`emgcorpus.chunk_codec.chunk_batches`). Same rows either way."""
 
     def __init__(self, signals: SignalFileWriter) -> None:
         self.signals = signals
@@ -340,7 +343,7 @@ class _RawStreams:
         """Stream ``raw`` (C-contiguous, little-endian) of recording ``rid``."""
         if self._gathered and dataset != self._dataset:
             self.flush()
-        if not one_chunk(raw):
+        if raw.nbytes > _GATHER_MAX_STREAM_BYTES or not one_chunk(raw):
             self.flush()
             for chunks in chunk_batches(rid, seq, dataset, RAW_STREAM, raw):
                 self.signals.write(chunks)

@@ -29,14 +29,16 @@ from emgcorpus.schema import RAW_STREAM, SIGNALS
 from tests.lake.fakes import SpecAdapter, build_recording, spec
 
 #: Many small recordings (one chunk each) with, in between, recordings of several chunks
-#: (64 float32 channels: 16384 samples a chunk), other dtypes and channel counts, a
-#: big-endian one and a second dataset: the gathered streams must be flushed before each
-#: long stream and at each change of dataset, keeping the ingest order.
+#: (64 float32 channels: 16384 samples a chunk), one of one chunk but over 1 MiB (not
+#: gathered), other dtypes and channel counts, a big-endian one and a second dataset: the
+#: gathered streams must be flushed before each other stream and at each change of
+#: dataset, keeping the ingest order.
 SPECS: dict[str, dict[str, Any]] = {
     **{f"a{i:03d}": spec(n=200 + i, n_ch=8, subject=f"s{i % 7}") for i in range(60)},
     "b-long": spec(n=40000, n_ch=64, fs=2000.0, dtype="<f4", subject="s1"),
     **{f"c{i:03d}": spec(n=50 + 3 * i, n_ch=3, dtype="<u2", subject="s2") for i in range(25)},
     "d-big-endian": spec(n=321, n_ch=2, dtype=">f8", subject="s3"),
+    "d-one-chunk-1.3MB": spec(n=5000, n_ch=64, fs=2000.0, dtype="<f4", subject="s3"),
     "e-other": spec(n=99, n_ch=4, dataset="fake2", subject="s9"),
     "f-long-again": spec(n=16385, n_ch=64, fs=2000.0, dtype="<f4", subject="s4"),
     **{f"g{i:03d}": spec(n=300, n_ch=16, dtype="<i4", subject=f"s{i % 3}") for i in range(30)},
@@ -92,7 +94,9 @@ def test_batched_signals_keep_ingest_order(lakes: tuple[Path, Path]) -> None:
         assert len(set(order)) == len(order)
 
 
-@pytest.mark.parametrize("key", ["a000", "a059", "b-long", "d-big-endian", "e-other", "g029"])
+@pytest.mark.parametrize(
+    "key", ["a000", "a059", "b-long", "d-big-endian", "d-one-chunk-1.3MB", "e-other", "g029"]
+)
 def test_batched_samples_come_back_exactly(lakes: tuple[Path, Path], key: str) -> None:
     expected = build_recording(key, SPECS[key])
     lake = Lake.open(lakes[0])
