@@ -127,14 +127,41 @@ def sentence_rows(
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     """A table in SHARD_SCHEMA (its column order) from shard rows (a row without
-    ``token_desc``, or with None, gets a null there)."""
+    ``token_desc``, or with None, gets a null there). Built column by column: each list
+    column's offsets and flat values come straight from the rows' arrays (no Python
+    lists per token), the same table as converting every row's values."""
     columns = {}
     for field in SHARD_SCHEMA:
         values = [r.get(field.name) if field.name == DESC_COLUMN else r[field.name] for r in rows]
         if pa.types.is_list(field.type) and field.name != "events":
-            values = [None if v is None else np.asarray(v).tolist() for v in values]
-        columns[field.name] = pa.array(values, type=field.type)
+            columns[field.name] = _list_column(values, field)
+        else:
+            columns[field.name] = pa.array(values, type=field.type)
     return pa.table(columns, schema=SHARD_SCHEMA)
+
+
+def _list_column(values: list[Any], field: pa.Field) -> pa.ListArray:
+    """The list column ``field`` from one 1-d array (or sequence) of values per row, None
+    for a null entry: int32 offsets over the rows' values concatenated, cast to the
+    field's value type (safely: an integer out of its range raises)."""
+    arrays = [None if v is None else np.asarray(v) for v in values]
+    for a in arrays:
+        if a is not None and a.ndim != 1:
+            raise ValueError(f"{field.name}: a row holds a {a.ndim}-d array, expected 1-d")
+    offsets = np.zeros(len(arrays) + 1, np.int64)
+    np.cumsum([0 if a is None else a.shape[0] for a in arrays], out=offsets[1:])
+    if offsets[-1] > np.iinfo(np.int32).max:
+        raise ValueError(f"{field.name}: {offsets[-1]} values do not fit one list column")
+    present = [a for a in arrays if a is not None and a.shape[0]]  # empties: no dtype to add
+    value_type = field.type.value_type
+    flat = np.concatenate(present) if present else np.empty(0, value_type.to_pandas_dtype())
+    nulls = [a is None for a in arrays]
+    return pa.ListArray.from_arrays(
+        pa.array(offsets.astype(np.int32)),
+        pa.array(flat, type=value_type),
+        type=field.type,
+        mask=pa.array(nulls) if any(nulls) else None,
+    )
 
 
 def write_partition_shards(
