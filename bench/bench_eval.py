@@ -224,7 +224,7 @@ def main() -> None:
             scale = len(folds) / old_n
             row["old_seconds_scaled"] = round(old.wall * scale, 1)
             row["old_cpu_s_scaled"] = round(old.cpu * scale, 1)
-            row["speedup_cpu"] = round(old.cpu * scale / max(new.cpu, 1e-9), 2)
+            row["speedup_cpu"] = round(old.cpu * scale / max(row["cpu_s"], 1e-9), 2)
             row[f"accuracy_first_{old_n}_folds"] = {
                 "fast": regime_accuracy(p_new, y, old_subjects),
                 "old": regime_accuracy(p_old, y, old_subjects),
