@@ -39,14 +39,17 @@ repetition), as the mean over subjects with std/min/max and every subject's valu
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from emgcorpus.errors import ConfigError
@@ -149,6 +152,10 @@ class EvalConfig:
     #: baseline's early stopping, 63 bins and bounded threads; ShrinkageLDA); False: the
     #: earlier fits, kept to measure against (bench/bench_eval.py)
     fast_fits: bool = True
+    #: processes fitting the folds of each method in parallel (:func:`regimes_in_workers`:
+    #: forked, each running OpenMP on one thread; the same predictions as in process);
+    #: 1: in this process. Where the platform cannot fork, always in process
+    fold_workers: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -255,6 +262,89 @@ def run_regimes(
                 _fit_predict(make, calibrated[first], y[first], calibrated[second], n_classes),
             )
     return out
+
+
+#: what forked fold workers read (set just before the fork, so nothing large is pickled)
+_FOLD_JOB: dict[str, Any] = {}
+
+
+def _fold_chunk(chunk: list[int]) -> tuple[dict[str, FoldPredictions], float]:
+    """run_regimes on the folds ``chunk`` of ``_FOLD_JOB`` (in a forked worker); its CPU
+    seconds. OpenMP runs on one thread: GNU OpenMP hangs in a forked child that starts a
+    thread team after its parent had one (and the workers share the cores already)."""
+    c = time.process_time()
+    j = _FOLD_JOB
+    folds = [j["folds"][i] for i in chunk]
+    with threadpool_limits(limits=1, user_api="openmp"):
+        preds = run_regimes(
+            j["method"], j["features"], j["y"], j["windows"], folds, j["config"], j["n_classes"]
+        )
+    return preds, time.process_time() - c
+
+
+def can_fork() -> bool:
+    """Whether fold workers can be forked here (the platform has ``fork`` and this process
+    is no daemon, which may not have children)."""
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and not multiprocessing.current_process().daemon
+    )
+
+
+def regimes_in_workers(
+    method: str,
+    features: np.ndarray,
+    y: np.ndarray,
+    windows: Sequence[Window],
+    folds: Sequence[Fold],
+    config: EvalConfig,
+    n_classes: int,
+) -> tuple[dict[str, FoldPredictions], float]:
+    """:func:`run_regimes` with the folds dealt round-robin to ``config.fold_workers``
+    forked processes; (predictions in fold order, CPU seconds [s] the workers spent).
+
+    Folds are independent, so the predictions are those of one run_regimes call. In this
+    process (0 worker seconds) when ``fold_workers`` <= 1, with fewer than 2 folds, or
+    where :func:`can_fork` is False. RuntimeError naming the method and the folds when a
+    worker raises or dies.
+    """
+    workers = min(config.fold_workers, len(folds))
+    if workers <= 1 or not can_fork():
+        return run_regimes(method, features, y, windows, folds, config, n_classes), 0.0
+    chunks = [list(range(k, len(folds), workers)) for k in range(workers)]
+    _FOLD_JOB.update(
+        method=method,
+        features=features,
+        y=y,
+        windows=windows,
+        folds=folds,
+        config=config,
+        n_classes=n_classes,
+    )
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            jobs = [pool.submit(_fold_chunk, c) for c in chunks]
+            parts = []
+            for chunk, job in zip(chunks, jobs, strict=True):
+                try:
+                    parts.append(job.result())
+                except Exception as exc:
+                    subjects = [folds[i].test_subject for i in chunk]
+                    raise RuntimeError(
+                        f"method {method}: the fold worker of folds {subjects} failed: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
+    finally:
+        _FOLD_JOB.clear()
+    got = {folds[i].test_subject: pr for c, (pr, _) in zip(chunks, parts, strict=True) for i in c}
+    out = {r: FoldPredictions() for r in parts[0][0]}
+    for f in folds:  # fold order, as run_regimes gives it
+        for r, p in out.items():
+            fold_preds = got[f.test_subject][r].by_fold
+            if f.test_subject in fold_preds:  # (within_subject off: no reference)
+                p.by_fold[f.test_subject] = fold_preds[f.test_subject]
+    return out, sum(cpu for _, cpu in parts)
 
 
 def _spread(values: dict[str, float]) -> dict[str, Any]:
@@ -512,7 +602,7 @@ def evaluate_loso(
     bar = tqdm(features.items(), desc="LOSO", disable=not progress or not sys.stderr.isatty())
     for name, (_, mat) in bar:
         bar.set_postfix(method=name)
-        preds = run_regimes(name, mat, y, windows, folds, config, len(labels))
+        preds, _ = regimes_in_workers(name, mat, y, windows, folds, config, len(labels))
         res = {r: summarise(preds[r], y, windows, len(labels)) for r in preds}
         if config.within_subject:
             ws = res[REFERENCE]["window_accuracy"]["per_subject"]

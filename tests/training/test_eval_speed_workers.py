@@ -1,30 +1,20 @@
-"""bench/bench_eval.py's fold workers: folds dealt to forked processes give exactly the
-predictions of one run_regimes call, in the same fold order, for every regime."""
+"""Fold workers (training.evaluate.regimes_in_workers, EvalConfig.fold_workers; what
+bench/bench_eval.py and evaluate_loso use): folds dealt to forked processes give exactly the
+predictions of one run_regimes call, in the same fold order, for every regime; a failing
+worker raises in the parent."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
+import os
+from typing import Any
 
 import numpy as np
 import pytest
 
-from training.evaluate import EvalConfig, run_regimes
+import training.evaluate as evaluate
+from training.evaluate import EvalConfig, regimes_in_workers, run_regimes
 from training.splits import loso_folds
 from training.windows import RecordingEvents, WindowSpec, make_windows, window_labels
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_eval.py"
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_eval_under_test", BENCH)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _windows(n_subjects: int = 5) -> list:
@@ -46,7 +36,6 @@ def _windows(n_subjects: int = 5) -> list:
 
 @pytest.mark.parametrize("method", ["td-lda", "strong"])
 def test_workers_give_the_serial_predictions(method: str) -> None:
-    bench = _bench()
     windows = _windows()
     labels = window_labels(windows)
     y = np.array([labels.index(w.label) for w in windows], np.int64)
@@ -55,9 +44,9 @@ def test_workers_give_the_serial_predictions(method: str) -> None:
     x[:, 0] += 1.5 * y  # learnable, so a wrong fold merge shows as different predictions
     x[:, 1] += rng.normal(size=len(windows)) * np.array([int(w.subject) for w in windows])
     folds = loso_folds(windows)
-    cfg = EvalConfig(dataset="d", strong_max_iter=20)
+    cfg = EvalConfig(dataset="d", strong_max_iter=20, fold_workers=2)
     serial = run_regimes(method, x, y, windows, folds, cfg, len(labels))
-    forked, worker_cpu = bench.regimes_in_workers(method, x, y, windows, folds, cfg, len(labels), 2)
+    forked, worker_cpu = regimes_in_workers(method, x, y, windows, folds, cfg, len(labels))
     assert worker_cpu > 0.0
     assert list(forked) == list(serial)
     for regime, preds in serial.items():
@@ -67,19 +56,45 @@ def test_workers_give_the_serial_predictions(method: str) -> None:
             np.testing.assert_array_equal(got_idx, idx)
             np.testing.assert_array_equal(got_pred, pred)
     assert (serial["within_subject"].by_fold[folds[0].test_subject][1] >= 0).all()
-    assert not bench._JOB  # the workers' inputs are not kept alive after the run
+    assert not evaluate._FOLD_JOB  # the workers' inputs are not kept alive after the run
 
 
 def test_one_worker_runs_here() -> None:
-    bench = _bench()
     windows = _windows(3)
     labels = window_labels(windows)
     y = np.array([labels.index(w.label) for w in windows], np.int64)
     x = np.random.default_rng(1).normal(size=(len(windows), 4)) + 3.0 * y[:, None]
     folds = loso_folds(windows)
-    preds, worker_cpu = bench.regimes_in_workers(
-        "td-lda", x, y, windows, folds, EvalConfig(dataset="d"), len(labels), 1
+    preds, worker_cpu = regimes_in_workers(
+        "td-lda", x, y, windows, folds, EvalConfig(dataset="d"), len(labels)
     )
     assert worker_cpu == 0.0
     acc = np.mean([(p == y[i]).mean() for i, p in preds["zero_shot"].by_fold.values()])
     assert acc > 0.8
+
+
+def _fail(*args: Any) -> Any:
+    raise ValueError("no fit today")
+
+
+def _die(*args: Any) -> Any:
+    os._exit(3)
+
+
+@pytest.mark.parametrize(
+    ("broken", "says"), [(_fail, "ValueError: no fit today"), (_die, "BrokenProcessPool")]
+)
+def test_a_failing_worker_raises_in_the_parent(
+    monkeypatch: pytest.MonkeyPatch, broken: Any, says: str
+) -> None:
+    windows = _windows(4)
+    labels = window_labels(windows)
+    y = np.array([labels.index(w.label) for w in windows], np.int64)
+    x = np.random.default_rng(2).normal(size=(len(windows), 3))
+    folds = loso_folds(windows)
+    monkeypatch.setattr(evaluate, "run_regimes", broken)  # the forked workers inherit it
+    cfg = EvalConfig(dataset="d", fold_workers=2)
+    with pytest.raises(RuntimeError, match=r"method td-lda: the fold worker of folds \[") as err:
+        regimes_in_workers("td-lda", x, y, windows, folds, cfg, len(labels))
+    assert says in str(err.value)
+    assert not evaluate._FOLD_JOB
