@@ -6,10 +6,11 @@ On a lake holding ``--dataset`` (default: the Côté-Allard pre-training part, i
 - cuts the evaluation's windows and LOSO folds (training.evaluate.evaluation_folds) and
   computes the baseline features once (training.baselines.lake_features);
 - per method, runs every regime on every fold with the fast fits (EvalConfig.fast_fits),
-  the folds dealt to ``--workers`` forked processes (default 2, one per core; folds are
-  independent, so the predictions are run_regimes' own: tests/training/
-  test_eval_speed_workers.py), and, on the first ``--old-folds`` folds, with the earlier
-  fits (``fast_fits=False``, in this process),
+  the folds dealt to ``--workers`` forked processes (default 2, one per core:
+  EvalConfig.fold_workers, training.evaluate.regimes_in_workers; folds are independent,
+  so the predictions are run_regimes' own: tests/training/test_eval_speed_workers.py),
+  and, on the first ``--old-folds`` folds, with the earlier fits (``fast_fits=False``, in
+  this process),
   whose time is scaled to all folds; prints seconds (wall and CPU), the ratio, and the
   window accuracy per regime of both on those same folds;
 - the ``model`` method needs ``--shards`` and ``--checkpoint`` (its features are the frozen
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import tempfile
 import time
 from dataclasses import replace
@@ -43,8 +43,8 @@ from training.evaluate import (
     REFERENCE,
     REGIMES,
     EvalConfig,
-    FoldPredictions,
     evaluation_folds,
+    regimes_in_workers,
     run_regimes,
 )
 from training.windows import WindowSpec, window_labels
@@ -63,59 +63,6 @@ class Clock:
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self.w
         self.cpu = time.process_time() - self.c
-
-
-#: what the forked fold workers read (set before the fork, so nothing large is pickled)
-_JOB: dict[str, Any] = {}
-
-
-def _fold_chunk(chunk: list[int]) -> tuple[dict[str, FoldPredictions], float]:
-    """run_regimes on the folds ``chunk`` of ``_JOB`` (in a forked worker); its CPU seconds."""
-    c = time.process_time()
-    j = _JOB
-    folds = [j["folds"][i] for i in chunk]
-    preds = run_regimes(
-        j["method"], j["features"], j["y"], j["windows"], folds, j["config"], j["n_classes"]
-    )
-    return preds, time.process_time() - c
-
-
-def regimes_in_workers(
-    method: str,
-    features: np.ndarray,
-    y: np.ndarray,
-    windows: list[Any],
-    folds: list[Any],
-    config: EvalConfig,
-    n_classes: int,
-    workers: int,
-) -> tuple[dict[str, FoldPredictions], float]:
-    """run_regimes with the folds dealt round-robin to ``workers`` forked processes (folds
-    are independent: the same predictions as one run_regimes call); (predictions, CPU
-    seconds spent in the workers). ``workers`` <= 1: in this process (0 worker seconds)."""
-    if workers <= 1 or len(folds) < 2:
-        return run_regimes(method, features, y, windows, folds, config, n_classes), 0.0
-    _JOB.update(
-        method=method,
-        features=features,
-        y=y,
-        windows=windows,
-        folds=folds,
-        config=config,
-        n_classes=n_classes,
-    )
-    chunks = [list(range(k, len(folds), workers)) for k in range(min(workers, len(folds)))]
-    try:
-        with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
-            parts = pool.map(_fold_chunk, chunks)
-    finally:
-        _JOB.clear()
-    out = {r: FoldPredictions() for r in parts[0][0]}
-    for f in folds:  # fold order, as run_regimes gives it
-        for r, p in out.items():
-            part = next(pr for pr, _ in parts if f.test_subject in pr[r].by_fold)
-            p.by_fold[f.test_subject] = part[r].by_fold[f.test_subject]
-    return out, sum(cpu for _, cpu in parts)
 
 
 def ingest_lake(work: Path, adapter: str, source: Path) -> Path:
@@ -178,6 +125,7 @@ def main() -> None:
         probe="lda",
         model_window_s=1.0,
         pooling="channels-desc",  # the reproduce preset's (emgcorpus.runs.config)
+        fold_workers=args.workers,
     )
     result: dict[str, Any] = {"dataset": args.dataset, "strong_max_iter": args.strong_max_iter}
     with tempfile.TemporaryDirectory() as tmp:
@@ -209,9 +157,7 @@ def main() -> None:
     for name, mat in feats.items():
         method = "model" if name == "model-probe" else name
         with Clock() as new:
-            p_new, worker_cpu = regimes_in_workers(
-                method, mat, y, windows, folds, cfg, len(labels), args.workers
-            )
+            p_new, worker_cpu = regimes_in_workers(method, mat, y, windows, folds, cfg, len(labels))
         row: dict[str, Any] = {
             "seconds": round(new.wall, 1),
             "cpu_s": round(new.cpu + worker_cpu, 1),
