@@ -297,6 +297,13 @@ def pretrain_cmd(
     show_default=True,
     help="Boosting iterations of the strong baseline.",
 )
+@click.option(
+    "--fold-workers",
+    type=click.IntRange(min=1),
+    default=_EVAL.fold_workers,
+    show_default=True,
+    help="Processes fitting the folds in parallel (forked; 1: in this process).",
+)
 @click.option("--no-lake", is_flag=True, help="Cut windows from shard events (no lake baselines).")
 @click.option(
     "--out",
@@ -332,6 +339,7 @@ def eval_cmd(
     pool_max: bool,
     probe: str,
     strong_max_iter: int,
+    fold_workers: int,
     no_lake: bool,
     out: Path,
     torch_device: str,
@@ -364,6 +372,7 @@ def eval_cmd(
         pool_max=pool_max,
         probe=probe,
         strong_max_iter=strong_max_iter,
+        fold_workers=fold_workers,
     )
     lake = None if no_lake else context_lake(ctx)
     if checkpoint is None:

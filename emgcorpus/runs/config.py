@@ -124,10 +124,10 @@ def reproduce_preset(target: Target) -> RunConfig:
 
     ``target``: the experiment evaluated (its dataset, sessions, and whether its no-motion
     class is a class). Native rates, 10 codebook iterations, 300 pretraining steps of 64
-    sentences at lr 1e-3, 100 boosting iterations, on the CPU with 2 Dask workers; the model
-    embeds each token's stored descriptor beside its id and its probe also sees them pooled
-    per electrode position relative to the window (pooling ``channels-desc``;
-    training/RESULTS.md).
+    sentences at lr 1e-3, 100 boosting iterations, on the CPU with 2 Dask workers and 2
+    fold workers (EvalConfig.fold_workers); the model embeds each token's stored descriptor
+    beside its id and its probe also sees them pooled per electrode position relative to
+    the window (pooling ``channels-desc``; training/RESULTS.md).
     """
     return RunConfig(
         vocab=VocabConfig(
@@ -156,6 +156,7 @@ def reproduce_preset(target: Target) -> RunConfig:
             finetune_steps=0,
             seed=0,
             torch_device="cpu",
+            fold_workers=2,
         ),
         dask_workers=2,
     )
