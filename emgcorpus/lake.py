@@ -413,8 +413,9 @@ class Lake:
         LakeError if the stored chunks are not contiguous or do not add up.
         """
         plan = self._plan(recording_id, fs, channels, physical)
-        for table in self.iter_chunks(recording_id, plan.stream):
-            yield from plan.blocks(_chunks(table))
+        # one chunk iterator over every row group: the plan checks the whole stream adds up
+        tables = self.iter_chunks(recording_id, plan.stream)
+        yield from plan.blocks(chunk for table in tables for chunk in _chunks(table))
 
     def read_samples(
         self,
