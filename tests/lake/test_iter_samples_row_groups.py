@@ -1,4 +1,5 @@
-"""A recording whose chunks lie in several Parquet row groups reads whole, streamed or not.
+"""A recording whose chunks lie in several Parquet row groups reads whole, streamed or not
+(``iter_samples``, ``read_many``, ``iter_many``).
 
 Regression: ``Lake.iter_samples`` checked each row group's chunks as if they were the whole
 stream, so a recording spanning row groups failed with "N samples stored, M expected" (the
@@ -43,6 +44,11 @@ def test_a_recording_over_several_row_groups_streams_and_harmonizes(
     blocks = list(lake.iter_samples(long_id))
     assert len(blocks) == 3
     np.testing.assert_array_equal(np.concatenate(blocks), whole)
+    ids = [long_id, build_recording("short", SPECS["short"]).recording_id]
+    for rid, x in lake.read_many(ids, batch_bytes=1024):
+        np.testing.assert_array_equal(x, lake.read_samples(rid))
+    for rid, chunks in lake.iter_many(ids):
+        np.testing.assert_array_equal(np.concatenate(list(chunks)), lake.read_samples(rid))
     result = harmonize(path, 100.0, method="scipy", progress=False)
     assert long_id in result["added"]
     assert Lake.open(path).read_samples(long_id, fs=100.0).shape[0] > 0
