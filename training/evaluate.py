@@ -6,7 +6,7 @@ the model from the tokens whose onset falls in each window (token shards), the f
 baselines from the raw samples of the same interval (lake), the window-tokenizer baseline
 from its own shards. The code checks that every method's rows are the same window ids.
 
-Per fold (one held-out evaluation subject) and method, three regimes, each saying what it
+Per fold (one held-out evaluation subject) and method, four regimes, each saying what it
 may see of the target subject:
 
 - ``zero_shot``: only the window being classified. Features/embeddings are standardised
