@@ -79,6 +79,14 @@ def time_order(windows: Sequence[Window], idx: np.ndarray) -> np.ndarray:
     )
 
 
+def _cut_order(windows: Sequence[Window], idx: np.ndarray, fraction: float) -> np.ndarray:
+    """``idx`` in time order for a few-shot cut of ``fraction``; ConfigError if it is not in
+    (0, 1)."""
+    if not 0 < fraction < 1:
+        raise ConfigError(f"few-shot fraction must be in (0, 1), got {fraction!r}")
+    return time_order(windows, np.asarray(idx))
+
+
 def few_shot_split(
     windows: Sequence[Window], idx: np.ndarray, fraction: float = 0.05
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -88,9 +96,7 @@ def few_shot_split(
     every repetition (trial) it touches is entirely in it; ``test`` is the rest. Raises
     ConfigError if ``fraction`` is not in (0, 1) or if nothing is left to test.
     """
-    if not 0 < fraction < 1:
-        raise ConfigError(f"few-shot fraction must be in (0, 1), got {fraction!r}")
-    ordered = time_order(windows, np.asarray(idx))
+    ordered = _cut_order(windows, idx, fraction)
     n = len(ordered)
     if n == 0:
         return ordered, ordered
@@ -120,9 +126,7 @@ def few_shot_class_split(
     time-order cut (:func:`few_shot_split`) can hold only the first one or two classes of a
     session recorded gesture by gesture. Raises ConfigError as :func:`few_shot_split` does.
     """
-    if not 0 < fraction < 1:
-        raise ConfigError(f"few-shot fraction must be in (0, 1), got {fraction!r}")
-    ordered = time_order(windows, np.asarray(idx))
+    ordered = _cut_order(windows, idx, fraction)
     if len(ordered) == 0:
         return ordered, ordered
     labels = np.array([windows[i].label for i in ordered])
