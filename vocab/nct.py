@@ -16,7 +16,12 @@ segments):
    borrows the floor of the session's rest recording; ``segment(..., noise_floor=...)``
    takes such floors from the caller. Floors are capped at ``floor_channel_spread`` x the
    quietest channel's floor, so that a channel active throughout still gets a floor near
-   the device's noise level (``None`` turns the cap off);
+   the device's noise level (``None`` turns the cap off). The floors set every channel's
+   contraction thresholds; the descriptors' intensities (entries 1-2) are taken against
+   ``intensity_reference``: ``"channel"``, each channel's own floor, or ``"device"``, one
+   reference per recording (the median of its channels' floors), so that the intensity
+   pattern over the electrodes keeps the channels' relative amplitudes while the device's
+   gain and the person's skin still cancel;
 4. contractions by hysteresis: on above ``on_ratio`` x floor, off below ``off_ratio`` x
    floor; gaps shorter than ``min_gap_ms`` merged, contractions shorter than
    ``min_duration_ms`` dropped (vocab.contractions);
@@ -111,6 +116,9 @@ def sort_segments(
     )
 
 
+#: What the descriptors' intensities are taken against (module docstring, step 3).
+INTENSITY_REFERENCES = ("channel", "device")
+
 #: Filtered recordings of one session kept in memory between the floor pass and the
 #: tokenizing pass [bytes]; the others are filtered again (bounded memory per task).
 SESSION_CACHE_BYTES = 256 * 2**20
@@ -167,6 +175,11 @@ class NCTTokenizer(Tokenizer):
             raise ConfigError(f"noise_percentile must be in [0, 100], got {p['noise_percentile']}")
         if int(p["filter_order"]) < 1:
             raise ConfigError(f"filter_order must be >= 1, got {p['filter_order']}")
+        if p["intensity_reference"] not in INTENSITY_REFERENCES:
+            raise ConfigError(
+                f"intensity_reference must be one of {', '.join(INTENSITY_REFERENCES)}, "
+                f"got {p['intensity_reference']!r}"
+            )
         self.detector = ContractionDetector(
             on_ratio=p["on_ratio"],
             off_ratio=p["off_ratio"],
@@ -186,6 +199,7 @@ class NCTTokenizer(Tokenizer):
             "noise_block_ms": 200.0,
             "noise_percentile": 10.0,
             "floor_channel_spread": 2.0,
+            "intensity_reference": "channel",
             "on_ratio": 3.0,
             "off_ratio": 2.0,
             "min_duration_ms": 100.0,
@@ -297,6 +311,13 @@ class NCTTokenizer(Tokenizer):
             floor = np.minimum(floor, float(spread) * floor.min())
         return floor
 
+    def intensity_floor(self, floor: np.ndarray) -> np.ndarray:
+        """What the descriptors' intensities are divided by (``intensity_reference``): the
+        floors (n_used,) themselves, or their median on every channel."""
+        if self.params["intensity_reference"] == "device" and len(floor):
+            return np.full_like(floor, float(np.median(floor)))
+        return floor
+
     def finish(self, prep: PreparedRecording, floor: np.ndarray | None = None) -> Segments:
         """Steps 4-5: contractions, sub-steps and rests against ``floor`` (n_used,), or the
         recording's own floor when ``None`` (NaN entries also fall back to it)."""
@@ -310,7 +331,10 @@ class NCTTokenizer(Tokenizer):
         grid, env = prep.grid, prep.env
         contractions = self.detector.detect(env, floor, grid)
         steps = split_substeps(contractions, grid.cells(p["substep_ms"]))
-        desc = describe(prep.y, grid, prep.power, env, floor, prep.bands, steps, contractions)
+        desc = describe(
+            prep.y, grid, prep.power, env, self.intensity_floor(floor), prep.bands, steps,
+            contractions,
+        )  # fmt: skip
         rests = rest_runs(contractions, len(prep.used), grid.n_cells)
 
         used_arr = prep.used

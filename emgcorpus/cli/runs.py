@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from emgcorpus.cli.common import context_lake, torch_device_option
+from emgcorpus.cli.common import context_lake, parse_key_values, torch_device_option
 from emgcorpus.runs.config import RunConfig, quickstart_preset, with_options
 from emgcorpus.runs.orchestrator import run_stages
 from emgcorpus.runs.plans import DEFAULT_EVAL_FRACTION, QUICKSTART_SIM, lake_plan
@@ -36,6 +36,14 @@ def run_options(preset: RunConfig) -> Callable[[click.decorators.FC], click.deco
             + keeps(p.vocab.fs_hz or 0),
         ),
         click.option("--vocab-size", type=int, default=None, help="Codes " + keeps(p.vocab.size)),
+        click.option(
+            "--tokenizer-param",
+            "tokenizer_params",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help=f"Parameter of the {p.vocab.tokenizer} tokenizer (repeatable; the value is "
+            "read as YAML) " + keeps(_pairs(p.vocab.tokenizer_params) or "its defaults"),
+        ),
         click.option(
             "--steps",
             "pretrain_steps",
@@ -140,11 +148,17 @@ def run_options(preset: RunConfig) -> Callable[[click.decorators.FC], click.deco
 def configure(preset: RunConfig, options: dict[str, Any]) -> RunConfig:
     """``preset`` with the run options given on the command line (see :func:`run_options`)."""
     baselines = options.pop("baselines")
+    params = parse_key_values(options.pop("tokenizer_params", ()), "--tokenizer-param")
     return with_options(
         preset,
         baselines=parse_baselines(baselines) if baselines is not None else None,
+        tokenizer_params=tuple(sorted(params.items())) if params else None,
         **options,
     )
+
+
+def _pairs(params: tuple[tuple[str, Any], ...]) -> str:
+    return " ".join(f"{k}={v}" for k, v in params)
 
 
 _OUT = click.option(

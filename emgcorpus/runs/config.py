@@ -33,6 +33,8 @@ class VocabConfig:
     window-tokenizer vocabulary (built only for the ``window`` baseline). ``fs_hz``: rate
     [Hz] the lakes are harmonized to and the vocabularies read (None: native rates).
     ``sample_size``: descriptors that initialise the codebook (at least ``size``).
+    ``tokenizer_params``: (name, value) pairs of ``tokenizer``'s parameters where they
+    differ from its defaults (vocab.tokenizers; not the window baseline's).
     """
 
     tokenizer: str
@@ -42,6 +44,12 @@ class VocabConfig:
     sample_size: int
     fs_hz: float | None
     seed: int
+    tokenizer_params: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        from vocab.tokenizers import get_tokenizer
+
+        get_tokenizer(self.tokenizer, **dict(self.tokenizer_params))  # ConfigError if unknown
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -166,6 +174,7 @@ def reproduce_preset(target: Target) -> RunConfig:
 OPTION_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "fs_hz": (("vocab", "fs_hz"),),
     "vocab_size": (("vocab", "size"),),
+    "tokenizer_params": (("vocab", "tokenizer_params"),),
     "d_model": (("model", "d_model"),),
     "n_layers": (("model", "n_layers"),),
     "desc_dim": (("model", "desc_dim"),),

@@ -196,6 +196,9 @@ def _vocabulary(
         settings["datasets"] = split.vocab_datasets
     if split.exclude_subjects:
         settings["exclude_subjects"] = sorted(split.exclude_subjects)
+    params = dict(v.tokenizer_params) if tokenizer == v.tokenizer else {}
+    if params:
+        settings["tokenizer_params"] = params
     key = f"vocab {tokenizer} " + json.dumps(settings, sort_keys=True)
     known = cache.get(key)
     if known and _vocab_usable(default_store(lake), known):
@@ -207,6 +210,7 @@ def _vocabulary(
         size=size,
         datasets=split.vocab_datasets,
         exclude_subjects=split.exclude_subjects,
+        tokenizer_params=params or None,
         fs=v.fs_hz,
         seed=v.seed,
         iterations=v.iterations,
@@ -301,7 +305,8 @@ def run_stages(
     )
 
     v = config.vocab
-    clock.stage("vocabulary", f"vocabulary build ({v.tokenizer}, {v.size} codes, Dask)")
+    varied = "".join(f" {k}={val}" for k, val in v.tokenizer_params)
+    clock.stage("vocabulary", f"vocabulary build ({v.tokenizer}{varied}, {v.size} codes, Dask)")
     vocab_id, reused = _vocabulary(
         cache, plan.pretrain_lake, v.tokenizer, v.size, config, split, progress
     )

@@ -12,6 +12,7 @@ from emgcorpus.errors import ConfigError
 from emgcorpus.runs.config import quickstart_preset, with_options
 from emgcorpus.runs.orchestrator import run_stages
 from emgcorpus.runs.plans import lake_plan, split_subjects
+from vocab.artifact import Vocabulary, default_store
 
 TINY_SIM = {
     "subjects": 4,
@@ -82,6 +83,18 @@ def test_pipeline_runs_every_stage_and_never_pretrains_on_evaluation_subjects(
     assert f"        reusing {tmp_path / 'run' / 'checkpoint'}" in cached
     rerun = json.loads((page.parent / "report.json").read_text())
     assert rerun["methods"] == report["methods"]
+    # a tokenizer parameter (--tokenizer-param) makes a new NCT vocabulary with it; the
+    # window baseline's vocabulary does not take it and is reused
+    varied: list[str] = []
+    cfg2 = with_options(cfg, tokenizer_params=(("intensity_reference", "device"),))
+    run_stages(plan, cfg2, tmp_path / "run", progress=False, echo=varied.append)
+    new_id = json.loads((page.parent / "report.json").read_text())["run"]["vocab_id"]
+    assert new_id != report["run"]["vocab_id"]
+    params = Vocabulary.load(default_store(tmp_path / "lake"), new_id).tokenizer().params
+    assert params["intensity_reference"] == "device"
+    assert sum("(reused)" in ln and "vocabulary" in ln for ln in varied) == 1
+    with pytest.raises(ConfigError, match="unknown NCT parameter"):
+        with_options(cfg, tokenizer_params=(("floor", 1),))
 
 
 def test_pipeline_refuses_an_empty_lake_and_unknown_dataset(tmp_path: Path) -> None:

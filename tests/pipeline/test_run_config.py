@@ -129,3 +129,20 @@ def test_descriptor_pooling_and_finetune_options_reach_the_config(
     res = CliRunner().invoke(cli, [*args, "--no-pool-max"])
     assert res.exit_code == 0, res.output
     assert not seen[-1].eval.pool_max and seen[-1].model.desc_dim == -1
+
+
+def test_tokenizer_params_from_the_command_line() -> None:
+    from emgcorpus.cli.runs import configure
+
+    preset = reproduce_preset(TARGETS["ciil"])
+    assert preset.vocab.tokenizer_params == ()
+    cfg = configure(
+        preset,
+        {"baselines": None, "tokenizer_params": ("on_ratio=2", "intensity_reference=device")},
+    )
+    assert cfg.vocab.tokenizer_params == (("intensity_reference", "device"), ("on_ratio", 2))
+    assert configure(preset, {"baselines": None, "tokenizer_params": ()}).vocab == preset.vocab
+    with pytest.raises(ConfigError, match="--tokenizer-param 'on_ratio': expected key=value"):
+        configure(preset, {"baselines": None, "tokenizer_params": ("on_ratio",)})
+    with pytest.raises(ConfigError, match="intensity_reference must be one of"):
+        configure(preset, {"baselines": None, "tokenizer_params": ("intensity_reference=x",)})
