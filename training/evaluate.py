@@ -30,8 +30,9 @@ half tests, calibrated) gives the "full-data" accuracy; few-shot is also reporte
 share of it. For the ``model`` method the backbone stays frozen and only the probe is
 fit, on the pooled features of training.embedding. With ``finetune_steps`` > 0 a
 ``model-finetune`` method is added: per fold the backbone's last layers and a head are
-trained on the training subjects' labels (zero-shot), then adapted with the target's
-few-shot windows (few-shot; training.finetune.supervised_fold).
+trained on the training subjects' labels (training.finetune.supervised_fold), and the
+frozen method's regimes (:func:`run_regimes`, the same probe) are run on that fold's
+fine-tuned features (``finetune_adapt`` ``probe``, :func:`finetune_regime`).
 
 Accuracy is reported per window and per trial (majority vote over the windows of one
 repetition), as the mean over subjects with std/min/max and every subject's value.
@@ -52,7 +53,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from emgcorpus.errors import ConfigError
+from emgcorpus.errors import ConfigError, check_option
 from emgcorpus.shards.reader import RecordingTokens, ShardSet
 from training.baselines import (
     LAKE_BASELINES,
@@ -87,6 +88,11 @@ from training.windows import (
 )
 
 REGIMES = ("zero_shot", "unsupervised_calibration", "few_shot", "few_shot_classes")
+#: how ``model-finetune`` uses the target's windows (:func:`finetune_regime`): ``probe``
+#: (the frozen method's regimes on the fine-tuned features), ``gradient`` (the head's
+#: zero-shot, few-shot by gradient steps on the adaptation windows), ``both`` (``probe``
+#: as ``model-finetune``, ``gradient`` beside it as ``model-finetune-gradient``)
+FINETUNE_ADAPTS = ("probe", "gradient", "both")
 REFERENCE = "within_subject"
 REGIME_SEES = {
     "zero_shot": "only the window being classified; normalisation statistics from the "
@@ -138,6 +144,8 @@ class EvalConfig:
     finetune_steps: int = 0
     finetune_layers: int = 1
     finetune_lr: float = 3e-4
+    #: FINETUNE_ADAPTS
+    finetune_adapt: str = "probe"
     #: model features: ``cls-mean`` (CLS + mean of token outputs) or ``channels`` (that plus
     #: the mean output of each electrode position and per-position token counts)
     pooling: str = "channels"
@@ -400,6 +408,25 @@ def summarise(
     }
 
 
+def method_summary(
+    preds: dict[str, FoldPredictions],
+    y: np.ndarray,
+    windows: Sequence[Window],
+    n_classes: int,
+    within_subject: bool,
+) -> dict[str, Any]:
+    """Regime -> :func:`summarise` of one method; with ``within_subject`` (and a reference
+    that tested something) each few-shot regime also as a share of it per subject."""
+    res = {r: summarise(preds[r], y, windows, n_classes) for r in preds}
+    ws = res.get(REFERENCE, {}).get("window_accuracy", {}).get("per_subject") or {}
+    if within_subject and ws:
+        for regime in FEW_SHOT_SPLITS:
+            fs = res[regime]["window_accuracy"]["per_subject"]
+            share = {s: fs[s] / ws[s] if ws.get(s) else float("nan") for s in fs}
+            res[regime]["share_of_within_subject"] = _spread(share)
+    return res
+
+
 def finetune_regime(
     encoder: TokenEncoder,
     tokens: dict[str, RecordingTokens],
@@ -409,13 +436,23 @@ def finetune_regime(
     n_classes: int,
     config: EvalConfig,
     progress: bool = True,
-) -> dict[str, Any]:
-    """The ``model-finetune`` method (training.finetune.supervised_fold): per fold, a fresh
-    copy of the backbone's last ``finetune_layers`` layers and a head trained on the
-    training subjects' labels (zero-shot), then adapted with the target's first few-shot
-    windows (few-shot). Unsupervised calibration and within-subject are not defined for it
-    (their accuracies are None).
+) -> dict[str, dict[str, Any]]:
+    """The ``model-finetune`` method: per fold, a fresh copy of the backbone's last
+    ``finetune_layers`` layers and a head trained on the training subjects' labels
+    (training.finetune.supervised_fold); method name -> regime -> summary.
+
+    ``finetune_adapt`` ``probe``: the fold's fine-tuned pooled features (the head's input)
+    of every window go through :func:`run_regimes` for that fold alone, as the frozen
+    ``model`` method's features do (the configured probe; per-subject standardisation from
+    unlabelled windows; the adaptation windows added to the training subjects): every
+    regime and the within-subject reference. ``gradient``: the head's zero-shot
+    predictions, and few-shot by adapting a copy of the model with gradient steps on the
+    adaptation windows (unsupervised calibration and within-subject not defined: None).
+    ``both``: ``probe`` as ``model-finetune`` and ``gradient`` as
+    ``model-finetune-gradient``. Neither sees the target subject's labels before its
+    adaptation windows.
     """
+    adapt = check_option("finetune_adapt", config.finetune_adapt, FINETUNE_ADAPTS)
     fcfg = FinetuneConfig(
         steps=config.finetune_steps,
         lr=config.finetune_lr,
@@ -432,26 +469,42 @@ def finetune_regime(
         max_window_tokens=config.max_window_tokens,
     )
     torch_device = resolve_torch_device(config.torch_device)
-    preds = {r: FoldPredictions() for r in (*REGIMES, REFERENCE)}
+    probe = {r: FoldPredictions() for r in (*REGIMES, REFERENCE)}
+    gradient = {r: FoldPredictions() for r in (*REGIMES, REFERENCE)}
+    every = np.arange(len(windows))
     bar = tqdm(folds, desc="fine-tune", disable=not progress or not sys.stderr.isatty())
     for f in bar:
         splits = few_shot_splits(windows, f.test_idx, config.few_shot)
-        zero, few = supervised_fold(
+        fold = supervised_fold(
             encoder,
             items,
             y,
             f.train_idx,
             f.test_idx,
-            list(splits.values()),
+            list(splits.values()) if adapt != "probe" else [],
             n_classes,
             slots,
             fcfg,
             torch_device,
+            features_of=every if adapt != "gradient" else None,
         )
-        preds["zero_shot"].by_fold[f.test_subject] = (f.test_idx, zero)
-        for (regime, (_, rest)), pred in zip(splits.items(), few, strict=True):
-            preds[regime].by_fold[f.test_subject] = (rest, pred)
-    return {r: summarise(preds[r], y, windows, n_classes) for r in preds}
+        gradient["zero_shot"].by_fold[f.test_subject] = (f.test_idx, fold.zero)
+        if adapt != "probe":
+            for (regime, (_, rest)), pred in zip(splits.items(), fold.few, strict=True):
+                gradient[regime].by_fold[f.test_subject] = (rest, pred)
+        if fold.features is not None:
+            got = run_regimes("model", fold.features, y, windows, [f], config, n_classes)
+            for r, p in got.items():
+                probe[r].by_fold.update(p.by_fold)
+    out = {}
+    if adapt != "gradient":
+        out["model-finetune"] = probe
+    if adapt != "probe":
+        out["model-finetune" if adapt == "gradient" else "model-finetune-gradient"] = gradient
+    return {
+        name: method_summary(p, y, windows, n_classes, config.within_subject)
+        for name, p in out.items()
+    }
 
 
 def evaluation_windows(
@@ -603,18 +656,13 @@ def evaluate_loso(
     for name, (_, mat) in bar:
         bar.set_postfix(method=name)
         preds, _ = regimes_in_workers(name, mat, y, windows, folds, config, len(labels))
-        res = {r: summarise(preds[r], y, windows, len(labels)) for r in preds}
-        if config.within_subject:
-            ws = res[REFERENCE]["window_accuracy"]["per_subject"]
-            for regime in FEW_SHOT_SPLITS:
-                fs = res[regime]["window_accuracy"]["per_subject"]
-                share = {s: fs[s] / ws[s] if ws.get(s) else float("nan") for s in fs}
-                res[regime]["share_of_within_subject"] = _spread(share)
-        methods[name] = res
+        methods[name] = method_summary(preds, y, windows, len(labels), config.within_subject)
 
     if config.finetune_steps > 0 and encoder_model is not None:
-        methods["model-finetune"] = finetune_regime(
-            encoder_model.encoder, tokens, windows, folds, y, len(labels), config, progress
+        methods.update(
+            finetune_regime(
+                encoder_model.encoder, tokens, windows, folds, y, len(labels), config, progress
+            )
         )
     report = loso_report(config, windows, source, folds, labels, checkpoint, meta, shard_set)
     if config.audit and shard_set is not None:

@@ -7,7 +7,10 @@ held-out subject (nothing of it seen); then, for each few-shot split of the held
 subject (training.evaluate.FEW_SHOT_SPLITS), a copy of that zero-shot model goes on training
 on batches of which ``adapt_share`` come from the split's adaptation windows and the rest from
 the training subjects, at ``adapt_lr_scale`` x the rate -> few-shot predictions on the split's
-test windows. Every few-shot model thus starts from the same zero-shot model.
+test windows. Every few-shot model thus starts from the same zero-shot model. With
+``features_of`` it also gives the zero-shot model's pooled features (the head's input) of
+those windows, on which training.evaluate fits the frozen method's probe in every regime
+(``finetune_adapt`` ``probe``).
 
 The head sits on the pooled features (training.embedding.pooled_features) behind a
 parameter-free LayerNorm; the frozen layers below stay as pretrained. Nothing else of the
@@ -79,6 +82,18 @@ def trainable_copy(encoder: TokenEncoder, layers: int) -> TokenEncoder:
     return enc
 
 
+@dataclass
+class FinetunedFold:
+    """What :func:`supervised_fold` gives for one fold."""
+
+    #: the zero-shot model's predicted classes of ``test_idx``
+    zero: np.ndarray
+    #: per adaptation, the adapted copy's predicted classes of its ``rest_idx``
+    few: list[np.ndarray]
+    #: the zero-shot model's pooled features (head input) of ``features_of``, or None
+    features: np.ndarray | None = None
+
+
 def supervised_fold(
     encoder: TokenEncoder,
     items: Sequence[dict[str, np.ndarray]],
@@ -90,12 +105,14 @@ def supervised_fold(
     slots: dict[bytes, int],
     config: FinetuneConfig,
     torch_device: torch.device,
-) -> tuple[np.ndarray, list[np.ndarray]]:
+    features_of: np.ndarray | None = None,
+) -> FinetunedFold:
     """One fold of supervised fine-tuning (module docstring): the predicted classes of
     ``test_idx`` after training on ``train_idx`` alone (zero-shot), and for each
     ``(adapt_idx, rest_idx)`` of ``adaptations`` those of ``rest_idx`` after adapting a copy
     of that model with ``adapt_idx`` (few-shot; without adaptation windows, the zero-shot
-    model's)."""
+    model's). With ``features_of``: also the zero-shot model's pooled features (the head's
+    input, float32, eval mode) of those windows; only ``train_idx``'s labels are used."""
     enc = trainable_copy(encoder, config.layers).to(torch_device)
     width = pooled_width(enc.cfg.d_model, len(slots), config.pool_max)
     pool_desc = config.pool_desc and bool(slots) and bool(items) and "desc" in items[0]
@@ -140,8 +157,17 @@ def supervised_fold(
             out.append(head(features(idx[a : a + 256])).argmax(-1).cpu().numpy().astype(np.int64))
         return np.concatenate(out)
 
+    @torch.no_grad()
+    def pooled(idx: np.ndarray) -> np.ndarray:
+        enc.eval()
+        out = [np.zeros((0, width), np.float32)]
+        for a in range(0, len(idx), 256):
+            out.append(features(idx[a : a + 256]).float().cpu().numpy())
+        return np.concatenate(out)
+
     train([(np.asarray(train_idx), 1.0)], config.steps)
     zero = predict(np.asarray(test_idx))
+    feats = None if features_of is None else pooled(np.asarray(features_of))
     zero_state = copy.deepcopy((enc.state_dict(), head.state_dict(), opt.state_dict()))
     few: list[np.ndarray] = []
     for adapt_idx, rest_idx in adaptations:
@@ -162,4 +188,4 @@ def supervised_fold(
             config.adapt_steps or config.steps // 2,
         )
         few.append(predict(np.asarray(rest_idx)))
-    return zero, few
+    return FinetunedFold(zero, few, feats)

@@ -17,7 +17,7 @@ from emgcorpus.runs.plans import TARGETS, experiment_plan, target
 from training.baselines import PROBES, parse_baselines
 from training.embedding import POOLINGS
 from training.eval_report import accuracy_lines, window_accuracy_means, write_eval_report
-from training.evaluate import EvalConfig, evaluate_loso
+from training.evaluate import FINETUNE_ADAPTS, EvalConfig, evaluate_loso
 from training.model import ModelConfig
 from training.pretrain import PretrainConfig, pretrain
 from training.windows import WindowSpec
@@ -281,6 +281,15 @@ def pretrain_cmd(
     help="Learning rate of model-finetune (adaptation: 0.3x).",
 )
 @click.option(
+    "--finetune-adapt",
+    type=click.Choice(FINETUNE_ADAPTS),
+    default=_EVAL.finetune_adapt,
+    show_default=True,
+    help="model-finetune: probe = the frozen model's regimes (probe, calibration, few-shot "
+    "windows) on the fine-tuned features; gradient = the head's zero-shot and gradient "
+    "steps on the few-shot windows; both = probe, with gradient as model-finetune-gradient.",
+)
+@click.option(
     "--pool-max", is_flag=True, help="Also max-pool the token outputs (window and per position)."
 )
 @click.option(
@@ -336,6 +345,7 @@ def eval_cmd(
     finetune_steps: int,
     finetune_layers: int,
     finetune_lr: float,
+    finetune_adapt: str,
     pool_max: bool,
     probe: str,
     strong_max_iter: int,
@@ -369,6 +379,7 @@ def eval_cmd(
         finetune_steps=finetune_steps,
         finetune_layers=finetune_layers,
         finetune_lr=finetune_lr,
+        finetune_adapt=finetune_adapt,
         pool_max=pool_max,
         probe=probe,
         strong_max_iter=strong_max_iter,

@@ -103,11 +103,12 @@ def test_finetuned_few_shot_is_reported_beside_the_frozen_probe(toy: tuple[Path,
         few_shot=0.2,
         finetune_steps=20,
         finetune_lr=3e-3,
+        finetune_adapt="gradient",
         within_subject=False,
     )
     report = evaluate_loso(shards, ckpt, cfg, progress=False)
     ft = report["methods"]["model-finetune"]
-    # supervised on the training subjects alone (zero-shot), then adapted (few-shot)
+    # gradient path: supervised on the training subjects alone (zero-shot), then adapted
     zs = ft["zero_shot"]
     assert set(zs["n_test_windows"].values()) == {8 * 16}  # every window of the target
     assert zs["n_test_windows"] == report["methods"]["model"]["zero_shot"]["n_test_windows"]

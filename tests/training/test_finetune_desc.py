@@ -51,11 +51,12 @@ def test_the_head_sees_the_descriptors_relative_to_the_window() -> None:
     accuracy = {}
     for pool_desc in (False, True):
         cfg = FinetuneConfig(steps=60, lr=3e-3, layers=0, pool_desc=pool_desc)
-        zero, few = supervised_fold(
+        fold = supervised_fold(
             encoder, items, y, train, test, [(adapt, rest)], 2, slots, cfg, torch.device("cpu")
         )
-        assert len(zero) == len(test) and [len(f) for f in few] == [len(rest)]
-        accuracy[pool_desc] = float((zero == y[test]).mean())
+        assert len(fold.zero) == len(test) and [len(f) for f in fold.few] == [len(rest)]
+        assert fold.features is None  # none asked for
+        accuracy[pool_desc] = float((fold.zero == y[test]).mean())
     # ids-only encoder: the windows look alike without the descriptors
     assert accuracy[False] <= 0.75
     assert accuracy[True] >= 0.95
