@@ -405,6 +405,20 @@ def _store(
     holdings.units[(rec.dataset, unit.key)] = rid
 
 
+class _NoProgress:
+    """The progress bar when none is shown (a disabled ``tqdm`` still makes a
+    multiprocessing lock and starts a monitor thread: milliseconds per ingest)."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        return None
+
+
 def _first_missing(path: Path) -> Path | None:
     """The outermost folder of ``path`` (itself or a parent) that does not exist yet."""
     missing = None
@@ -474,10 +488,10 @@ def _ingest(
     batch_recordings: int,
 ) -> IngestReport:
     start = time.perf_counter()
-    Lake.create(lake_path)
     units = adapter.discover()
     report = IngestReport(dataset=adapter.dataset)
-    with LakeWriter(lake_path) as writer, ThreadPoolExecutor(1) as pool:
+    # (the writer creates a new lake: one lock, and the new tables stay loaded for it)
+    with LakeWriter(lake_path, create=True) as writer, ThreadPoolExecutor(1) as pool:
         holdings = _LakeHoldings.of(writer)
         reader = _SourceReader(adapter, checksums or {}, pool)
         pending = []
@@ -489,7 +503,8 @@ def _ingest(
                 report.skipped.append(known)
         todo = iter(pending)
         show = progress and sys.stderr.isatty()
-        with tqdm(total=len(pending), desc=f"ingest {adapter.dataset}", disable=not show) as bar:
+        bar = tqdm(total=len(pending), desc=f"ingest {adapter.dataset}") if show else _NoProgress()
+        with bar:
             while True:  # one batch per turn, until the units run out
                 batch = _Batch()
                 with writer.signals() as files:

@@ -136,8 +136,10 @@ def read_snapshot(lake: str | LakePath) -> dict[str, int]:
 
 
 def _write_json(path: LakePath, doc: dict[str, Any]) -> None:
-    """Replace ``path`` by ``doc`` atomically (temp file, fsync, ``os.replace``; on an
-    object store one PUT, which is atomic)."""
+    """Replace ``path`` by ``doc`` atomically (temp file, ``os.replace``; on an object
+    store one PUT, which is atomic). Not fsynced: the lake guards against process death,
+    not power loss (module docstring), and an fsync waits for the disk (milliseconds
+    each on a busy one, several per ingest)."""
     if isinstance(path, StorePath):
         path.write_text(json.dumps(doc, indent=1))
         return
@@ -145,25 +147,26 @@ def _write_json(path: LakePath, doc: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
         json.dump(doc, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
 def write_snapshot(lake: LakePath, versions: dict[str, int]) -> None:
-    """Publish ``versions`` atomically (write a temp file, fsync, ``os.replace``)."""
+    """Publish ``versions`` atomically (write a temp file, ``os.replace``)."""
     doc = {"format": SNAPSHOT_FORMAT, "versions": dict(sorted(versions.items()))}
     _write_json(snapshot_path(lake), doc)
 
 
-def create_tables(lake: LakePath) -> dict[str, int]:
-    """Create every missing table (empty, version 0); return table -> latest version."""
+def create_tables(lake: LakePath, tables: dict[str, DeltaTable] | None = None) -> dict[str, int]:
+    """Create every missing table (empty, version 0); return table -> latest version.
+    ``tables``, when given, gets the DeltaTable of each (at that version)."""
     versions: dict[str, int] = {}
+    tables = {} if tables is None else tables
     options = delta_options(lake)
     for name, schema in TABLES.items():
         uri = table_uri(lake, name)
         if DeltaTable.is_deltatable(uri, storage_options=options):
-            versions[name] = delta_table(lake, name).version()
+            tables[name] = delta_table(lake, name)
+            versions[name] = tables[name].version()
             continue
         (lake / name).mkdir(parents=True, exist_ok=True)
         dt = DeltaTable.create(
@@ -175,6 +178,7 @@ def create_tables(lake: LakePath) -> dict[str, int]:
             name=name,
             configuration=_TABLE_CONFIG.get(name),
         )
+        tables[name] = dt
         versions[name] = dt.version()
     return versions
 
@@ -489,8 +493,11 @@ class LakeWriter:
     exception, or on purpose) deletes the staged files.
     """
 
-    def __init__(self, lake: str | LakePath) -> None:
+    def __init__(self, lake: str | LakePath, *, create: bool = False) -> None:
         self.lake = lake_root(lake)
+        #: create the lake when it has no snapshot yet (as :func:`create_lake` does, under
+        #: this writer's lock: one lock, and the new tables stay loaded for the writer)
+        self._create = create
         self._lock_fd: LockHandle | None = None
         self.published: dict[str, int] = {}
         self._staged: dict[str, _Staged] = {}
@@ -499,14 +506,25 @@ class LakeWriter:
         self._tables: dict[str, DeltaTable] = {}
 
     # --- lock ---------------------------------------------------------------------
+    def _creating(self) -> bool:
+        """True while this writer is to create its lake and the lake has no snapshot."""
+        return self._create and not snapshot_path(self.lake).is_file()
+
     def _acquire(self) -> None:
         fd = _try_lock(self.lake)
         deadline = time.monotonic() + CREATE_WAIT_S
-        while fd is None and _holder(self.lake).endswith(_RECOVERING):
-            if time.monotonic() > deadline:  # a reader recovering: brief, wait for it
+        # a reader recovering, or another process creating the lake: brief, wait for it
+        while fd is None and (_holder(self.lake).endswith(_RECOVERING) or self._creating()):
+            if time.monotonic() > deadline:
                 break
             time.sleep(0.05)
             fd = _try_lock(self.lake)
+        if fd is None and self._creating():
+            raise LakeError(
+                f"{self.lake}: another writer (pid {_holder(self.lake)}) holds "
+                f"{_lock_path(self.lake)} while the lake is being created; waited "
+                f"{CREATE_WAIT_S:g} s"
+            )
         if fd is None:
             stale = (
                 "; a writer that died leaves the object behind: delete it if none runs"
@@ -531,12 +549,18 @@ class LakeWriter:
 
     # --- context ------------------------------------------------------------------
     def __enter__(self) -> LakeWriter:
+        if self._create:
+            self.lake.mkdir(parents=True, exist_ok=True)
         self._acquire()
         try:
-            snapshot = read_snapshot(self.lake)  # LakeError if not a lake
-            if needs_recovery(self.lake, snapshot):
-                self.recover()
-                snapshot = read_snapshot(self.lake)
+            if self._creating():  # (a lake whose creation was killed: its missing tables)
+                snapshot = create_tables(self.lake, self._tables)
+                write_snapshot(self.lake, snapshot)
+            else:
+                snapshot = read_snapshot(self.lake)  # LakeError if not a lake
+                if needs_recovery(self.lake, snapshot):
+                    self.recover()
+                    snapshot = read_snapshot(self.lake)
             # (nothing to recover: every table's latest version is the snapshot's)
             self.published = add_missing_columns(self.lake, snapshot, self._tables)
         except BaseException:
@@ -599,7 +623,7 @@ class LakeWriter:
     # --- staging ------------------------------------------------------------------
     def _note_staged(self, *entries: str) -> None:
         """Append ``entries`` (``table/path``) to the staging list, before their files
-        exist (one write and fsync for all)."""
+        exist (one write for all; not fsynced, as :func:`_write_json`)."""
         lines = "".join(f"{e}\n" for e in entries)
         path = _meta(self.lake, STAGING_FILE)
         if isinstance(path, StorePath):  # objects cannot be appended to: rewrite it
@@ -611,8 +635,6 @@ class LakeWriter:
             return
         with open(path, "a") as f:
             f.write(lines)
-            f.flush()
-            os.fsync(f.fileno())
 
     @staticmethod
     def _new_file_name() -> str:
