@@ -12,10 +12,17 @@ from typing import Any
 
 import click
 
+from adapters.sim_devices import DEVICES
 from emgcorpus.cli.common import context_lake, parse_key_values, torch_device_option
 from emgcorpus.runs.config import RunConfig, quickstart_preset, with_options
 from emgcorpus.runs.orchestrator import run_stages
-from emgcorpus.runs.plans import DEFAULT_EVAL_FRACTION, QUICKSTART_SIM, lake_plan
+from emgcorpus.runs.plans import (
+    DEFAULT_EVAL_FRACTION,
+    NEW_DEVICE_DATASET,
+    QUICKSTART_SIM,
+    lake_plan,
+    new_device_plan,
+)
 from training.baselines import PROBES, parse_baselines
 
 
@@ -217,11 +224,26 @@ def run_cmd(
     show_default=True,
     help="Simulated people.",
 )
+@click.option(
+    "--new-device",
+    type=click.Choice(sorted(DEVICES)),
+    default=None,
+    help="Hold this virtual device out: vocabulary and pretraining on the other devices, "
+    f"evaluation (LOSO) on other simulated people recorded with it alone (dataset "
+    f"{NEW_DEVICE_DATASET}).",
+)
 @_OUT
 @run_options(quickstart_preset())
 @click.pass_context
-def quickstart_cmd(ctx: click.Context, subjects: int, out: Path, **options: Any) -> None:
+def quickstart_cmd(
+    ctx: click.Context, subjects: int, new_device: str | None, out: Path, **options: Any
+) -> None:
     """The whole pipeline on the built-in simulated corpus (several virtual devices)."""
-    cfg = configure(quickstart_preset("sim", "sim-myo8"), options)
     sim = {**QUICKSTART_SIM, "subjects": subjects}
-    run_stages(lake_plan(context_lake(ctx), sim_options=sim), cfg, out, echo=click.echo)
+    if new_device is None:
+        cfg = configure(quickstart_preset("sim", "sim-myo8"), options)
+        plan = lake_plan(context_lake(ctx), sim_options=sim)
+    else:
+        cfg = configure(quickstart_preset(NEW_DEVICE_DATASET), options)
+        plan = new_device_plan(context_lake(ctx), new_device, sim)
+    run_stages(plan, cfg, out, echo=click.echo)

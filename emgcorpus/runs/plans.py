@@ -155,6 +155,43 @@ def lake_plan(
     return DataPlan(lake, lake, ingests, eval_fraction)
 
 
+#: Dataset of the simulated people recorded with the device a ``quickstart --new-device`` run
+#: holds out (:func:`new_device_plan`).
+NEW_DEVICE_DATASET = "sim-new-device"
+
+
+def new_device_plan(
+    lake: str | Path, device: str, sim_options: dict[str, Any], new_subjects: int | None = None
+) -> DataPlan:
+    """The quick start with ``device`` (one of adapters.sim_devices.DEVICES) held out: a
+    device *and* people that the vocabulary and the model never saw.
+
+    The people of ``sim_options`` recorded with every *other* virtual device go into the
+    dataset ``sim`` (vocabulary and pretraining); ``new_subjects`` other people (the next
+    seed; default as many) recorded with ``device`` alone into :data:`NEW_DEVICE_DATASET`,
+    which a transfer run evaluates LOSO on every one of them. ConfigError for an unknown
+    device or one that leaves no other.
+    """
+    from adapters.sim_devices import DEVICES
+
+    if device not in DEVICES:
+        raise ConfigError(f"unknown simulated device {device!r}: expected one of {list(DEVICES)}")
+    others = [d for d in DEVICES if d != device]
+    if not others:
+        raise ConfigError(f"holding out {device!r} leaves no simulated device to pretrain on")
+    lake = lake_location(lake)
+    seen = {**sim_options, "devices": ",".join(others)}
+    new = {
+        **sim_options,
+        "devices": device,
+        "seed": int(sim_options.get("seed", 0)) + 1,
+        "subjects": int(new_subjects or sim_options.get("subjects", 8)),
+        "dataset": NEW_DEVICE_DATASET,
+    }
+    ingests = (IngestSpec(lake, "sim", "builtin", seen), IngestSpec(lake, "sim", "builtin", new))
+    return DataPlan(lake, lake, ingests, None, transfer=True)
+
+
 def target(name: str) -> Target:
     """The experiment ``name`` of TARGETS (ConfigError if unknown)."""
     if name not in TARGETS:

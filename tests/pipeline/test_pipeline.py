@@ -109,3 +109,37 @@ def test_pipeline_refuses_an_empty_lake_and_unknown_dataset(tmp_path: Path) -> N
             progress=False,
             echo=lambda s: None,
         )
+
+
+def test_new_device_run_evaluates_a_device_and_people_never_seen(tmp_path: Path) -> None:
+    """``quickstart --new-device``'s plan, tiny: the vocabulary and pretraining read the
+    other virtual devices' recordings of other people only."""
+    from emgcorpus.lake import Lake
+    from emgcorpus.runs.plans import NEW_DEVICE_DATASET, new_device_plan
+
+    preset = quickstart_preset(NEW_DEVICE_DATASET)
+    cfg = with_options(
+        replace(preset, model=replace(preset.model, n_heads=2)),
+        vocab_size=16,
+        pretrain_steps=3,
+        d_model=16,
+        n_layers=1,
+        baselines=["td-lda"],
+        dask_scheduler="sync",
+    )
+    sim = {k: v for k, v in TINY_SIM.items() if k != "devices"} | {"subjects": 3}
+    plan = new_device_plan(tmp_path / "lake", "bipolar4", sim)
+    page = run_stages(plan, cfg, tmp_path / "run", progress=False, echo=lambda _: None).page
+    lake = Lake.open(tmp_path / "lake")
+    devices = {
+        ds: set(lake.recordings(datasets=[ds])["device"]) for ds in ("sim", NEW_DEVICE_DATASET)
+    }
+    assert devices == {"sim": {"sim-myo8", "sim-ring16", "sim-grid64"},
+                       NEW_DEVICE_DATASET: {"sim-bipolar4"}}  # fmt: skip
+    report = json.loads((page.parent / "report.json").read_text())
+    assert report["windows"]["subjects"] == [f"{NEW_DEVICE_DATASET}:0{k}" for k in (1, 2, 3)]
+    vocab = Vocabulary.load(default_store(tmp_path / "lake"), report["run"]["vocab_id"])
+    assert vocab.compiled_datasets == ["sim"]
+    ckpt = json.loads((tmp_path / "run" / "checkpoint" / "model.json").read_text())
+    assert ckpt["pretrain_datasets"] == ["sim"]
+    assert set(report["methods"]) == {"model", "td-lda"}

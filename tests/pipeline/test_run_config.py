@@ -146,3 +146,19 @@ def test_tokenizer_params_from_the_command_line() -> None:
         configure(preset, {"baselines": None, "tokenizer_params": ("on_ratio",)})
     with pytest.raises(ConfigError, match="intensity_reference must be one of"):
         configure(preset, {"baselines": None, "tokenizer_params": ("intensity_reference=x",)})
+
+
+def test_new_device_plan_holds_the_device_and_its_people_out(tmp_path: Path) -> None:
+    from emgcorpus.runs.plans import NEW_DEVICE_DATASET, new_device_plan
+
+    plan = new_device_plan(tmp_path / "lake", "bipolar4", {"subjects": 6, "seed": 3}, 4)
+    assert plan.transfer and plan.eval_fraction is None
+    seen, new = plan.ingests
+    assert "bipolar4" not in seen.options["devices"].split(",")
+    assert set(seen.options["devices"].split(",")) == {"myo8", "ring16", "grid64"}
+    assert "dataset" not in seen.options and seen.options["seed"] == 3
+    assert new.options == {
+        "subjects": 4, "seed": 4, "devices": "bipolar4", "dataset": NEW_DEVICE_DATASET
+    }  # fmt: skip
+    with pytest.raises(ConfigError, match="unknown simulated device 'emg9'"):
+        new_device_plan(tmp_path / "lake", "emg9", {})
