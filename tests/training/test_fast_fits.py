@@ -68,3 +68,22 @@ def test_strong_small_class_fits_without_early_stopping() -> None:
     clf = make_classifier("strong", strong_max_iter=15).fit(x, y)
     assert clf.estimator.n_iter_ == 15  # 5 rows of class 1: no validation split possible
     assert (clf.predict(x) == y).mean() > 0.9
+
+
+def test_boost_probe_is_the_strong_classifier_on_the_model_features() -> None:
+    # a label that is an XOR of two columns: no linear probe separates it, boosted trees do
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(3000, 5))
+    y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(np.int64)
+    boost = make_classifier("model", probe="boost", strong_max_iter=50)
+    strong = make_classifier("strong", strong_max_iter=50)
+    assert isinstance(boost, StridedFit) and type(boost.estimator) is type(strong.estimator)
+    assert boost.estimator.get_params() == strong.estimator.get_params()
+    xt = rng.normal(size=(1000, 5))
+    yt = ((xt[:, 0] > 0) ^ (xt[:, 1] > 0)).astype(np.int64)
+    assert (boost.fit(x, y).predict(xt) == yt).mean() > 0.9
+    assert (make_classifier("model", probe="lda").fit(x, y).predict(xt) == yt).mean() < 0.7
+    with pytest.raises(ConfigError, match="invalid linear probe 'boost'"):
+        from training.baselines import linear_probe
+
+        linear_probe("boost")
