@@ -208,7 +208,9 @@ def merge_samples(parts: Sequence[DescriptorSample], capacity: int, dim: int) ->
 def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of the nearest centroid (int64) and squared distance (float64) for every row.
 
-    Works in blocks of DISTANCE_BLOCK_ROWS rows; ties go to the lowest centroid index.
+    Works in blocks of DISTANCE_BLOCK_ROWS rows; ties go to the lowest centroid index. The
+    nearest centroid is found through one matrix product per block; its distance is then
+    taken elementwise, so it has the same bits in every process.
     """
     x64 = np.asarray(x, dtype=np.float64)
     c64 = np.asarray(centroids, dtype=np.float64)
@@ -225,8 +227,11 @@ def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, 
         d += c_sq[None, :]  # c_sq - 2 x.c in place: the same bits, no temporaries
         idx = np.argmin(d, axis=1)
         labels[start : start + block.shape[0]] = idx
-        best = d[np.arange(block.shape[0]), idx] + (block**2).sum(axis=1)
-        dist2[start : start + block.shape[0]] = np.maximum(best, 0.0)
+        # the distance to the chosen centroid again, elementwise: BLAS's matrix product may
+        # round differently from one process to the next (seen across Dask workers), and
+        # the inertia (stored in the vocabulary) must not
+        diff = block - c64[idx]
+        dist2[start : start + block.shape[0]] = (diff * diff).sum(axis=1)
     return labels, dist2
 
 

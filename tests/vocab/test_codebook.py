@@ -173,3 +173,17 @@ def test_nearest_centroid_blocks_match_bruteforce() -> None:
     brute = ((x[:, None, :] - c[None]) ** 2).sum(axis=2)
     np.testing.assert_array_equal(labels, brute.argmin(axis=1))
     np.testing.assert_allclose(d2, brute.min(axis=1), atol=1e-9)
+
+
+def test_nearest_centroid_distances_are_taken_elementwise() -> None:
+    """The distances (and so the inertia stored in a vocabulary) have the bits of the
+    elementwise sum of squares to the chosen centroid, whatever BLAS does in the process."""
+    from vocab.codebook import nearest_centroid
+
+    rng = np.random.default_rng(5)
+    x, c = rng.normal(size=(3000, 16)), rng.normal(size=(40, 16))
+    labels, d2 = nearest_centroid(x, c)
+    full = ((x[:, None, :] - c[None, :, :]) ** 2).sum(axis=2)
+    assert np.array_equal(labels, full.argmin(axis=1))
+    diff = x - c[labels]
+    assert np.array_equal(d2, (diff * diff).sum(axis=1))
