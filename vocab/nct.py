@@ -200,8 +200,10 @@ class NCTTokenizer(Tokenizer):
             "noise_percentile": 10.0,
             "floor_channel_spread": 2.0,
             "intensity_reference": "channel",
-            "on_ratio": 3.0,
-            "off_ratio": 2.0,
+            # 2 / 1.5 (3 / 2 until 2026-12-02): Cote-Allard within-subject +2.8 (p = 0.013),
+            # every other regime on it and on CIIL within +-0.8 (training/RESULTS.md, O1)
+            "on_ratio": 2.0,
+            "off_ratio": 1.5,
             "min_duration_ms": 100.0,
             "min_gap_ms": 100.0,
             "substep_ms": 200.0,
