@@ -33,13 +33,22 @@ SYNC = "sync"
 #: nanny sets MALLOC_TRIM_THRESHOLD_=65536 in every worker, so glibc hands freed memory
 #: back to the OS at once and the next large numpy temporary faults its pages in again:
 #: on the NCT's per-recording arrays that doubled a worker's CPU seconds (half of them
-#: system time, bench/bench_scale.py); left unset, glibc's adaptive threshold reuses
-#: them. The statistical profiler (a stack sample every 10 ms) is off, nobody reads it, and
-#: the event-loop health check, system monitor and memory monitor run less often (20 ms,
-#: 500 ms and 100 ms by default): an idle 2-worker cluster then burns 0.004 CPU s/s per
-#: worker and 0.01 in the client process (scheduler, nannies), not 0.025 and 0.056.
+#: system time, bench/bench_scale.py). glibc's adaptive thresholds (unset) reuse them only
+#: once they have grown, so a fresh worker's first build still faulted its temporaries in
+#: anew (its map pass ~20 % more CPU than the next build's); fixed thresholds
+#: (WORKER_MALLOC_ENV: blocks up to 64 MiB from the heap, up to 256 MiB of freed heap kept)
+#: reuse them from the first task on, at the same peak RSS (bench_scale 1 h: 500-520 MiB
+#: either way). The statistical profiler (a stack sample every 10 ms) is off, nobody
+#: reads it, and the event-loop health check, system monitor and memory monitor run less
+#: often (20 ms, 500 ms and 100 ms by default): an idle 2-worker cluster then burns 0.004
+#: CPU s/s per worker and 0.01 in the client process (scheduler, nannies), not 0.025 and
+#: 0.056.
+WORKER_MALLOC_ENV: dict[str, str] = {
+    "MALLOC_MMAP_THRESHOLD_": str(64 * 2**20),
+    "MALLOC_TRIM_THRESHOLD_": str(256 * 2**20),
+}
 LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
-    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    **{f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_MALLOC_ENV.items()},
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "2s",
@@ -128,8 +137,22 @@ class DaskRunner:
         return list(dask.persist(*tasks, scheduler="sync"))
 
     def compute(self, tasks: Sequence[Delayed], desc: str = "") -> list[Any]:
-        """Compute ``tasks``; results in task order. A progress bar counts finished tasks."""
-        bar = tqdm(total=len(tasks), desc=desc, disable=not self.progress, leave=False)
+        """Compute ``tasks``; results in task order. A progress bar counts finished tasks.
+
+        Every task finishes (or fails) before the first error is raised. Without a bar
+        the futures are waited for together: following each task's completion
+        (``as_completed``) and a disabled bar cost a few ms of client CPU and wall per
+        call, and a build makes one call per Lloyd iteration."""
+        if not self.progress:
+            if self.client is None:
+                return [dask.compute(t, scheduler="sync")[0] for t in tasks]
+            from distributed import wait
+
+            with self.client.as_current():
+                futures = self.client.compute(list(tasks))
+                wait(futures)
+                return list(self.client.gather(futures))
+        bar = tqdm(total=len(tasks), desc=desc, leave=False)
         try:
             if self.client is None:
                 out = []
