@@ -24,6 +24,7 @@ from emgcorpus.runs.plans import (
     new_device_plan,
 )
 from training.baselines import PROBES, parse_baselines
+from training.evaluate import FINETUNE_ADAPTS
 
 
 def run_options(preset: RunConfig) -> Callable[[click.decorators.FC], click.decorators.FC]:
@@ -106,6 +107,14 @@ def run_options(preset: RunConfig) -> Callable[[click.decorators.FC], click.deco
             type=float,
             default=None,
             help="Learning rate of model-finetune " + keeps(p.eval.finetune_lr),
+        ),
+        click.option(
+            "--finetune-adapt",
+            type=click.Choice(FINETUNE_ADAPTS),
+            default=None,
+            help="How model-finetune uses the target's windows: probe (the frozen model's "
+            "regimes on the fine-tuned features), gradient (head adapted by gradient steps), "
+            "both " + keeps(p.eval.finetune_adapt),
         ),
         click.option(
             "--pool-max/--no-pool-max",

@@ -184,6 +184,7 @@ OPTION_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "finetune_steps": (("eval", "finetune_steps"),),
     "finetune_layers": (("eval", "finetune_layers"),),
     "finetune_lr": (("eval", "finetune_lr"),),
+    "finetune_adapt": (("eval", "finetune_adapt"),),
     "pool_max": (("eval", "pool_max"),),
     "strong_max_iter": (("eval", "strong_max_iter"),),
     "probe": (("eval", "probe"),),

@@ -46,6 +46,8 @@ def test_options_reach_every_part_they_name() -> None:
     assert cfg.pretrain.torch_device == cfg.eval.torch_device == "cpu"
     assert cfg.eval.baselines == ["td-lda"] and cfg.dask_workers == 1
     assert cfg.pretrain.steps == quickstart_preset().pretrain.steps
+    assert quickstart_preset().eval.finetune_adapt == "probe"
+    assert with_options(quickstart_preset(), finetune_adapt="both").eval.finetune_adapt == "both"
     assert "dask_workers" in OPTION_FIELDS
     with pytest.raises(ConfigError, match="unknown run option 'workers'"):
         with_options(quickstart_preset(), workers=2)
