@@ -50,7 +50,7 @@ def run_options(preset: RunConfig) -> Callable[[click.decorators.FC], click.deco
             multiple=True,
             metavar="KEY=VALUE",
             help=f"Parameter of the {p.vocab.tokenizer} tokenizer (repeatable; the value is "
-            "read as YAML) " + keeps(_pairs(p.vocab.tokenizer_params) or "its defaults"),
+            "read as YAML) " + keeps(p.vocab.params_text() or "its defaults"),
         ),
         click.option(
             "--steps",
@@ -171,10 +171,6 @@ def configure(preset: RunConfig, options: dict[str, Any]) -> RunConfig:
         tokenizer_params=tuple(sorted(params.items())) if params else None,
         **options,
     )
-
-
-def _pairs(params: tuple[tuple[str, Any], ...]) -> str:
-    return " ".join(f"{k}={v}" for k, v in params)
 
 
 _OUT = click.option(

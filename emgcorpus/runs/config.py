@@ -54,6 +54,10 @@ class VocabConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def params_text(self) -> str:
+        """``tokenizer_params`` as ``key=value`` words ("" when there are none)."""
+        return " ".join(f"{k}={v}" for k, v in self.tokenizer_params)
+
 
 @dataclass(frozen=True)
 class RunConfig:

@@ -305,8 +305,8 @@ def run_stages(
     )
 
     v = config.vocab
-    varied = "".join(f" {k}={val}" for k, val in v.tokenizer_params)
-    clock.stage("vocabulary", f"vocabulary build ({v.tokenizer}{varied}, {v.size} codes, Dask)")
+    varied = " ".join(filter(None, (v.tokenizer, v.params_text())))
+    clock.stage("vocabulary", f"vocabulary build ({varied}, {v.size} codes, Dask)")
     vocab_id, reused = _vocabulary(
         cache, plan.pretrain_lake, v.tokenizer, v.size, config, split, progress
     )

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from adapters.sim_devices import DEVICES
 from emgcorpus.errors import ConfigError, SourceError
 from emgcorpus.lake_location import lake_location
 
@@ -172,8 +173,6 @@ def new_device_plan(
     which a transfer run evaluates LOSO on every one of them. ConfigError for an unknown
     device or one that leaves no other.
     """
-    from adapters.sim_devices import DEVICES
-
     if device not in DEVICES:
         raise ConfigError(f"unknown simulated device {device!r}: expected one of {list(DEVICES)}")
     others = [d for d in DEVICES if d != device]
