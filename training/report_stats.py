@@ -24,7 +24,7 @@ import numpy as np
 from scipy.stats import wilcoxon
 
 #: The methods that are "the model" (compared against every other method).
-MODEL_METHODS = ("model", "model-finetune")
+MODEL_METHODS = ("model", "model-finetune", "model-finetune-gradient")
 #: Fewest paired subjects for which the signed-rank test is reported.
 MIN_SUBJECTS = 6
 #: Units of an accuracy.

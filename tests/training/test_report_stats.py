@@ -115,6 +115,12 @@ def test_paired_tests_compare_the_model_with_every_baseline_per_regime() -> None
     assert len(pairs) == len(REGIMES) + 1 + 2 * tuned_regimes
     assert ("model-finetune", "model", "few_shot") in pairs
     assert ("model", "model-finetune", "few_shot") not in pairs
+    # the gradient path is a model method too: against the baseline and both earlier models
+    report["methods"]["model-finetune-gradient"] = tuned
+    pairs = sorted((t["model"], t["baseline"], t["regime"]) for t in paired_tests(report))
+    assert len(pairs) == len(REGIMES) + 1 + 2 * tuned_regimes + 3 * tuned_regimes
+    assert ("model-finetune-gradient", "model-finetune", "zero_shot") in pairs
+    assert ("model-finetune", "model-finetune-gradient", "zero_shot") not in pairs
 
 
 def test_report_files_show_chance_tests_and_every_confusion(tmp_path: Path) -> None:
