@@ -20,7 +20,7 @@ target subject is seen.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,21 +149,24 @@ def supervised_fold(
             opt.step()
 
     @torch.no_grad()
-    def predict(idx: np.ndarray) -> np.ndarray:
+    def in_batches(
+        idx: np.ndarray, out: Callable[[torch.Tensor], np.ndarray], empty: np.ndarray
+    ) -> np.ndarray:
+        """``out`` of the features of ``idx``, 256 windows at a time, in eval mode
+        (``empty`` when there are none)."""
         enc.eval()
         head.eval()
-        out = [np.zeros(0, np.int64)]
-        for a in range(0, len(idx), 256):
-            out.append(head(features(idx[a : a + 256])).argmax(-1).cpu().numpy().astype(np.int64))
-        return np.concatenate(out)
+        return np.concatenate(
+            [empty] + [out(features(idx[a : a + 256])) for a in range(0, len(idx), 256)]
+        )
 
-    @torch.no_grad()
+    def predict(idx: np.ndarray) -> np.ndarray:
+        return in_batches(
+            idx, lambda f: head(f).argmax(-1).cpu().numpy().astype(np.int64), np.zeros(0, np.int64)
+        )
+
     def pooled(idx: np.ndarray) -> np.ndarray:
-        enc.eval()
-        out = [np.zeros((0, width), np.float32)]
-        for a in range(0, len(idx), 256):
-            out.append(features(idx[a : a + 256]).float().cpu().numpy())
-        return np.concatenate(out)
+        return in_batches(idx, lambda f: f.float().cpu().numpy(), np.zeros((0, width), np.float32))
 
     train([(np.asarray(train_idx), 1.0)], config.steps)
     zero = predict(np.asarray(test_idx))

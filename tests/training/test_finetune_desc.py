@@ -18,7 +18,8 @@ from training.model import ModelConfig, TokenEncoder
 def _items(n: int, rng: np.random.Generator) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
     pos = np.zeros((2, POSITION_DIM), np.float32)
     pos[0, 0], pos[1, 1] = 1.0, 1.0
-    items, y = [], []
+    items: list[dict[str, np.ndarray]] = []
+    y = []
     for k in range(n):
         label = k % 2
         desc = np.zeros((4, 2), np.float32)
