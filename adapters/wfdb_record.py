@@ -140,12 +140,17 @@ def read_wfdb(hea: Path) -> WfdbData:
     """Read the record of header ``hea`` as digital integers; SourceError on any mismatch."""
     import wfdb
 
-    header = read_header(hea)
-    files = check_signal_files(hea, header)
+    if not hea.is_file() or hea.stat().st_size == 0:
+        raise SourceError(hea, "header file is missing or empty")
+    # The header is parsed once, by rdrecord; the record carries the header's fields, so the
+    # signal files are checked against it after the read. When the read fails, the header
+    # is parsed on its own to say what is wrong with it or with its files.
     try:
         rec = wfdb.rdrecord(str(hea.with_suffix("")), physical=False, return_res=64)
     except Exception as exc:
+        check_signal_files(hea, read_header(hea))
         raise SourceError(hea, f"cannot read WFDB samples ({type(exc).__name__}: {exc})") from None
+    files = check_signal_files(hea, rec)
     d = np.asarray(rec.d_signal)
     if d.ndim != 2 or d.shape[1] != rec.n_sig:
         raise SourceError(hea, f"samples have shape {d.shape}, header says {rec.n_sig} signals")
