@@ -54,6 +54,7 @@ from emgcorpus import __version__
 from emgcorpus.errors import ConfigError, LakeError
 from emgcorpus.lake import Lake
 from emgcorpus.mne_raw import to_mne_raw, volts_per_unit
+from emgcorpus.progress import progress_bar
 from emgcorpus.recording import ChannelInfo
 from emgcorpus.rows import CHANNEL_FIELDS
 
@@ -314,7 +315,6 @@ def export_bids(
     dataset, ConfigError when ``out`` exists and is not empty or labels collide.
     """
     import mne_bids
-    from tqdm import tqdm
 
     if data_format not in FORMATS:
         raise ConfigError(f"format {data_format!r}: BIDS-EMG data is one of {sorted(FORMATS)}")
@@ -339,7 +339,7 @@ def export_bids(
         runs: dict[tuple[str, str, str], int] = {}
         rows = recs.sort("subject", "session", "device", "trial").iter_rows(named=True)
         show = progress and sys.stderr.isatty()
-        for row in tqdm(list(rows), desc=f"export bids {dataset}", disable=not show):
+        for row in progress_bar(show, list(rows), desc=f"export bids {dataset}"):
             key = (row["subject"], row["session"], row["device"])
             runs[key] = runs.get(key, 0) + 1
             bids_path = mne_bids.BIDSPath(

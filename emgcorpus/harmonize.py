@@ -22,13 +22,13 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-from tqdm import tqdm
 
 from emgcorpus.chunk_codec import stream_batches
 from emgcorpus.errors import check_option, check_positive
 from emgcorpus.ingest import DEFAULT_BATCH_BYTES
 from emgcorpus.lake import Lake
 from emgcorpus.lake_writer import LakeWriter
+from emgcorpus.progress import progress_bar
 from emgcorpus.resample import METHODS, resample_blocks, resample_info
 from emgcorpus.schema import HARMONIZED, stream_name
 from emgcorpus.signal_writer import SignalFileWriter
@@ -98,7 +98,7 @@ def harmonize(
         }
         pending = iter(todo)
         show = progress and sys.stderr.isatty()
-        with tqdm(total=len(todo), desc=f"harmonize {fs:g} Hz", disable=not show) as bar:
+        with progress_bar(show, total=len(todo), desc=f"harmonize {fs:g} Hz") as bar:
             while True:  # one batch per turn, until the recordings run out
                 rows: list[dict[str, Any]] = []
                 size = 0

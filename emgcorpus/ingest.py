@@ -44,7 +44,6 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
-from tqdm import tqdm
 
 from emgcorpus.checksums import file_sha256, samples_sha256
 from emgcorpus.chunk_codec import chunk_batches, little_endian, one_chunk, whole_streams_batch
@@ -52,6 +51,7 @@ from emgcorpus.errors import ChecksumError, EmgCorpusError, SourceError, check_o
 from emgcorpus.lake import Lake
 from emgcorpus.lake_location import LakePath, lake_root
 from emgcorpus.lake_writer import LakeWriter, read_snapshot
+from emgcorpus.progress import progress_bar
 from emgcorpus.recording import Adapter, Recording, SourceUnit, validate_recording
 from emgcorpus.rows import (
     channel_rows,
@@ -405,20 +405,6 @@ def _store(
     holdings.units[(rec.dataset, unit.key)] = rid
 
 
-class _NoProgress:
-    """The progress bar when none is shown (a disabled ``tqdm`` still makes a
-    multiprocessing lock and starts a monitor thread: milliseconds per ingest)."""
-
-    def __enter__(self) -> _NoProgress:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        return None
-
-    def update(self, n: int = 1) -> None:
-        return None
-
-
 def _first_missing(path: Path) -> Path | None:
     """The outermost folder of ``path`` (itself or a parent) that does not exist yet."""
     missing = None
@@ -503,7 +489,7 @@ def _ingest(
                 report.skipped.append(known)
         todo = iter(pending)
         show = progress and sys.stderr.isatty()
-        bar = tqdm(total=len(pending), desc=f"ingest {adapter.dataset}") if show else _NoProgress()
+        bar = progress_bar(show, total=len(pending), desc=f"ingest {adapter.dataset}")
         with bar:
             while True:  # one batch per turn, until the units run out
                 batch = _Batch()

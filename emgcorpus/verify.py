@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
-from tqdm import tqdm
 
 from emgcorpus.lake import Lake
+from emgcorpus.progress import progress_bar
 from emgcorpus.schema import RAW_STREAM
 
 
@@ -88,8 +88,8 @@ def verify_lake(lake_path: str | Path, progress: bool = False) -> list[str]:
     channel_counts = {r["recording_id"]: r for r in grouped.iter_rows(named=True)}
     harmonized = lake.harmonized()
     show = progress and sys.stderr.isatty()
-    bar = tqdm(
-        recs.iter_rows(named=True), total=recs.height, desc="verify", unit="rec", disable=not show
+    bar = progress_bar(
+        show, recs.iter_rows(named=True), total=recs.height, desc="verify", unit="rec"
     )
     for r in bar:
         rid, n_ch = r["recording_id"], int(r["n_channels"])

@@ -48,9 +48,8 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
 
-from tqdm import tqdm
-
 from emgcorpus.errors import SourceError
+from emgcorpus.progress import progress_bar
 
 #: File-name endings read as archives (lower case), longest first.
 ARCHIVE_SUFFIXES = (
@@ -405,7 +404,7 @@ def extract_archive(
     try:
         count = 0
         show = sys.stderr.isatty() if progress is None else progress
-        bar = tqdm(desc=f"extract {archive.name}", unit=" files", disable=not show, leave=False)
+        bar = progress_bar(show, desc=f"extract {archive.name}", unit=" files", leave=False)
         real_staging = Path(os.path.realpath(staging))
         budget = _Budget(archive, int(max_bytes), float(max_ratio))
         with _open_members(archive, real_staging, budget) as members, bar:

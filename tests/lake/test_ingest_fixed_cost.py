@@ -20,12 +20,14 @@ from typing import Any
 import pytest
 from deltalake import DeltaTable
 
-import emgcorpus.ingest as ingest_module
+import emgcorpus.progress as progress_module
 from emgcorpus.errors import LakeError
+from emgcorpus.harmonize import harmonize
 from emgcorpus.ingest import ingest
 from emgcorpus.lake import Lake
 from emgcorpus.lake_writer import LakeWriter, delta_table, read_snapshot
 from emgcorpus.schema import PARTITION_BY, TABLES
+from emgcorpus.verify import verify_lake
 from tests.lake.fakes import SpecAdapter, spec
 
 SPECS = {
@@ -128,20 +130,33 @@ def test_writer_create_completes_a_lake_whose_creation_was_killed(tmp_path: Path
     assert _lake_shape(lake) == _lake_shape(reference)
 
 
-def test_ingest_without_progress_makes_no_progress_bar(
+def test_commands_without_progress_make_no_progress_bar(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """ingest, verify and harmonize with ``progress=False`` create no tqdm (a disabled one
+    still costs a lock and a monitor thread); a shown bar is a real tqdm."""
     made: list[Any] = []
-    real = ingest_module.tqdm
+    real = progress_module.tqdm
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         made.append(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ingest_module, "tqdm", counting)
+    monkeypatch.setattr(progress_module, "tqdm", counting)
     lake = tmp_path / "lake"
     assert len(ingest(lake, SpecAdapter(lake, specs=SPECS), progress=False).added) == 3
+    assert verify_lake(lake, progress=False) == []
+    assert harmonize(lake, 100.0, progress=False)["added"]
     assert made == []
+    with progress_module.progress_bar(False, [1, 2, 3]) as quiet:
+        quiet.update(5)
+        assert list(quiet) == [1, 2, 3]
+    shown = progress_module.progress_bar(True, [1, 2], desc="x", disable=True)
+    assert (
+        isinstance(shown, real)
+        and list(shown) == [1, 2]
+        and made == [{"desc": "x", "disable": True}]
+    )
 
 
 def test_ingest_does_not_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
