@@ -13,7 +13,7 @@ from emgcorpus.cli.common import context_lake, echo_json, json_option, torch_dev
 from emgcorpus.cli.runs import configure, run_options
 from emgcorpus.runs.config import reproduce_preset
 from emgcorpus.runs.orchestrator import ablate, run_stages
-from emgcorpus.runs.plans import TARGETS, experiment_plan, target
+from emgcorpus.runs.plans import QUICKSTART_SIM, TARGETS, experiment_plan, target
 from training.baselines import PROBES, parse_baselines
 from training.embedding import POOLINGS
 from training.eval_report import accuracy_lines, window_accuracy_means, write_eval_report
@@ -455,11 +455,22 @@ def audit_cmd(
     help="Folder with the real sets (ciil_myo, cote_allard_myo, ...).",
 )
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Run folder.")
+@click.option(
+    "--sim-subjects",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Also pretrain (vocabulary + model) on the built-in simulated corpus with this many "
+    "people (4 virtual devices, the quick start's settings); 0: the real sets alone.",
+)
 @run_options(reproduce_preset(TARGETS["ciil"]))
-def reproduce_cmd(experiment: str, data: Path, out: Path | None, **options: Any) -> None:
+def reproduce_cmd(
+    experiment: str, data: Path, out: Path | None, sim_subjects: int, **options: Any
+) -> None:
     """Reproduce a real-data result: ingest, vocab + pretrain without the target, LOSO."""
     out = out or Path(f"emg-runs/{experiment}")
-    plan = experiment_plan(experiment, data, out)
+    sim = {**QUICKSTART_SIM, "subjects": sim_subjects} if sim_subjects else None
+    plan = experiment_plan(experiment, data, out, sim_options=sim)
     cfg = configure(reproduce_preset(target(experiment)), options)
     command = "emgcorpus " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     run_stages(plan, cfg, out, progress=False, echo=click.echo, command=command)

@@ -30,7 +30,9 @@ from typing import Any
 
 from adapters.sim_devices import DEVICES
 from emgcorpus.errors import ConfigError, SourceError
+from emgcorpus.lake import Lake
 from emgcorpus.lake_location import lake_location
+from emgcorpus.lake_writer import META_DIR
 
 #: The simulated corpus of the quick start: 8 people, 4 virtual devices, 5 gestures.
 QUICKSTART_SIM: dict[str, Any] = {
@@ -198,10 +200,18 @@ def target(name: str) -> Target:
     return TARGETS[name]
 
 
-def experiment_plan(target_name: str, data_root: str | Path, out_dir: str | Path) -> DataPlan:
+def experiment_plan(
+    target_name: str,
+    data_root: str | Path,
+    out_dir: str | Path,
+    sim_options: dict[str, Any] | None = None,
+) -> DataPlan:
     """The two-lake run of experiment ``target_name`` on the sets below ``data_root``.
 
-    SourceError when the target's folder is missing or no other set is there to pretrain on.
+    ``sim_options``: the built-in simulated corpus (adapter ``sim``, dataset ``sim``) is
+    ingested into the pretrain lake too, beside the real sets (vocabulary and pretraining;
+    never the target lake). SourceError when the target's folder is missing or no other set
+    is there to pretrain on (the simulated corpus alone does not count).
     """
     folders = experiment_folders(target_name, out_dir)
     tgt, data = folders.target, Path(data_root)
@@ -215,8 +225,26 @@ def experiment_plan(target_name: str, data_root: str | Path, out_dir: str | Path
     ]
     if not ingests:
         raise SourceError(data, "no pretraining dataset found beside the target")
+    if sim_options:
+        ingests.append(IngestSpec(folders.pretrain_lake, "sim", "builtin", dict(sim_options)))
+    elif SIM_DATASET in _datasets_in(Path(folders.pretrain_lake)):
+        raise ConfigError(
+            f"{folders.pretrain_lake} holds the simulated corpus of an earlier run with it "
+            "(--sim-subjects); give that option again, or another run folder (--out)"
+        )
     ingests.append(IngestSpec(folders.eval_lake, tgt.adapter, str(data / tgt.folder)))
     return replace(folders, ingests=tuple(ingests))
+
+
+#: Dataset name of the built-in simulated corpus (adapter ``sim``'s default).
+SIM_DATASET = "sim"
+
+
+def _datasets_in(lake: Path) -> set[str]:
+    """Datasets of the lake at ``lake``; empty when there is no lake there yet."""
+    if not (lake / META_DIR / "snapshot.json").is_file():
+        return set()
+    return set(Lake.open(lake).recordings()["dataset"].to_list())
 
 
 def experiment_folders(target_name: str, out_dir: str | Path) -> DataPlan:
