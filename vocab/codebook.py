@@ -208,9 +208,12 @@ def merge_samples(parts: Sequence[DescriptorSample], capacity: int, dim: int) ->
 def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of the nearest centroid (int64) and squared distance (float64) for every row.
 
-    Works in blocks of DISTANCE_BLOCK_ROWS rows; ties go to the lowest centroid index. The
-    nearest centroid is found through one matrix product per block; its distance is then
-    taken elementwise, so it has the same bits in every process.
+    Works in blocks of DISTANCE_BLOCK_ROWS rows; exact ties (duplicated centroids) go to the
+    lowest centroid index. The nearest centroid is found through one matrix product per
+    block, as the argmin of ``|c|^2 / 2 - x.c``: exactly half of ``|c|^2 - 2 x.c`` in floating
+    point (halving is exact), so the same argmin and ties, in one pass over the block
+    instead of two. Its distance is then taken elementwise, so it has the same bits in
+    every process.
     """
     x64 = np.asarray(x, dtype=np.float64)
     c64 = np.asarray(centroids, dtype=np.float64)
@@ -219,12 +222,12 @@ def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, 
     dist2 = np.zeros(n, np.float64)
     if n == 0:
         return labels, dist2
-    c_sq = (c64**2).sum(axis=1)
+    half_sq = 0.5 * (c64**2).sum(axis=1)
+    c_t = np.ascontiguousarray(c64.T)
     for start in range(0, n, DISTANCE_BLOCK_ROWS):
         block = x64[start : start + DISTANCE_BLOCK_ROWS]
-        d = block @ c64.T
-        d *= -2.0
-        d += c_sq[None, :]  # c_sq - 2 x.c in place: the same bits, no temporaries
+        d = block @ c_t
+        np.subtract(half_sq[None, :], d, out=d)  # in place: no temporaries
         idx = np.argmin(d, axis=1)
         labels[start : start + block.shape[0]] = idx
         # the distance to the chosen centroid again, elementwise: BLAS's matrix product may

@@ -187,3 +187,19 @@ def test_nearest_centroid_distances_are_taken_elementwise() -> None:
     assert np.array_equal(labels, full.argmin(axis=1))
     diff = x - c[labels]
     assert np.array_equal(d2, (diff * diff).sum(axis=1))
+
+
+def test_nearest_centroid_ties_go_to_the_lowest_code() -> None:
+    """Duplicated centroids (an exact tie for every point) take the lowest index, and a
+    point exactly on a centroid gets that centroid, at distance 0."""
+    rng = np.random.default_rng(7)
+    c = rng.normal(size=(12, 4))
+    c[7] = c[2]  # code 7 duplicates code 2: every tie must go to 2
+    c[11] = c[0]
+    on = rng.integers(12, size=3000)
+    x = np.concatenate([c[on], rng.normal(size=(20000, 4))])
+    labels, d2 = nearest_centroid(x, c)
+    assert not np.isin(labels, [7, 11]).any()
+    expected = np.where(on == 7, 2, np.where(on == 11, 0, on))
+    assert np.array_equal(labels[:3000], expected)
+    assert (d2[:3000] == 0.0).all()
