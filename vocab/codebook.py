@@ -225,7 +225,7 @@ def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, 
     half_sq = 0.5 * (c64**2).sum(axis=1)
     for start in range(0, n, DISTANCE_BLOCK_ROWS):
         block = x64[start : start + DISTANCE_BLOCK_ROWS]
-        d = block @ c64.T  # x.c: the same BLAS call (and layout) as the earlier key
+        d = block @ c64.T  # x.c
         np.subtract(half_sq[None, :], d, out=d)  # in place: no temporaries
         idx = np.argmin(d, axis=1)
         labels[start : start + block.shape[0]] = idx
