@@ -17,8 +17,8 @@ may see of the target subject:
   (labels unused), then as zero-shot.
 - ``few_shot``: also the target's first ``fraction`` (default 5 %) of labelled windows in
   time order (whole repetitions): calibrated as above, and those windows are added to the
-  training set (repeated so that they weigh about as much as one training subject); tested
-  on the rest of the target's windows.
+  training set (repeated so that they weigh about as much as ``few_shot_weight`` training
+  subjects, default one); tested on the rest of the target's windows.
 - ``few_shot_classes``: the same, but the adaptation windows are the first ``fraction`` of
   *each class's* windows in time order (training.splits.few_shot_class_split), tested on the
   repetitions they do not touch. In a session recorded gesture by gesture the time-order cut
@@ -100,10 +100,11 @@ REGIME_SEES = {
     "unsupervised_calibration": "also mean/std of the target subject's unlabelled windows "
     "of the session (labels unused)",
     "few_shot": "also the target subject's first {pct}% of labelled windows in time order "
-    "(whole repetitions), added to the training set; tested on the rest",
+    "(whole repetitions), added to the training set weighing as much as {weight:g} training "
+    "subject(s); tested on the rest",
     "few_shot_classes": "also the first {pct}% of each class's labelled windows of the target "
-    "subject in time order, added to the training set; tested on the repetitions they do "
-    "not touch",
+    "subject in time order, added to the training set weighing as much as {weight:g} "
+    "training subject(s); tested on the repetitions they do not touch",
     "within_subject": "reference: the target's first half of repetitions (labelled) trains, "
     "the second half tests",
 }
@@ -121,6 +122,9 @@ class EvalConfig:
 
     dataset: str
     few_shot: float = 0.05
+    #: in the few-shot fits the target's adaptation windows are repeated so that they weigh
+    #: about as much as this many training subjects (1: as one more training subject)
+    few_shot_weight: float = 1.0
     baselines: list[str] = field(default_factory=lambda: ["td-lda", "strong"])
     spec: WindowSpec = field(default_factory=WindowSpec)
     model_window_s: float | None = None
@@ -225,6 +229,19 @@ def few_shot_splits(
     return {r: split(windows, test_idx, fraction) for r, split in FEW_SHOT_SPLITS.items()}
 
 
+#: most repeats of one adaptation window per unit of ``few_shot_weight``
+MAX_ADAPT_REPEATS = 50
+
+
+def adapt_repeats(n_train: int, n_train_subjects: int, n_adapt: int, weight: float) -> int:
+    """How often each of ``n_adapt`` adaptation windows enters a few-shot fit so that they
+    weigh about ``weight`` training subjects (``n_train`` windows of ``n_train_subjects``);
+    at least once, at most ``MAX_ADAPT_REPEATS * max(weight, 1)`` times."""
+    per_subject = n_train / max(1, n_train_subjects)
+    cap = MAX_ADAPT_REPEATS * max(1.0, weight)
+    return int(np.clip(round(weight * per_subject / max(1, n_adapt)), 1, cap))
+
+
 def run_regimes(
     method: str,
     features: np.ndarray,
@@ -256,7 +273,7 @@ def run_regimes(
         )
         n_train_subjects = max(1, len({windows[i].subject_key for i in tr}))
         for regime, (adapt, rest) in few_shot_splits(windows, te, config.few_shot).items():
-            reps = int(np.clip(round(len(tr) / n_train_subjects / max(1, len(adapt))), 1, 50))
+            reps = adapt_repeats(len(tr), n_train_subjects, len(adapt), config.few_shot_weight)
             x_fs = np.concatenate([calibrated[tr], np.repeat(calibrated[adapt], reps, axis=0)])
             y_fs = np.concatenate([y[tr], np.repeat(y[adapt], reps)])
             out[regime].by_fold[f.test_subject] = (
@@ -604,6 +621,8 @@ def evaluate_loso(
     """
     t0 = time.perf_counter()
     baselines = parse_baselines(config.baselines)
+    if not config.few_shot_weight > 0:
+        raise ConfigError(f"few_shot_weight must be > 0, got {config.few_shot_weight}")
     if checkpoint is None and not baselines:
         raise ConfigError("nothing to evaluate: no checkpoint and no baseline")
     if shards is None and checkpoint is not None:
@@ -690,7 +709,10 @@ def loso_report(
         "protocol": "loso",
         "dataset": config.dataset,
         "config": config.to_dict(),
-        "regimes": {r: REGIME_SEES[r].format(pct=pct) for r in (*REGIMES, REFERENCE)},
+        "regimes": {
+            r: REGIME_SEES[r].format(pct=pct, weight=config.few_shot_weight)
+            for r in (*REGIMES, REFERENCE)
+        },
         "windows": {
             "source": source,
             "n_windows": len(windows),

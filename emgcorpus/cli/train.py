@@ -212,6 +212,14 @@ def pretrain_cmd(
     help="Share of the held-out subject's labelled windows (first in time) for few-shot.",
 )
 @click.option(
+    "--few-shot-weight",
+    type=click.FloatRange(min=0, min_open=True),
+    default=_EVAL.few_shot_weight,
+    show_default=True,
+    help="In the few-shot fits the target's adaptation windows weigh as much as this many "
+    "training subjects (repeated).",
+)
+@click.option(
     "--baselines",
     default=",".join(_EVAL.baselines),
     show_default=True,
@@ -331,6 +339,7 @@ def eval_cmd(
     checkpoint: Path | None,
     dataset: str,
     few_shot: float,
+    few_shot_weight: float,
     baselines: str,
     window_shards: Path | None,
     window_s: float,
@@ -363,6 +372,7 @@ def eval_cmd(
     cfg = EvalConfig(
         dataset=dataset,
         few_shot=few_shot,
+        few_shot_weight=few_shot_weight,
         baselines=parse_baselines(baselines),
         spec=WindowSpec(
             window_s=window_s,
