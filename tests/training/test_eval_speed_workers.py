@@ -12,31 +12,15 @@ import numpy as np
 import pytest
 
 import training.evaluate as evaluate
+from tests.training.toy import abc_windows
 from training.evaluate import EvalConfig, regimes_in_workers, run_regimes
 from training.splits import loso_folds
-from training.windows import RecordingEvents, WindowSpec, make_windows, window_labels
-
-
-def _windows(n_subjects: int = 5) -> list:
-    recs = []
-    for s in range(n_subjects):
-        evs = [
-            {
-                "onset": 0.5 + 1.5 * k,
-                "duration": 1.0,
-                "label": "abc"[k % 3],
-                "repetition": k // 3,
-                "kind": "gesture",
-            }
-            for k in range(12)
-        ]
-        recs.append(RecordingEvents(f"r{s}", "d", str(s), "1", "1", 19.0, evs))
-    return make_windows(recs, WindowSpec())
+from training.windows import window_labels
 
 
 @pytest.mark.parametrize("method", ["td-lda", "strong"])
 def test_workers_give_the_serial_predictions(method: str) -> None:
-    windows = _windows()
+    windows = abc_windows(5)
     labels = window_labels(windows)
     y = np.array([labels.index(w.label) for w in windows], np.int64)
     rng = np.random.default_rng(0)
@@ -60,7 +44,7 @@ def test_workers_give_the_serial_predictions(method: str) -> None:
 
 
 def test_one_worker_runs_here() -> None:
-    windows = _windows(3)
+    windows = abc_windows(3)
     labels = window_labels(windows)
     y = np.array([labels.index(w.label) for w in windows], np.int64)
     x = np.random.default_rng(1).normal(size=(len(windows), 4)) + 3.0 * y[:, None]
@@ -87,7 +71,7 @@ def _die(*args: Any) -> Any:
 def test_a_failing_worker_raises_in_the_parent(
     monkeypatch: pytest.MonkeyPatch, broken: Any, says: str
 ) -> None:
-    windows = _windows(4)
+    windows = abc_windows(4)
     labels = window_labels(windows)
     y = np.array([labels.index(w.label) for w in windows], np.int64)
     x = np.random.default_rng(2).normal(size=(len(windows), 3))

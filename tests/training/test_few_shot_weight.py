@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from emgcorpus.errors import ConfigError
+from tests.training.toy import abc_windows
 from training.evaluate import (
     MAX_ADAPT_REPEATS,
     EvalConfig,
@@ -18,7 +19,7 @@ from training.evaluate import (
     run_regimes,
 )
 from training.splits import loso_folds
-from training.windows import RecordingEvents, WindowSpec, make_windows, window_labels
+from training.windows import window_labels
 
 
 def test_weight_one_is_the_earlier_rule_and_the_weight_scales_it() -> None:
@@ -36,28 +37,11 @@ def test_weight_one_is_the_earlier_rule_and_the_weight_scales_it() -> None:
     assert adapt_repeats(100_000, 1, 1, 4.0) == 4 * MAX_ADAPT_REPEATS
 
 
-def _windows(n_subjects: int) -> list:
-    recs = []
-    for s in range(n_subjects):
-        evs = [
-            {
-                "onset": 0.5 + 1.5 * k,
-                "duration": 1.0,
-                "label": "abc"[k % 3],
-                "repetition": k // 3,
-                "kind": "gesture",
-            }
-            for k in range(15)
-        ]
-        recs.append(RecordingEvents(f"r{s}", "d", str(s), "1", "1", 24.0, evs))
-    return make_windows(recs, WindowSpec())
-
-
 def test_a_heavier_target_overrides_training_subjects_that_disagree() -> None:
     """The last subject makes class a where the others make class b and the reverse: with
     the weight of one subject among four the training subjects win, with a weight of 20 its
     own windows do. Standardising per subject cannot undo a swap of two classes."""
-    windows = _windows(5)
+    windows = abc_windows(5, 15)
     labels = window_labels(windows)
     y = np.array([labels.index(w.label) for w in windows], np.int64)
     rng = np.random.default_rng(1)

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 from emgcorpus.shards.index import write_index
 from emgcorpus.shards.schema import SHARD_SCHEMA
 from emgcorpus.topology import POSITION_DIM
+from training.windows import RecordingEvents, Window, WindowSpec, make_windows
 
 N_CHANNELS = 4
 
@@ -178,3 +179,22 @@ def pretrained_gesture_toy(root: Path, model_config: dict[str, Any]) -> tuple[Pa
         progress=False,
     ).checkpoint
     return shards, ckpt
+
+
+def abc_windows(n_subjects: int, n_events: int = 12) -> list[Window]:
+    """Windows of ``n_subjects`` recordings (one per subject, dataset ``d``) of ``n_events``
+    1 s gestures a, b, c in turn every 1.5 s, three per repetition."""
+    recs = []
+    for s in range(n_subjects):
+        evs = [
+            {
+                "onset": 0.5 + 1.5 * k,
+                "duration": 1.0,
+                "label": "abc"[k % 3],
+                "repetition": k // 3,
+                "kind": "gesture",
+            }
+            for k in range(n_events)
+        ]
+        recs.append(RecordingEvents(f"r{s}", "d", str(s), "1", "1", 1.5 * n_events + 1.0, evs))
+    return make_windows(recs, WindowSpec())
