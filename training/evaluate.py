@@ -123,7 +123,9 @@ class EvalConfig:
     dataset: str
     few_shot: float = 0.05
     #: in the few-shot fits the target's adaptation windows are repeated so that they weigh
-    #: about as much as this many training subjects (1: as one more training subject)
+    #: about as much as this many training subjects (1: as one more training subject); the
+    #: probe fits of :func:`run_regimes` only (``finetune_adapt`` ``gradient`` draws its own
+    #: batches, training.finetune ``adapt_share``)
     few_shot_weight: float = 1.0
     baselines: list[str] = field(default_factory=lambda: ["td-lda", "strong"])
     spec: WindowSpec = field(default_factory=WindowSpec)
