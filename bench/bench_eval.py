@@ -15,8 +15,8 @@ On a lake holding ``--dataset`` (default: the Côté-Allard pre-training part, i
   window accuracy per regime of both on those same folds;
 - the ``model`` method needs ``--shards`` and ``--checkpoint`` (its features are the frozen
   encoder's, training.embedding.embed_windows); without them ``model-probe`` times the
-  model's LDA probe on features of the model's width (``--model-width``, default 776: the
-  reproduce preset's ``channels-desc`` features on Cote-Allard; a fixed random projection
+  model's LDA probe on features of the model's width (``--model-width``, default 392: the
+  reproduce preset's ``cls-mean-desc`` features on Cote-Allard; a fixed random projection
   of the strong features: accuracies are not the model's).
 
 CPU seconds count this process and the fold workers.
@@ -113,7 +113,7 @@ def main() -> None:
     ap.add_argument("--old-folds", type=int, default=2, help="folds the earlier fits run on")
     ap.add_argument("--shards", type=Path, default=None, help="token shards (model method)")
     ap.add_argument("--checkpoint", type=Path, default=None, help="checkpoint (model method)")
-    ap.add_argument("--model-width", type=int, default=776, help="model-probe feature columns")
+    ap.add_argument("--model-width", type=int, default=392, help="model-probe feature columns")
     ap.add_argument("--workers", type=int, default=2, help="processes the fast fits' folds use")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args()
@@ -124,7 +124,7 @@ def main() -> None:
         strong_max_iter=args.strong_max_iter,
         probe="lda",
         model_window_s=1.0,
-        pooling="channels-desc",  # the reproduce preset's (emgcorpus.runs.config)
+        pooling="cls-mean-desc",  # the reproduce preset's (emgcorpus.runs.config)
         fold_workers=args.workers,
     )
     result: dict[str, Any] = {"dataset": args.dataset, "strong_max_iter": args.strong_max_iter}

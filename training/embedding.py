@@ -11,7 +11,10 @@ position (measured on Cote-Allard by the research notebook: not worth it for the
 probe, so off by default); with pooling ``channels-desc`` also the tokens' input
 descriptors pooled per position relative to the window (:func:`descriptor_pooled`), a
 residual path so that the probe never sees less than the tokens carry (training/RESULTS.md,
-issue 10).
+issue 10); pooling ``cls-mean-desc`` gives CLS and mean only of the encoder, and per position
+the descriptors' levels (their mean, and whether the position has any) before that relative
+pattern (row D1 of training/RESULTS.md: the per-position token outputs cost the LDA probe
+more than they give, the absolute levels carry what the relative pattern drops).
 
 The evaluation protocol (training.evaluate) fits probes on these features; few-shot
 fine-tuning (training.finetune) pools the same way through :func:`encode_batch`.
@@ -29,15 +32,21 @@ from tqdm import tqdm
 from emgcorpus.errors import ConfigError, check_option
 from emgcorpus.shards.reader import RecordingTokens
 from training.data import collate_tokens
-from training.model import TokenEncoder, descriptor_input
+from training.model import TokenEncoder
 from training.torch_device import resolve_torch_device
 from training.windows import Window
 
 #: ``cls-mean``: CLS + mean of the token outputs; ``channels``: that plus per-position
 #: pooling; ``channels-desc``: ``channels`` plus the input descriptors pooled per position
 #: relative to the window (:func:`descriptor_pooled`: a residual path, so the probe sees
-#: what the tokens carry)
-POOLINGS = ("cls-mean", "channels", "channels-desc")
+#: what the tokens carry); ``cls-mean-desc``: CLS + mean of the token outputs, then per
+#: position the descriptors' levels and their relative pattern (``descriptor_pooled`` with
+#: ``levels``), no per-position token outputs
+POOLINGS = ("cls-mean", "channels", "channels-desc", "cls-mean-desc")
+#: the poolings that pool the token outputs per electrode position
+SLOT_OUTPUT_POOLINGS = ("channels", "channels-desc")
+#: the poolings that append the descriptors pooled per position (:func:`descriptor_pooled`)
+DESC_POOLINGS = ("channels-desc", "cls-mean-desc")
 #: per-position pooling is left out for datasets with more electrode positions (dense grids)
 MAX_POOL_POSITIONS = 16
 
@@ -87,7 +96,7 @@ def pooling_slots(
 
 
 def descriptor_pooled(
-    desc: torch.Tensor, slot_idx: torch.Tensor, n_slots: int, absolute: bool = False
+    desc: torch.Tensor, slot_idx: torch.Tensor, n_slots: int, levels: bool = False
 ) -> torch.Tensor:
     """The input descriptors pooled per electrode position, relative to the window: window-
     local (no statistics of other windows or subjects), so legitimate zero-shot.
@@ -97,31 +106,40 @@ def descriptor_pooled(
     the mean of the slot's present values minus the mean of that over the window's slots
     that have it (the spatial pattern relative to the window, e.g. relative log-intensity:
     independent of gain, skin and the person's strength; 0 where the slot has none). With
-    ``absolute`` first, per slot, the mean of the model's descriptor input
-    (training.model.descriptor_input: clipped values and presence mask, 2D entries; measured
-    not worth it, training/RESULTS.md). Returns (B, n_slots * D), with ``absolute``
-    (B, n_slots * 3D).
+    ``levels`` first, per slot, those means themselves (0 where the slot has none) and a
+    flag whether it has any present value: the standardised level of each descriptor
+    entry, which the relative pattern drops (training/RESULTS.md, row D1). Returns
+    (B, descriptor_pooled_width(D, n_slots, levels)).
     """
     one_hot = torch.nn.functional.one_hot(slot_idx.clamp(min=0), n_slots).to(desc.dtype)
     one_hot = one_hot * (slot_idx >= 0).unsqueeze(-1).to(desc.dtype)  # (B, L, S)
-    parts = []
-    if absolute:
-        counts = one_hot.sum(1).clamp(min=1.0)[..., None]  # (B, S, 1)
-        pooled = torch.einsum("bls,bld->bsd", one_hot, descriptor_input(desc)) / counts
-        parts.append(pooled.flatten(1))
     present = torch.isfinite(desc)
     values = torch.where(present, desc, torch.zeros_like(desc))
     have = torch.einsum("bls,bld->bsd", one_hot, present.to(desc.dtype))  # (B, S, D)
     level = torch.einsum("bls,bld->bsd", one_hot, values) / have.clamp(min=1.0)
     active = (have > 0).to(desc.dtype)
     window = (level * active).sum(1, keepdim=True) / active.sum(1, keepdim=True).clamp(min=1.0)
-    parts.append(((level - window) * active).flatten(1))
-    return torch.cat(parts, dim=-1)
+    relative = ((level - window) * active).flatten(1)
+    if not levels:
+        return relative
+    has_any = active.amax(dim=-1, keepdim=True)  # (B, S, 1)
+    return torch.cat([torch.cat([level * active, has_any], dim=-1).flatten(1), relative], -1)
 
 
-def descriptor_pooled_width(desc_dim: int, n_slots: int, absolute: bool = False) -> int:
+def descriptor_pooled_width(desc_dim: int, n_slots: int, levels: bool = False) -> int:
     """Columns of :func:`descriptor_pooled`."""
-    return n_slots * desc_dim * (3 if absolute else 1)
+    return n_slots * (2 * desc_dim + 1 if levels else desc_dim)
+
+
+def feature_width(
+    d_model: int, n_slots: int, desc_dim: int, pooling: str, pool_max: bool = False
+) -> int:
+    """Columns of :func:`encode_batch`'s features for ``pooling`` (one of POOLINGS) over
+    ``n_slots`` position slots, with ``desc_dim`` descriptor entries per token (0: none)."""
+    width = pooled_width(d_model, n_slots if pooling in SLOT_OUTPUT_POOLINGS else 0, pool_max)
+    if pooling in DESC_POOLINGS and n_slots and desc_dim:
+        width += descriptor_pooled_width(desc_dim, n_slots, pooling == "cls-mean-desc")
+    return width
 
 
 def pooled_width(d_model: int, n_slots: int, pool_max: bool = False) -> int:
@@ -208,26 +226,30 @@ def encode_batch(
     slots: dict[bytes, int],
     torch_device: torch.device,
     pool_max: bool = False,
-    pool_desc: bool = False,
+    pooling: str = "channels",
 ) -> torch.Tensor:
     """Pooled features (see pooled_features) of a list of token sequences, on ``torch_device``
-    (their descriptors too when they carry them and the encoder embeds them); with
-    ``pool_desc`` and slots, followed by their descriptors pooled per position
-    (:func:`descriptor_pooled`; ConfigError when the items carry none)."""
+    (their descriptors too when they carry them and the encoder embeds them), as ``pooling``
+    (one of POOLINGS) asks: per-position token outputs where it is in SLOT_OUTPUT_POOLINGS;
+    where it is in DESC_POOLINGS and there are slots, followed by the descriptors pooled per
+    position (:func:`descriptor_pooled`; ConfigError when the items carry none). Returns
+    (len(items), feature_width(...))."""
     batch = {k: v.to(torch_device) for k, v in collate_tokens(items).items()}
     h = encoder.encode(batch)
     slot_idx = (
         _slot_tensor(items, slots, batch["token_ids"].shape[1]).to(torch_device) if slots else None
     )
-    out = pooled_features(h, batch["pad_mask"], slot_idx, len(slots), pool_max)
-    if not pool_desc or slot_idx is None:
+    per_slot = slot_idx if pooling in SLOT_OUTPUT_POOLINGS else None
+    out = pooled_features(h, batch["pad_mask"], per_slot, len(slots), pool_max)
+    if pooling not in DESC_POOLINGS or slot_idx is None:
         return out
     if "desc" not in batch:
         raise ConfigError(
-            "pooling channels-desc needs token descriptors (token_desc): these shards store "
-            "none; use pooling channels"
+            f"pooling {pooling} needs token descriptors (token_desc): these shards store "
+            "none; use pooling channels or cls-mean"
         )
-    return torch.cat([out, descriptor_pooled(batch["desc"], slot_idx, len(slots))], dim=-1)
+    pooled = descriptor_pooled(batch["desc"], slot_idx, len(slots), pooling == "cls-mean-desc")
+    return torch.cat([out, pooled], dim=-1)
 
 
 @torch.no_grad()
@@ -249,12 +271,13 @@ def embed_windows(
     ``pooling``: ``cls-mean`` gives 2 * d_model columns; ``channels`` adds the
     per-electrode-position pooling where the evaluated recordings have <= MAX_POOL_POSITIONS
     positions; ``channels-desc`` also the input descriptors pooled per position relative to
-    the window (:func:`descriptor_pooled`, descriptor_dim columns per position).
+    the window (:func:`descriptor_pooled`, descriptor_dim columns per position);
+    ``cls-mean-desc`` the CLS and mean columns, then per position the descriptors' levels
+    and their relative pattern (feature_width gives the columns).
     ``batch_size``: windows encoded at once; ``torch_device``: cpu, cuda or auto;
     ``pool_max``: also max-pool (pooled_features).
     """
     slots = pooling_slots(tokens, pooling, windows)
-    pool_desc = pooling == "channels-desc"
     items = window_items(
         tokens, windows, model_window_s=model_window_s, max_window_tokens=max_window_tokens
     )
@@ -265,9 +288,8 @@ def embed_windows(
     bar = tqdm(starts, desc="embed windows", disable=not progress or not sys.stderr.isatty())
     for a in bar:
         chunk = items[a : a + batch_size]
-        feats = encode_batch(encoder, chunk, slots, device, pool_max, pool_desc)
+        feats = encode_batch(encoder, chunk, slots, device, pool_max, pooling)
         chunks.append(feats.float().cpu().numpy())
-    width = pooled_width(encoder.cfg.d_model, len(slots), pool_max)
-    if pool_desc and slots and items and "desc" in items[0]:
-        width += descriptor_pooled_width(np.asarray(items[0]["desc"]).shape[-1], len(slots))
+    desc_dim = np.asarray(items[0]["desc"]).shape[-1] if items and "desc" in items[0] else 0
+    width = feature_width(encoder.cfg.d_model, len(slots), desc_dim, pooling, pool_max)
     return np.concatenate(chunks) if chunks else np.zeros((0, width), np.float32)

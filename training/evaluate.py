@@ -478,7 +478,7 @@ def finetune_regime(
         layers=config.finetune_layers,
         seed=config.seed,
         pool_max=config.pool_max,
-        pool_desc=config.pooling == "channels-desc",
+        pooling=config.pooling,
     )
     slots = pooling_slots(tokens, config.pooling, windows)
     items = window_items(

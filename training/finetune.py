@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from emgcorpus.errors import ConfigError
-from training.embedding import descriptor_pooled_width, encode_batch, pooled_width
+from training.embedding import encode_batch, feature_width
 from training.model import TokenEncoder
 
 
@@ -49,9 +49,8 @@ class FinetuneConfig:
     adapt_share: float = 0.5
     #: also max-pool the token outputs (training.embedding.pooled_features)
     pool_max: bool = False
-    #: the head also sees the tokens' descriptors pooled per position relative to the window
-    #: (pooling ``channels-desc``, training.embedding.descriptor_pooled)
-    pool_desc: bool = False
+    #: what the head sees of each window (training.embedding.POOLINGS, encode_batch)
+    pooling: str = "channels"
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 2 or self.layers < 0:
@@ -114,10 +113,8 @@ def supervised_fold(
     model's). With ``features_of``: also the zero-shot model's pooled features (the head's
     input, float32, eval mode) of those windows; only ``train_idx``'s labels are used."""
     enc = trainable_copy(encoder, config.layers).to(torch_device)
-    width = pooled_width(enc.cfg.d_model, len(slots), config.pool_max)
-    pool_desc = config.pool_desc and bool(slots) and bool(items) and "desc" in items[0]
-    if pool_desc:
-        width += descriptor_pooled_width(np.asarray(items[0]["desc"]).shape[-1], len(slots))
+    desc_dim = np.asarray(items[0]["desc"]).shape[-1] if items and "desc" in items[0] else 0
+    width = feature_width(enc.cfg.d_model, len(slots), desc_dim, config.pooling, config.pool_max)
     head = nn.Sequential(nn.LayerNorm(width, elementwise_affine=False), nn.Linear(width, n_classes))
     head = head.to(torch_device)
     params = [p for p in enc.parameters() if p.requires_grad] + list(head.parameters())
@@ -127,7 +124,7 @@ def supervised_fold(
 
     def features(idx: np.ndarray) -> torch.Tensor:
         chosen = [items[int(i)] for i in idx]
-        return encode_batch(enc, chosen, slots, torch_device, config.pool_max, pool_desc)
+        return encode_batch(enc, chosen, slots, torch_device, config.pool_max, config.pooling)
 
     def train(pools: list[tuple[np.ndarray, float]], steps: int) -> None:
         pools = [(p, share) for p, share in pools if len(p)]

@@ -264,7 +264,10 @@ def pretrain_cmd(
     type=click.Choice(POOLINGS),
     default=_EVAL.pooling,
     show_default=True,
-    help="Model features: per-electrode-position pooling, or CLS + mean only.",
+    help="Model features: CLS + mean only (cls-mean); + per-electrode-position token outputs "
+    "and shares (channels); + the tokens' descriptors pooled per position relative to the "
+    "window (channels-desc); CLS + mean + per position the descriptors' levels and relative "
+    "pattern (cls-mean-desc, training/RESULTS.md row D1).",
 )
 @click.option(
     "--finetune-steps",

@@ -100,7 +100,10 @@ def quickstart_preset(dataset: str = "sim", device: str | None = None) -> RunCon
     and 60 boosting iterations keep the evaluation fast; 1000 pretraining steps; the model
     embeds each token's stored descriptor beside its id (issue 10: the largest measured
     lever, training/RESULTS.md) and its probe also sees the descriptors pooled per electrode
-    position relative to the window (pooling ``channels-desc``, training.embedding).
+    position relative to the window (pooling ``channels-desc``, training.embedding; on the
+    simulated corpus the per-position token outputs carry 9 points of zero-shot accuracy
+    that ``cls-mean-desc``, the real-data presets' pooling, gives up: training/RESULTS.md
+    row D1).
     """
     return RunConfig(
         vocab=VocabConfig(
@@ -138,8 +141,11 @@ def reproduce_preset(target: Target) -> RunConfig:
     class is a class). Native rates, 10 codebook iterations, 300 pretraining steps of 64
     sentences at lr 1e-3, 100 boosting iterations, on the CPU with 2 Dask workers and 2
     fold workers (EvalConfig.fold_workers); the model embeds each token's stored descriptor
-    beside its id and its probe also sees them pooled per electrode position relative to
-    the window (pooling ``channels-desc``; training/RESULTS.md).
+    beside its id, and its probe sees the encoder's CLS and mean output and per electrode
+    position the descriptors' levels and their pattern relative to the window (pooling
+    ``cls-mean-desc``: on both real sets 2.5-4.9 points above ``channels-desc`` across
+    people, training/RESULTS.md row D1; the quick start keeps ``channels-desc``, which is 9
+    points better on its simulated corpus).
     """
     return RunConfig(
         vocab=VocabConfig(
@@ -164,7 +170,7 @@ def reproduce_preset(target: Target) -> RunConfig:
             model_window_s=1.0,
             strong_max_iter=100,
             probe="lda",
-            pooling="channels-desc",
+            pooling="cls-mean-desc",
             finetune_steps=0,
             seed=0,
             torch_device="cpu",

@@ -12,6 +12,7 @@ import torch
 
 from emgcorpus.errors import ConfigError
 from emgcorpus.shards.reader import RecordingTokens
+from emgcorpus.shards.special_tokens import FIRST_CODE_ID
 from emgcorpus.topology import POSITION_DIM
 from tests.training.toy import pretrained_gesture_toy
 from training.embedding import (
@@ -27,7 +28,7 @@ TINY: dict[str, Any] = {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, 
 NAN = float("nan")
 
 
-def test_descriptor_pooled_relative_pattern_and_absolute_means() -> None:
+def test_descriptor_pooled_relative_pattern_and_levels() -> None:
     # 4 tokens of one window, 2 descriptor entries, 3 positions (slot 2 has no token)
     desc = torch.tensor([[[1.0, NAN], [3.0, 2.0], [5.0, 4.0], [NAN, NAN]]])
     slot = torch.tensor([[0, 0, 1, -1]])  # the last token is padding
@@ -37,14 +38,17 @@ def test_descriptor_pooled_relative_pattern_and_absolute_means() -> None:
     np.testing.assert_allclose(rel[0].reshape(3, 2), [[2.0 - 3.5, 2.0 - 3.0], [1.5, 1.0], [0, 0]])
     # a gain change (the same shift of every log value) leaves the relative pattern alone
     np.testing.assert_allclose(descriptor_pooled(desc + 0.7, slot, 3), rel, atol=1e-6)
-    both = descriptor_pooled(desc, slot, 3, absolute=True)
-    assert both.shape == (1, descriptor_pooled_width(2, 3, absolute=True)) == (1, 18)
-    mean = both[0, :12].reshape(3, 4)  # per slot: 2 clipped values (NaN -> 0), 2 presences
-    np.testing.assert_allclose(mean[0], [2.0, 1.0, 1.0, 0.5])
-    np.testing.assert_allclose(mean[1], [5.0, 4.0, 1.0, 1.0])
-    np.testing.assert_allclose(mean[2], [0.0, 0.0, 0.0, 0.0])
-    np.testing.assert_allclose(both[:, 12:], rel)
-    assert not torch.allclose(descriptor_pooled(desc + 0.7, slot, 3, absolute=True), both)
+    both = descriptor_pooled(desc, slot, 3, levels=True)
+    assert both.shape == (1, descriptor_pooled_width(2, 3, levels=True)) == (1, 3 * 3 + 3 * 2)
+    lv = both[0, :9].reshape(3, 3)  # per slot: mean present value per entry (none: 0), flag
+    np.testing.assert_allclose(lv[0], [2.0, 2.0, 1.0])  # slot 0: entry 1 only from token 1
+    np.testing.assert_allclose(lv[1], [5.0, 4.0, 1.0])
+    np.testing.assert_allclose(lv[2], [0.0, 0.0, 0.0])  # no token: no level, flag 0
+    np.testing.assert_allclose(both[:, 9:], rel)
+    # the levels move with a gain change, the relative pattern does not
+    shifted = descriptor_pooled(desc + 0.7, slot, 3, levels=True)
+    np.testing.assert_allclose(shifted[0, :9].reshape(3, 3)[:2, :2], lv[:2, :2] + 0.7, atol=1e-6)
+    np.testing.assert_allclose(shifted[:, 9:], rel, atol=1e-6)
 
 
 def _tokens(n_positions: int, rid: str) -> RecordingTokens:
@@ -114,9 +118,57 @@ def test_channels_desc_pooling_appends_the_descriptor_path(toy: tuple[Path, Path
         embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **opts)
 
 
+def test_cls_mean_desc_pooling_is_cls_mean_then_levels_and_pattern(
+    toy: tuple[Path, Path],
+) -> None:
+    from emgcorpus.shards.reader import ShardSet
+    from training.audit import audit_features
+    from training.checkpoint import load_checkpoint
+    from training.data import load_dataset_tokens
+    from training.embedding import feature_width, window_items
+    from training.windows import WindowSpec, make_windows
+
+    shards, ckpt = toy
+    tokens, recs = load_dataset_tokens(ShardSet.open(shards), "toy")
+    windows = make_windows(recs, WindowSpec())[:12]
+    model, _ = load_checkpoint(ckpt)
+    opts: dict[str, Any] = {
+        "model_window_s": 1.0,
+        "max_window_tokens": 64,
+        "batch_size": 5,
+        "torch_device": "cpu",
+        "progress": False,
+    }
+    d = TINY["d_model"]
+    for t in tokens.values():  # descriptors on the code tokens only, as the shards store them
+        t.ids = np.where(t.ids >= 10, t.ids + 2, t.ids)  # the toy's gesture ids 10, 11: codes
+        level = t.pos[:, 3:4] + 2.0 * t.pos[:, 4:5]
+        desc = np.concatenate([level, -level, np.full_like(level, NAN)], 1).astype(np.float32)
+        desc[t.ids < FIRST_CODE_ID] = NAN
+        t.desc = desc
+    cls_mean = embed_windows(model.encoder, tokens, windows, pooling="cls-mean", **opts)
+    feats = embed_windows(model.encoder, tokens, windows, pooling="cls-mean-desc", **opts)
+    assert feats.shape == (12, feature_width(d, 4, 3, "cls-mean-desc")) == (12, 2 * d + 4 * 7)
+    np.testing.assert_allclose(feats[:, : 2 * d], cls_mean, atol=1e-5)  # no per-slot outputs
+    rel = embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **opts)
+    np.testing.assert_allclose(feats[:, 2 * d + 4 * 4 :], rel[:, -4 * 3 :], atol=1e-5)
+    # the levels are the audit's pooled descriptors (mean descriptor + flag per position)
+    items = window_items(tokens, windows, model_window_s=1.0, max_window_tokens=64)
+    audit, _ = audit_features(items, position_slots(tokens, windows), 0)
+    levels = feats[:, 2 * d : 2 * d + 16]
+    assert np.abs(levels).sum() > 0
+    np.testing.assert_allclose(levels, audit["pooled-descriptors"], rtol=1e-5, atol=1e-5)
+    for t in tokens.values():
+        t.desc = None
+    with pytest.raises(ConfigError, match="cls-mean-desc needs token descriptors"):
+        embed_windows(model.encoder, tokens, windows, pooling="cls-mean-desc", **opts)
+
+
 def test_presets_give_the_probe_the_descriptor_path() -> None:
     from emgcorpus.runs.config import quickstart_preset, reproduce_preset
     from emgcorpus.runs.plans import TARGETS
 
+    # measured per corpus (training/RESULTS.md row D1): the simulated quick start keeps the
+    # per-position token outputs, the real-data experiments the descriptors' levels
     assert quickstart_preset().eval.pooling == "channels-desc"
-    assert {reproduce_preset(t).eval.pooling for t in TARGETS.values()} == {"channels-desc"}
+    assert {reproduce_preset(t).eval.pooling for t in TARGETS.values()} == {"cls-mean-desc"}
