@@ -50,7 +50,8 @@ def run_options(preset: RunConfig) -> Callable[[click.decorators.FC], click.deco
             multiple=True,
             metavar="KEY=VALUE",
             help=f"Parameter of the {p.vocab.tokenizer} tokenizer (repeatable; the value is "
-            "read as YAML) " + keeps(p.vocab.params_text() or "its defaults"),
+            "read as YAML; each one replaces the preset's value of that parameter) "
+            + keeps(p.vocab.params_text() or "its defaults"),
         ),
         click.option(
             "--steps",
@@ -165,10 +166,11 @@ def configure(preset: RunConfig, options: dict[str, Any]) -> RunConfig:
     """``preset`` with the run options given on the command line (see :func:`run_options`)."""
     baselines = options.pop("baselines")
     params = parse_key_values(options.pop("tokenizer_params", ()), "--tokenizer-param")
+    merged = {**dict(preset.vocab.tokenizer_params), **params}  # over the preset's own
     return with_options(
         preset,
         baselines=parse_baselines(baselines) if baselines is not None else None,
-        tokenizer_params=tuple(sorted(params.items())) if params else None,
+        tokenizer_params=tuple(sorted(merged.items())) if params else None,
         **options,
     )
 

@@ -172,3 +172,18 @@ def test_presets_give_the_probe_the_descriptor_path() -> None:
     # per-position token outputs, the real-data experiments the descriptors' levels
     assert quickstart_preset().eval.pooling == "channels-desc"
     assert {reproduce_preset(t).eval.pooling for t in TARGETS.values()} == {"cls-mean-desc"}
+
+
+def test_the_real_data_presets_take_the_lower_onset_threshold() -> None:
+    from emgcorpus.runs.config import quickstart_preset, reproduce_preset
+    from emgcorpus.runs.plans import TARGETS
+    from vocab.tokenizers import get_tokenizer
+
+    # row D2 of training/RESULTS.md: on 2 / off 1.5 x the floor for the real sets only
+    assert quickstart_preset().vocab.tokenizer_params == ()
+    for t in TARGETS.values():
+        params = dict(reproduce_preset(t).vocab.tokenizer_params)
+        assert params == {"on_ratio": 2, "off_ratio": 1.5}
+        tok = get_tokenizer("nct", **params)
+        default = get_tokenizer("nct")
+        assert tok.params["on_ratio"] == 2 != default.params["on_ratio"]
