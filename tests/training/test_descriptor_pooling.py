@@ -80,7 +80,18 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return pretrained_gesture_toy(tmp_path_factory.mktemp("descpool"), TINY)
 
 
-def test_channels_desc_pooling_appends_the_descriptor_path(toy: tuple[Path, Path]) -> None:
+#: embed_windows options of the toy tests
+OPTS: dict[str, Any] = {
+    "model_window_s": 1.0,
+    "max_window_tokens": 64,
+    "batch_size": 5,
+    "torch_device": "cpu",
+    "progress": False,
+}
+
+
+def _toy_model(toy: tuple[Path, Path]) -> tuple[dict[str, RecordingTokens], list[Window], Any]:
+    """The toy's evaluation tokens, its first 12 windows and its pretrained model."""
     from emgcorpus.shards.reader import ShardSet
     from training.checkpoint import load_checkpoint
     from training.data import load_dataset_tokens
@@ -88,57 +99,40 @@ def test_channels_desc_pooling_appends_the_descriptor_path(toy: tuple[Path, Path
 
     shards, ckpt = toy
     tokens, recs = load_dataset_tokens(ShardSet.open(shards), "toy")
-    windows = make_windows(recs, WindowSpec())[:12]
     model, _ = load_checkpoint(ckpt)
-    opts: dict[str, Any] = {
-        "model_window_s": 1.0,
-        "max_window_tokens": 64,
-        "batch_size": 5,
-        "torch_device": "cpu",
-        "progress": False,
-    }
-    plain = embed_windows(model.encoder, tokens, windows, pooling="channels", **opts)
+    return tokens, make_windows(recs, WindowSpec())[:12], model
+
+
+def test_channels_desc_pooling_appends_the_descriptor_path(toy: tuple[Path, Path]) -> None:
+    tokens, windows, model = _toy_model(toy)
+    plain = embed_windows(model.encoder, tokens, windows, pooling="channels", **OPTS)
     d = TINY["d_model"]
     assert plain.shape == (12, pooled_width(d, 4))
     for t in tokens.values():  # the toy stores no descriptors: give every token one
         level = t.pos[:, 3:4] + 2.0 * t.pos[:, 4:5]  # differs by electrode position
         t.desc = np.concatenate([level, -level, np.full_like(level, NAN)], 1).astype(np.float32)
-    both = embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **opts)
+    both = embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **OPTS)
     assert both.shape == (12, pooled_width(d, 4) + descriptor_pooled_width(3, 4))
     np.testing.assert_allclose(both[:, : plain.shape[1]], plain, atol=1e-5)
     tail = both[:, plain.shape[1] :]
     assert np.isfinite(tail).all() and np.abs(tail).sum() > 0
     for t in tokens.values():  # a gain change: every log value shifted alike
         t.desc = t.desc + 1.5
-    shifted = embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **opts)
+    shifted = embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **OPTS)
     np.testing.assert_allclose(shifted[:, plain.shape[1] :], tail, atol=1e-5)
     for t in tokens.values():
         t.desc = None
     with pytest.raises(ConfigError, match="descriptors"):
-        embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **opts)
+        embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **OPTS)
 
 
 def test_cls_mean_desc_pooling_is_cls_mean_then_levels_and_pattern(
     toy: tuple[Path, Path],
 ) -> None:
-    from emgcorpus.shards.reader import ShardSet
     from training.audit import audit_features
-    from training.checkpoint import load_checkpoint
-    from training.data import load_dataset_tokens
     from training.embedding import feature_width, window_items
-    from training.windows import WindowSpec, make_windows
 
-    shards, ckpt = toy
-    tokens, recs = load_dataset_tokens(ShardSet.open(shards), "toy")
-    windows = make_windows(recs, WindowSpec())[:12]
-    model, _ = load_checkpoint(ckpt)
-    opts: dict[str, Any] = {
-        "model_window_s": 1.0,
-        "max_window_tokens": 64,
-        "batch_size": 5,
-        "torch_device": "cpu",
-        "progress": False,
-    }
+    tokens, windows, model = _toy_model(toy)
     d = TINY["d_model"]
     for t in tokens.values():  # descriptors on the code tokens only, as the shards store them
         t.ids = np.where(t.ids >= 10, t.ids + 2, t.ids)  # the toy's gesture ids 10, 11: codes
@@ -146,11 +140,11 @@ def test_cls_mean_desc_pooling_is_cls_mean_then_levels_and_pattern(
         desc = np.concatenate([level, -level, np.full_like(level, NAN)], 1).astype(np.float32)
         desc[t.ids < FIRST_CODE_ID] = NAN
         t.desc = desc
-    cls_mean = embed_windows(model.encoder, tokens, windows, pooling="cls-mean", **opts)
-    feats = embed_windows(model.encoder, tokens, windows, pooling="cls-mean-desc", **opts)
+    cls_mean = embed_windows(model.encoder, tokens, windows, pooling="cls-mean", **OPTS)
+    feats = embed_windows(model.encoder, tokens, windows, pooling="cls-mean-desc", **OPTS)
     assert feats.shape == (12, feature_width(d, 4, 3, "cls-mean-desc")) == (12, 2 * d + 4 * 7)
     np.testing.assert_allclose(feats[:, : 2 * d], cls_mean, atol=1e-5)  # no per-slot outputs
-    rel = embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **opts)
+    rel = embed_windows(model.encoder, tokens, windows, pooling="channels-desc", **OPTS)
     np.testing.assert_allclose(feats[:, 2 * d + 4 * 4 :], rel[:, -4 * 3 :], atol=1e-5)
     # the levels are the audit's pooled descriptors (mean descriptor + flag per position)
     items = window_items(tokens, windows, model_window_s=1.0, max_window_tokens=64)
@@ -161,7 +155,7 @@ def test_cls_mean_desc_pooling_is_cls_mean_then_levels_and_pattern(
     for t in tokens.values():
         t.desc = None
     with pytest.raises(ConfigError, match="cls-mean-desc needs token descriptors"):
-        embed_windows(model.encoder, tokens, windows, pooling="cls-mean-desc", **opts)
+        embed_windows(model.encoder, tokens, windows, pooling="cls-mean-desc", **OPTS)
 
 
 def test_presets_give_the_probe_the_descriptor_path() -> None:
