@@ -173,11 +173,12 @@ def test_the_real_data_presets_take_the_lower_onset_threshold() -> None:
     from emgcorpus.runs.plans import TARGETS
     from vocab.tokenizers import get_tokenizer
 
-    # row D2 of training/RESULTS.md: on 2 / off 1.5 x the floor for the real sets only
+    # rows D2 and D3 of training/RESULTS.md: on 2 / off 1.5 x the floor and the recording's
+    # floor as the intensity reference, for the real sets only
     assert quickstart_preset().vocab.tokenizer_params == ()
     for t in TARGETS.values():
         params = dict(reproduce_preset(t).vocab.tokenizer_params)
-        assert params == {"on_ratio": 2, "off_ratio": 1.5}
+        assert params == {"on_ratio": 2, "off_ratio": 1.5, "intensity_reference": "device"}
         tok = get_tokenizer("nct", **params)
         default = get_tokenizer("nct")
         assert tok.params["on_ratio"] == 2 != default.params["on_ratio"]
