@@ -24,6 +24,7 @@ from emgcorpus.runs.plans import (
     new_device_plan,
 )
 from training.baselines import PROBES, parse_baselines
+from training.embedding import POOLINGS
 from training.evaluate import FINETUNE_ADAPTS
 
 
@@ -133,6 +134,13 @@ def run_options(preset: RunConfig) -> Callable[[click.decorators.FC], click.deco
             type=click.Choice(PROBES),
             default=None,
             help="Linear probe of the model and window methods " + keeps(p.eval.probe),
+        ),
+        click.option(
+            "--pooling",
+            type=click.Choice(POOLINGS),
+            default=None,
+            help="What the model's probe reads of each window (train eval --pooling; "
+            "training/RESULTS.md row D1) " + keeps(p.eval.pooling),
         ),
         torch_device_option(
             None, "Torch device of pretraining and evaluation " + keeps(p.pretrain.torch_device)

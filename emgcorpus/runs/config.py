@@ -214,6 +214,7 @@ OPTION_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "pool_max": (("eval", "pool_max"),),
     "strong_max_iter": (("eval", "strong_max_iter"),),
     "probe": (("eval", "probe"),),
+    "pooling": (("eval", "pooling"),),
     "torch_device": (("pretrain", "torch_device"), ("eval", "torch_device")),
     "seed": (("vocab", "seed"), ("pretrain", "seed"), ("eval", "seed")),
     "dask_scheduler": (("", "dask_scheduler"),),

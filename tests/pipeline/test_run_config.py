@@ -131,6 +131,12 @@ def test_descriptor_pooling_and_finetune_options_reach_the_config(
     res = CliRunner().invoke(cli, [*args, "--no-pool-max"])
     assert res.exit_code == 0, res.output
     assert not seen[-1].eval.pool_max and seen[-1].model.desc_dim == -1
+    assert seen[-1].eval.pooling == "channels-desc"  # the quick start's
+    res = CliRunner().invoke(cli, [*args, "--pooling", "cls-mean-desc"])
+    assert res.exit_code == 0, res.output
+    assert seen[-1].eval.pooling == "cls-mean-desc"
+    res = CliRunner().invoke(cli, [*args, "--pooling", "nope"])
+    assert res.exit_code != 0 and "nope" in res.output
 
 
 def test_tokenizer_params_from_the_command_line() -> None:
