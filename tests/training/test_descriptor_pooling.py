@@ -168,7 +168,7 @@ def test_presets_give_the_probe_the_descriptor_path() -> None:
     assert {reproduce_preset(t).eval.pooling for t in TARGETS.values()} == {"cls-mean-desc"}
 
 
-def test_the_real_data_presets_take_the_lower_onset_threshold() -> None:
+def test_the_real_data_presets_take_their_own_nct_parameters() -> None:
     from emgcorpus.runs.config import quickstart_preset, reproduce_preset
     from emgcorpus.runs.plans import TARGETS
     from vocab.tokenizers import get_tokenizer
