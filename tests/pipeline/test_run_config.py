@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -131,10 +132,10 @@ def test_descriptor_pooling_and_finetune_options_reach_the_config(
     res = CliRunner().invoke(cli, [*args, "--no-pool-max"])
     assert res.exit_code == 0, res.output
     assert not seen[-1].eval.pool_max and seen[-1].model.desc_dim == -1
-    assert seen[-1].eval.pooling == "channels-desc"  # the quick start's
-    res = CliRunner().invoke(cli, [*args, "--pooling", "cls-mean-desc"])
+    assert seen[-1].eval.pooling == "cls-mean-desc"  # the presets'
+    res = CliRunner().invoke(cli, [*args, "--pooling", "channels-desc"])
     assert res.exit_code == 0, res.output
-    assert seen[-1].eval.pooling == "cls-mean-desc"
+    assert seen[-1].eval.pooling == "channels-desc"
     res = CliRunner().invoke(cli, [*args, "--pooling", "nope"])
     assert res.exit_code != 0 and "nope" in res.output
 
@@ -142,8 +143,9 @@ def test_descriptor_pooling_and_finetune_options_reach_the_config(
 def test_tokenizer_params_from_the_command_line() -> None:
     from emgcorpus.cli.runs import configure
 
-    preset = quickstart_preset()
-    assert preset.vocab.tokenizer_params == ()
+    preset = replace(
+        quickstart_preset(), vocab=replace(quickstart_preset().vocab, tokenizer_params=())
+    )
     cfg = configure(
         preset,
         {"baselines": None, "tokenizer_params": ("on_ratio=2", "intensity_reference=device")},

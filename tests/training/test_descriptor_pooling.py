@@ -162,22 +162,21 @@ def test_presets_give_the_probe_the_descriptor_path() -> None:
     from emgcorpus.runs.config import quickstart_preset, reproduce_preset
     from emgcorpus.runs.plans import TARGETS
 
-    # measured per corpus (training/RESULTS.md row D1): the simulated quick start keeps the
-    # per-position token outputs, the real-data experiments the descriptors' levels
-    assert quickstart_preset().eval.pooling == "channels-desc"
+    # one probe feature set for every preset (training/RESULTS.md rows D1 and D5)
+    assert quickstart_preset().eval.pooling == "cls-mean-desc"
     assert {reproduce_preset(t).eval.pooling for t in TARGETS.values()} == {"cls-mean-desc"}
 
 
-def test_the_real_data_presets_take_their_own_nct_parameters() -> None:
+def test_every_preset_takes_the_real_data_nct_parameters() -> None:
     from emgcorpus.runs.config import quickstart_preset, reproduce_preset
     from emgcorpus.runs.plans import TARGETS
     from vocab.tokenizers import get_tokenizer
 
-    # rows D2 and D3 of training/RESULTS.md: on 2 / off 1.5 x the floor and the recording's
-    # floor as the intensity reference, for the real sets only
-    assert quickstart_preset().vocab.tokenizer_params == ()
-    for t in TARGETS.values():
-        params = dict(reproduce_preset(t).vocab.tokenizer_params)
+    # rows D2, D3 and D5 of training/RESULTS.md: on 2 / off 1.5 x the floor and the
+    # recording's floor as the intensity reference, in the quick start and the real sets
+    presets = [quickstart_preset(), *(reproduce_preset(t) for t in TARGETS.values())]
+    for preset in presets:
+        params = dict(preset.vocab.tokenizer_params)
         assert params == {"on_ratio": 2, "off_ratio": 1.5, "intensity_reference": "device"}
         tok = get_tokenizer("nct", **params)
         default = get_tokenizer("nct")
