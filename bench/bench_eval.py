@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from emgcorpus.runs.config import PRESET_POOLING
 from training.baselines import LAKE_BASELINES, lake_features
 from training.evaluate import (
     REFERENCE,
@@ -124,7 +125,7 @@ def main() -> None:
         strong_max_iter=args.strong_max_iter,
         probe="lda",
         model_window_s=1.0,
-        pooling="cls-mean-desc",  # the reproduce preset's (emgcorpus.runs.config)
+        pooling=PRESET_POOLING,  # every preset's (emgcorpus.runs.config)
         fold_workers=args.workers,
     )
     result: dict[str, Any] = {"dataset": args.dataset, "strong_max_iter": args.strong_max_iter}
