@@ -17,7 +17,11 @@ MAX_POOL_POSITIONS positions get none of them):
   intensity entry of its tokens' descriptors (emgcorpus.shards.descriptor_layout) minus
   the mean of that over the window's active positions (relative log-intensity: independent
   of gain and strength), with a presence flag (absent positions: 0); not available without
-  descriptors or an intensity entry.
+  descriptors or an intensity entry;
+- ``spatial-words``: what the positions do *together*, step by step: the bag of spatial
+  words of training.spatial_words (the relative intensity pattern every 50 ms, quantised
+  by a k-means codebook fitted per fold on the training subjects' steps); available when
+  ``spatial-intensity`` is.
 
 Each is classified by shrinkage LDA (training.baselines.linear_probe("lda"), the model's
 LDA probe) zero-shot (standardised by the training subjects) and within-subject (first
@@ -30,7 +34,7 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,21 +46,23 @@ from emgcorpus.shards.reader import RecordingTokens, ShardSet
 from emgcorpus.shards.special_tokens import FIRST_CODE_ID
 from training.baselines import linear_probe
 from training.data import load_dataset_tokens
-from training.embedding import MAX_POOL_POSITIONS, position_slots, window_items
+from training.embedding import item_slots, position_slots, window_items
+from training.spatial_words import (
+    N_WORDS,
+    NO_DESCRIPTORS,
+    NO_INTENSITY,
+    NO_SLOTS,
+    STEP_S,
+    spatial_word_bags,
+)
 from training.windows import Window, window_labels
 
 #: most frequent token ids given their own histogram bin (the rest share one "other" bin)
 BAG_CODES = 32
 FEATURE_SETS = ("pooled-descriptors", "bag-position-code", "spatial-intensity")
+#: every feature set the audit reports (the last fitted per fold: training.spatial_words)
+AUDIT_SETS = (*FEATURE_SETS, "spatial-words")
 AUDIT_REGIMES = ("zero_shot", "within_subject")
-
-
-def _slot_of(items: Sequence[dict[str, np.ndarray]], slots: dict[bytes, int]) -> list[np.ndarray]:
-    out = []
-    for it in items:
-        pos = np.ascontiguousarray(np.asarray(it["channel_pos"], np.float32))
-        out.append(np.array([slots.get(r.tobytes(), -1) for r in pos], np.int64))
-    return out
 
 
 def audit_features(
@@ -69,10 +75,9 @@ def audit_features(
     for the token sequences ``items`` (training.embedding.window_items)."""
     unavailable: dict[str, str] = {}
     if not slots:
-        why = f"more than {MAX_POOL_POSITIONS} electrode positions (no per-position pooling)"
-        return {}, {name: why for name in FEATURE_SETS}
+        return {}, {name: NO_SLOTS for name in FEATURE_SETS}
     n, s = len(items), len(slots)
-    slot_idx = _slot_of(items, slots)
+    slot_idx = item_slots(items, slots)
     feats: dict[str, np.ndarray] = {}
 
     ids_all = np.concatenate([np.asarray(it["token_ids"]) for it in items]) if n else np.zeros(0)
@@ -90,8 +95,7 @@ def audit_features(
 
     has_desc = n > 0 and all("desc" in it for it in items)
     if not has_desc:
-        why = "the shards store no token descriptors (token_desc)"
-        unavailable["pooled-descriptors"] = unavailable["spatial-intensity"] = why
+        unavailable["pooled-descriptors"] = unavailable["spatial-intensity"] = NO_DESCRIPTORS
         return feats, unavailable
     d = int(np.asarray(items[0]["desc"]).reshape(len(items[0]["token_ids"]), -1).shape[1])
     pooled = np.zeros((n, s, d + 1), np.float64)
@@ -118,10 +122,7 @@ def audit_features(
             spatial[i, ok, 1] = 1.0
     feats["pooled-descriptors"] = pooled.reshape(n, -1)
     if intensity is None or not 0 <= intensity < d:
-        unavailable["spatial-intensity"] = (
-            "no intensity entry known for these descriptors "
-            "(index field intensity_index or emgcorpus.shards.descriptor_layout)"
-        )
+        unavailable["spatial-intensity"] = NO_INTENSITY
     else:
         feats["spatial-intensity"] = spatial.reshape(n, -1)
     return feats, unavailable
@@ -134,13 +135,16 @@ def audit_regimes(
     folds: Sequence[Any],
     n_classes: int,
     within_subject: bool = True,
+    fold_block: Callable[[Any], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Zero-shot and within-subject summaries (training.evaluate.summarise) of shrinkage LDA
-    on ``features``, over ``folds``, exactly as training.evaluate.run_regimes fits them."""
+    on ``features``, over ``folds``, exactly as training.evaluate.run_regimes fits them
+    (``fold_block`` too: per-fold columns appended to ``features``)."""
     from training.evaluate import (
         FoldPredictions,
         _fit_predict,
         _standardise,
+        fold_features,
         per_subject_standardise,
         summarise,
     )
@@ -150,8 +154,10 @@ def audit_regimes(
         return linear_probe("lda")
 
     preds = {r: FoldPredictions() for r in AUDIT_REGIMES}
-    calibrated = per_subject_standardise(features, windows) if within_subject else features
+    base = features
+    base_calibrated = per_subject_standardise(base, windows) if within_subject else None
     for f in folds:
+        features, calibrated = fold_features(base, base_calibrated, fold_block, f, windows)
         tr, te = f.train_idx, f.test_idx
         xtr, xte = _standardise(features[tr].astype(np.float64), features[te].astype(np.float64))
         preds["zero_shot"].by_fold[f.test_subject] = (
@@ -159,6 +165,7 @@ def audit_regimes(
             _fit_predict(make, xtr, y[tr], xte, n_classes),
         )
         if within_subject:
+            assert calibrated is not None
             first, second = time_half_split(windows, te)
             preds["within_subject"].by_fold[f.test_subject] = (
                 second,
@@ -176,8 +183,11 @@ def information_audit(
     model_window_s: float | None,
     max_window_tokens: int,
     within_subject: bool = True,
+    word_bags: tuple[Callable[[Any], np.ndarray] | None, str | None] | None = None,
 ) -> dict[str, Any]:
-    """The audit section of a report (module docstring) on given windows and folds."""
+    """The audit section of a report (module docstring) on given windows and folds;
+    ``word_bags``: the result of training.spatial_words.spatial_word_bags with
+    ``N_WORDS`` words on these windows and folds, if already computed."""
     t0 = time.perf_counter()
     labels = window_labels(windows)
     y = np.array([labels.index(w.label) for w in windows], np.int64)
@@ -192,6 +202,18 @@ def information_audit(
         for name in FEATURE_SETS
         if name in feats
     }
+    if word_bags is None:
+        word_bags = spatial_word_bags(
+            items, slots, inten, windows, folds, model_window_s=model_window_s
+        )
+    bags, why = word_bags
+    if bags is None:
+        unavailable["spatial-words"] = str(why)
+    else:
+        empty = np.zeros((len(windows), 0), np.float32)
+        methods["spatial-words"] = audit_regimes(
+            empty, y, windows, folds, len(labels), within_subject, fold_block=bags
+        )
     return {
         "probe": "lda",
         "sees": "tokens whose onset falls in the model's window (training.embedding), "
@@ -203,11 +225,17 @@ def information_audit(
             "most frequent token ids + other",
             "spatial-intensity": "per position: mean intensity entry relative to the window's "
             "mean over active positions + presence flag",
+            "spatial-words": f"bag of {N_WORDS} spatial words (the relative intensity pattern "
+            f"over positions every {STEP_S * 1000:.0f} ms, k-means fitted per fold on the "
+            "training subjects) + no-word share",
         },
         "n_positions": len(slots),
         "descriptor_dim": shard_set.descriptor_dim,
         "intensity_index": inten,
-        "n_features": {name: int(m.shape[1]) for name, m in feats.items()},
+        "n_features": {
+            **{name: int(m.shape[1]) for name, m in feats.items()},
+            **({"spatial-words": N_WORDS + 1} if "spatial-words" in methods else {}),
+        },
         "chance": 1.0 / max(1, len(labels)),
         "methods": methods,
         "unavailable": unavailable,
@@ -221,9 +249,11 @@ def config_audit(
     tokens: dict[str, RecordingTokens],
     windows: Sequence[Window],
     folds: Sequence[Any],
+    word_bags: tuple[Callable[[Any], np.ndarray] | None, str | None] | None = None,
 ) -> dict[str, Any]:
     """:func:`information_audit` with the model window, token cap and within-subject switch
-    of ``config`` (a training.evaluate.EvalConfig), as evaluate_loso and run_audit use it."""
+    of ``config`` (a training.evaluate.EvalConfig), as evaluate_loso and run_audit use it
+    (``word_bags``: the spatial words, if evaluate_loso computed them already)."""
     return information_audit(
         shard_set,
         tokens,
@@ -232,6 +262,7 @@ def config_audit(
         model_window_s=config.model_window_s,
         max_window_tokens=config.max_window_tokens,
         within_subject=config.within_subject,
+        word_bags=word_bags,
     )
 
 
@@ -264,7 +295,7 @@ def audit_lines(audit: dict[str, Any]) -> list[str]:
     """One line per feature set, e.g. ``bag-position-code: zero_shot 0.612, within_subject
     0.801`` (``unavailable: ...`` for the sets that could not be built)."""
     lines = []
-    for name in FEATURE_SETS:
+    for name in AUDIT_SETS:
         if name in audit["methods"]:
             res = audit["methods"][name]
             parts = [

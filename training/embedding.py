@@ -86,6 +86,16 @@ def position_slots(
     return {b: i for i, b in enumerate(sorted(seen))}
 
 
+def item_slots(items: Sequence[dict[str, np.ndarray]], slots: dict[bytes, int]) -> list[np.ndarray]:
+    """The position slot (-1: none) of every token of each token sequence of ``items``
+    (:func:`window_items`) under ``slots`` (:func:`position_slots`)."""
+    out = []
+    for it in items:
+        pos = np.ascontiguousarray(np.asarray(it["channel_pos"], np.float32))
+        out.append(np.array([slots.get(r.tobytes(), -1) for r in pos], np.int64))
+    return out
+
+
 def pooling_slots(
     tokens: dict[str, RecordingTokens], pooling: str, windows: Sequence[Window] | None = None
 ) -> dict[bytes, int]:

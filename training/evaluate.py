@@ -54,6 +54,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from emgcorpus.errors import ConfigError, check_option
+from emgcorpus.shards.descriptor_layout import intensity_index
 from emgcorpus.shards.reader import RecordingTokens, ShardSet
 from training.baselines import (
     LAKE_BASELINES,
@@ -64,9 +65,10 @@ from training.baselines import (
 )
 from training.checkpoint import CheckpointMeta, load_checkpoint
 from training.data import check_descriptors, load_dataset_tokens
-from training.embedding import embed_windows, pooling_slots, window_items
+from training.embedding import embed_windows, pooling_slots, position_slots, window_items
 from training.finetune import FinetuneConfig, supervised_fold
 from training.model import TokenEncoder
+from training.spatial_words import N_WORDS, spatial_word_bags
 from training.splits import (
     Fold,
     check_disjoint,
@@ -157,6 +159,10 @@ class EvalConfig:
     pooling: str = "channels"
     #: also max-pool the token outputs (over the window and per electrode position)
     pool_max: bool = False
+    #: append to the model's features a bag of this many spatial words per window
+    #: (training.spatial_words: the relative intensity pattern over positions every 50 ms,
+    #: codebook fitted per fold on the training subjects' steps); 0: none
+    spatial_words: int = 0
     #: linear probe of the model and window methods: ``logreg`` or ``lda`` (baselines.PROBES)
     probe: str = "logreg"
     #: add the information audit (training.audit: what the tokens carry before any model,
@@ -192,6 +198,24 @@ def per_subject_standardise(features: np.ndarray, windows: Sequence[Window]) -> 
         idx = np.flatnonzero(keys == s)
         out[idx] = _standardise(features[idx].astype(np.float64))[0]
     return out
+
+
+def fold_features(
+    features: np.ndarray,
+    calibrated: np.ndarray | None,
+    fold_block: Callable[[Fold], np.ndarray] | None,
+    fold: Fold,
+    windows: Sequence[Window],
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(features, per-subject calibrated features) of one fold: ``fold_block(fold)``
+    appended to both (calibrated per subject) when given, else the two unchanged
+    (``calibrated`` None: not needed, stays None)."""
+    if fold_block is None:
+        return features, calibrated
+    block = fold_block(fold)
+    if calibrated is not None:
+        calibrated = np.hstack([calibrated, per_subject_standardise(block, windows)])
+    return np.hstack([features, block]), calibrated
 
 
 def _fit_predict(
@@ -252,10 +276,15 @@ def run_regimes(
     folds: Sequence[Fold],
     config: EvalConfig,
     n_classes: int,
+    fold_block: Callable[[Fold], np.ndarray] | None = None,
 ) -> dict[str, FoldPredictions]:
-    """Fit and predict every fold in every regime (module docstring) for one method."""
+    """Fit and predict every fold in every regime (module docstring) for one method.
+
+    ``fold_block``: fold -> (n_windows, b) columns appended to ``features`` in that fold
+    only (features fitted on the fold's training windows, e.g. the spatial-word bags of
+    training.spatial_words), calibrated per subject like the rest."""
     out = {r: FoldPredictions() for r in (*REGIMES, REFERENCE)}
-    calibrated = per_subject_standardise(features, windows)
+    base, base_calibrated = features, per_subject_standardise(features, windows)
 
     def make() -> Any:
         return make_classifier(
@@ -263,6 +292,9 @@ def run_regimes(
         )
 
     for f in folds:
+        features, calibrated_or_none = fold_features(base, base_calibrated, fold_block, f, windows)
+        assert calibrated_or_none is not None
+        calibrated = calibrated_or_none
         tr, te = f.train_idx, f.test_idx
         xtr, xte = _standardise(features[tr].astype(np.float64), features[te].astype(np.float64))
         out["zero_shot"].by_fold[f.test_subject] = (
@@ -304,7 +336,14 @@ def _fold_chunk(chunk: list[int]) -> tuple[dict[str, FoldPredictions], float]:
     folds = [j["folds"][i] for i in chunk]
     with threadpool_limits(limits=1, user_api="openmp"):
         preds = run_regimes(
-            j["method"], j["features"], j["y"], j["windows"], folds, j["config"], j["n_classes"]
+            j["method"],
+            j["features"],
+            j["y"],
+            j["windows"],
+            folds,
+            j["config"],
+            j["n_classes"],
+            j["fold_block"],
         )
     return preds, time.process_time() - c
 
@@ -326,9 +365,11 @@ def regimes_in_workers(
     folds: Sequence[Fold],
     config: EvalConfig,
     n_classes: int,
+    fold_block: Callable[[Fold], np.ndarray] | None = None,
 ) -> tuple[dict[str, FoldPredictions], float]:
     """:func:`run_regimes` with the folds dealt round-robin to ``config.fold_workers``
     forked processes; (predictions in fold order, CPU seconds [s] the workers spent).
+    ``fold_block`` as in run_regimes (the forked workers inherit it, nothing is pickled).
 
     Folds are independent, so the predictions are those of one run_regimes call. In this
     process (0 worker seconds) when ``fold_workers`` <= 1, with fewer than 2 folds, or
@@ -337,7 +378,8 @@ def regimes_in_workers(
     """
     workers = min(config.fold_workers, len(folds))
     if workers <= 1 or not can_fork():
-        return run_regimes(method, features, y, windows, folds, config, n_classes), 0.0
+        preds = run_regimes(method, features, y, windows, folds, config, n_classes, fold_block)
+        return preds, 0.0
     chunks = [list(range(k, len(folds), workers)) for k in range(workers)]
     _FOLD_JOB.update(
         method=method,
@@ -347,6 +389,7 @@ def regimes_in_workers(
         folds=folds,
         config=config,
         n_classes=n_classes,
+        fold_block=fold_block,
     )
     try:
         ctx = multiprocessing.get_context("fork")
@@ -602,6 +645,34 @@ def config_embedding(
     )
 
 
+def config_word_bags(
+    config: EvalConfig,
+    shard_set: ShardSet,
+    tokens: dict[str, RecordingTokens],
+    windows: list[Window],
+    folds: Sequence[Fold],
+    n_words: int,
+) -> tuple[Callable[[Fold], np.ndarray] | None, str | None]:
+    """training.spatial_words.spatial_word_bags of ``n_words`` words on the evaluation's
+    windows and folds, with the model window, token cap and seed of ``config``."""
+    items = window_items(
+        tokens,
+        windows,
+        model_window_s=config.model_window_s,
+        max_window_tokens=config.max_window_tokens,
+    )
+    return spatial_word_bags(
+        items,
+        position_slots(tokens, windows),
+        intensity_index(shard_set.index),
+        windows,
+        folds,
+        model_window_s=config.model_window_s,
+        n_words=n_words,
+        seed=config.seed,
+    )
+
+
 def evaluate_loso(
     shards: str | Path | None,
     checkpoint: str | Path | None,
@@ -655,6 +726,20 @@ def evaluate_loso(
     ids = [w.window_id for w in windows]
 
     features: dict[str, tuple[list[str], np.ndarray]] = {}
+    word_bags = None
+    if shard_set is not None and (config.audit or config.spatial_words > 0):
+        word_bags = config_word_bags(config, shard_set, tokens, windows, folds, N_WORDS)
+    model_block = None
+    if config.spatial_words > 0 and encoder_model is not None:
+        assert shard_set is not None
+        if config.spatial_words != N_WORDS or word_bags is None:
+            model_block, why = config_word_bags(
+                config, shard_set, tokens, windows, folds, config.spatial_words
+            )
+        else:
+            model_block, why = word_bags
+        if model_block is None:
+            raise ConfigError(f"--spatial-words {config.spatial_words}: {why}")
     if encoder_model is not None:
         emb = config_embedding(encoder_model.encoder, tokens, windows, config, progress)
         features["model"] = ([w.window_id for w in windows], emb)
@@ -676,7 +761,8 @@ def evaluate_loso(
     bar = tqdm(features.items(), desc="LOSO", disable=not progress or not sys.stderr.isatty())
     for name, (_, mat) in bar:
         bar.set_postfix(method=name)
-        preds, _ = regimes_in_workers(name, mat, y, windows, folds, config, len(labels))
+        block = model_block if name == "model" else None
+        preds, _ = regimes_in_workers(name, mat, y, windows, folds, config, len(labels), block)
         methods[name] = method_summary(preds, y, windows, len(labels), config.within_subject)
 
     if config.finetune_steps > 0 and encoder_model is not None:
@@ -689,7 +775,7 @@ def evaluate_loso(
     if config.audit and shard_set is not None:
         from training.audit import config_audit
 
-        report["audit"] = config_audit(config, shard_set, tokens, windows, folds)
+        report["audit"] = config_audit(config, shard_set, tokens, windows, folds, word_bags)
     return {**report, "methods": methods, "seconds": time.perf_counter() - t0}
 
 

@@ -124,6 +124,13 @@ def run_options(preset: RunConfig) -> Callable[[click.decorators.FC], click.deco
             help="Also max-pool the model's token outputs for the probe " + keeps(p.eval.pool_max),
         ),
         click.option(
+            "--spatial-words",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Spatial words per window appended to the model's features (train eval "
+            "--spatial-words; 0: none) " + keeps(p.eval.spatial_words),
+        ),
+        click.option(
             "--strong-max-iter",
             type=int,
             default=None,

@@ -304,6 +304,15 @@ def pretrain_cmd(
     "--pool-max", is_flag=True, help="Also max-pool the token outputs (window and per position)."
 )
 @click.option(
+    "--spatial-words",
+    type=click.IntRange(min=0),
+    default=_EVAL.spatial_words,
+    show_default=True,
+    help="Append to the model's features a bag of this many spatial words per window "
+    "(the co-activation pattern over positions every 50 ms, codebook fitted per fold on "
+    "the training subjects; training/RESULTS.md screen E3); 0: none.",
+)
+@click.option(
     "--probe",
     type=click.Choice(PROBES),
     default=_EVAL.probe,
@@ -359,6 +368,7 @@ def eval_cmd(
     finetune_lr: float,
     finetune_adapt: str,
     pool_max: bool,
+    spatial_words: int,
     probe: str,
     strong_max_iter: int,
     fold_workers: int,
@@ -394,6 +404,7 @@ def eval_cmd(
         finetune_lr=finetune_lr,
         finetune_adapt=finetune_adapt,
         pool_max=pool_max,
+        spatial_words=spatial_words,
         probe=probe,
         strong_max_iter=strong_max_iter,
         fold_workers=fold_workers,

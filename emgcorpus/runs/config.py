@@ -215,6 +215,7 @@ OPTION_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "finetune_lr": (("eval", "finetune_lr"),),
     "finetune_adapt": (("eval", "finetune_adapt"),),
     "pool_max": (("eval", "pool_max"),),
+    "spatial_words": (("eval", "spatial_words"),),
     "strong_max_iter": (("eval", "strong_max_iter"),),
     "probe": (("eval", "probe"),),
     "pooling": (("eval", "pooling"),),

@@ -136,6 +136,10 @@ def test_descriptor_pooling_and_finetune_options_reach_the_config(
     res = CliRunner().invoke(cli, [*args, "--pooling", "channels-desc"])
     assert res.exit_code == 0, res.output
     assert seen[-1].eval.pooling == "channels-desc"
+    assert seen[-1].eval.spatial_words == 0  # the presets': none
+    res = CliRunner().invoke(cli, [*args, "--spatial-words", "32"])
+    assert res.exit_code == 0, res.output
+    assert seen[-1].eval.spatial_words == 32
     res = CliRunner().invoke(cli, [*args, "--pooling", "nope"])
     assert res.exit_code != 0 and "nope" in res.output
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from click.testing import CliRunner
 
 from emgcorpus.cli.main import cli
-from emgcorpus.shards.index import write_index
 from emgcorpus.shards.reader import ShardSet
-from emgcorpus.topology import POSITION_DIM
 from training.audit import audit_features, audit_regimes, run_audit
 from training.data import load_dataset_tokens
 from training.embedding import position_slots, window_items
@@ -21,79 +18,13 @@ from training.evaluate import EvalConfig, evaluate_loso, evaluation_windows
 from training.splits import loso_folds
 from training.windows import window_labels
 
-from .toy import N_CHANNELS, gesture_shards, pretrained_gesture_toy, sentence_row, write_shards
-
-LABELS = ("open", "fist")
-DESC_DIM = 3
-INTENSITY = 1  # the toy descriptors' intensity entry (recorded in the index)
-
-
-def _ring(chans: list[int]) -> np.ndarray:
-    pos = np.zeros((len(chans), POSITION_DIM), np.float32)
-    for k, c in enumerate(chans):
-        a = 2 * np.pi * c / N_CHANNELS
-        pos[k, [0, 3, 4]] = (1.0, np.sin(a), np.cos(a))
-    return pos
-
-
-def spatial_rows(subject: str, mode: str, seed: int, n_events: int = 8) -> list[dict[str, Any]]:
-    """One recording of 1 s gestures with 1 s gaps; code ids (12-15) are random whatever
-    the gesture, so only the spatial pattern tells gestures apart.
-
-    ``mode`` ``active``: gesture k activates channels {2k, 2k+1} only; ``intensity``: every
-    channel is active, gesture k makes channel 3k louder than the others, and the
-    subject's gain shifts every intensity by a random offset."""
-    rng = np.random.default_rng(seed)
-    gain = rng.normal(0.0, 3.0)
-    events = [
-        {
-            "onset": 1.0 + 2.0 * k,
-            "duration": 1.0,
-            "label": LABELS[k % 2],
-            "repetition": k // 2,
-            "kind": "gesture",
-        }
-        for k in range(n_events)
-    ]
-    ids: list[int] = []
-    onsets: list[float] = []
-    chans: list[int] = []
-    desc: list[list[float]] = []
-    end = 2.0 * n_events + 1.0
-    for step in range(int(end / 0.05)):
-        t = round(step * 0.05, 6)
-        ev = next((e for e in events if e["onset"] <= t < e["onset"] + 1.0), None)
-        if ev is None:
-            ids.append(5)
-            onsets.append(t)
-            chans.append(0)
-            desc.append([np.nan] * DESC_DIM)
-            continue
-        g = LABELS.index(ev["label"])
-        active = [2 * g, 2 * g + 1] if mode == "active" else list(range(N_CHANNELS))
-        for c in active:
-            level = gain + rng.normal(0.0, 0.3) + (2.0 if mode == "intensity" and c == 3 * g else 0)
-            ids.append(int(rng.integers(12, 16)))
-            onsets.append(t)
-            chans.append(c)
-            desc.append([rng.normal(), level, rng.normal()])
-    row = sentence_row(f"toy-{subject}", "toy", subject, 0, ids, onsets, events=events)
-    row["t_start_s"], row["t_end_s"] = 0.0, end
-    row["token_channel"] = chans
-    row["token_pos"] = _ring(chans).reshape(-1).tolist()
-    row["token_desc"] = np.asarray(desc, np.float32).reshape(-1).tolist()
-    return [row]
-
-
-def spatial_toy(out: Path, mode: str, subjects: int = 4) -> Path:
-    rows = []
-    for k in range(subjects):
-        rows += spatial_rows(f"s{k}", mode, seed=k)
-    write_shards(out, rows, n_files=2, vocab_size=16, descriptor_dim=DESC_DIM)
-    index = json.loads((out / "index.json").read_text())
-    fields = {k: v for k, v in index.items() if k not in ("format", "schema", "shards", "totals")}
-    write_index(out, {**fields, "intensity_index": INTENSITY}, index["shards"], len(rows))
-    return out
+from .toy import (
+    N_CHANNELS,
+    SPATIAL_INTENSITY,
+    gesture_shards,
+    pretrained_gesture_toy,
+    spatial_toy,
+)
 
 
 def _acc(audit: dict[str, Any], name: str, regime: str) -> float:
@@ -105,7 +36,7 @@ def test_active_position_toy_spatial_and_bag_beat_chance_shuffled_labels_do_not(
     result = run_audit(shards, EvalConfig(dataset="toy"))
     audit = result["audit"]
     assert audit["unavailable"] == {}
-    assert audit["n_positions"] == N_CHANNELS and audit["intensity_index"] == INTENSITY
+    assert audit["n_positions"] == N_CHANNELS and audit["intensity_index"] == SPATIAL_INTENSITY
     for name in ("bag-position-code", "spatial-intensity", "pooled-descriptors"):
         assert _acc(audit, name, "zero_shot") > 0.9, name
         assert _acc(audit, name, "within_subject") > 0.9, name
@@ -116,7 +47,7 @@ def test_active_position_toy_spatial_and_bag_beat_chance_shuffled_labels_do_not(
     windows, _ = evaluation_windows(EvalConfig(dataset="toy"), recs, None)
     folds = loso_folds(windows)
     items = window_items(tokens, windows, model_window_s=None, max_window_tokens=512)
-    feats, _ = audit_features(items, position_slots(tokens), INTENSITY)
+    feats, _ = audit_features(items, position_slots(tokens), SPATIAL_INTENSITY)
     labels = window_labels(windows)
     y = np.array([labels.index(w.label) for w in windows])
     rng = np.random.default_rng(0)
@@ -139,8 +70,13 @@ def test_intensity_toy_only_the_relative_spatial_pattern_carries_the_gesture(tmp
 def test_shards_without_descriptors_report_them_unavailable(tmp_path):
     shards = gesture_shards(tmp_path / "shards")
     audit = run_audit(shards, EvalConfig(dataset="toy"))["audit"]
-    assert set(audit["unavailable"]) == {"pooled-descriptors", "spatial-intensity"}
+    assert set(audit["unavailable"]) == {
+        "pooled-descriptors",
+        "spatial-intensity",
+        "spatial-words",
+    }
     assert "token_desc" in audit["unavailable"]["spatial-intensity"]
+    assert "token_desc" in audit["unavailable"]["spatial-words"]
     assert set(audit["methods"]) == {"bag-position-code"}
     assert audit["n_features"]["bag-position-code"] % N_CHANNELS == 0
     html = render_html(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,15 @@ from emgcorpus.topology import POSITION_DIM
 from training.windows import RecordingEvents, Window, WindowSpec, make_windows
 
 N_CHANNELS = 4
+
+
+def ring_positions(chans: list[int]) -> np.ndarray:
+    """(n, POSITION_DIM) float32: channel c of ``chans`` on a ring of N_CHANNELS electrodes."""
+    pos = np.zeros((len(chans), POSITION_DIM), np.float32)
+    for k, c in enumerate(chans):
+        a = 2 * np.pi * c / N_CHANNELS
+        pos[k, [0, 3, 4]] = (1.0, np.sin(a), np.cos(a))
+    return pos
 
 
 def sentence_row(
@@ -31,10 +41,7 @@ def sentence_row(
     """One shard row; channel i of a token is ``k % N_CHANNELS`` with a ring position."""
     n = len(ids)
     chans = [k % N_CHANNELS for k in range(n)]
-    pos = np.zeros((n, POSITION_DIM), np.float32)
-    for k, c in enumerate(chans):
-        a = 2 * np.pi * c / N_CHANNELS
-        pos[k, [0, 3, 4]] = (1.0, np.sin(a), np.cos(a))
+    pos = ring_positions(chans)
     return {
         "recording_id": rid,
         "dataset": dataset,
@@ -198,3 +205,82 @@ def abc_windows(n_subjects: int, n_events: int = 12) -> list[Window]:
         ]
         recs.append(RecordingEvents(f"r{s}", "d", str(s), "1", "1", 1.5 * n_events + 1.0, evs))
     return make_windows(recs, WindowSpec())
+
+
+SPATIAL_LABELS = ("open", "fist")
+SPATIAL_DESC_DIM = 3
+SPATIAL_INTENSITY = 1  # the toy descriptors' intensity entry (recorded in the index)
+
+
+def spatial_rows(
+    subject: str, mode: str, seed: int, n_events: int = 8, dataset: str = "toy"
+) -> list[dict[str, Any]]:
+    """One recording of 1 s gestures with 1 s gaps; code ids (12-15) are random whatever
+    the gesture, so only the spatial pattern tells gestures apart.
+
+    ``mode`` ``active``: gesture k activates channels {2k, 2k+1} only; ``intensity``: every
+    channel is active, gesture k makes channel 3k louder than the others, and the
+    subject's gain shifts every intensity by a random offset; ``synergy``: two of channels
+    0-3 are active at each 50 ms step at the same level, in turn {0, 1} and {2, 3} for
+    ``open``, {0, 2} and {1, 3} for ``fist``, so every channel is active half the time in
+    both gestures and only which channels act *together* tells them apart."""
+    rng = np.random.default_rng(seed)
+    gain = rng.normal(0.0, 3.0)
+    events = [
+        {
+            "onset": 1.0 + 2.0 * k,
+            "duration": 1.0,
+            "label": SPATIAL_LABELS[k % 2],
+            "repetition": k // 2,
+            "kind": "gesture",
+        }
+        for k in range(n_events)
+    ]
+    ids: list[int] = []
+    onsets: list[float] = []
+    chans: list[int] = []
+    desc: list[list[float]] = []
+    end = 2.0 * n_events + 1.0
+    for step in range(int(end / 0.05)):
+        t = round(step * 0.05, 6)
+        ev = next((e for e in events if e["onset"] <= t < e["onset"] + 1.0), None)
+        if ev is None:
+            ids.append(5)
+            onsets.append(t)
+            chans.append(0)
+            desc.append([np.nan] * SPATIAL_DESC_DIM)
+            continue
+        g = SPATIAL_LABELS.index(ev["label"])
+        if mode == "synergy":
+            active = [(0, 1), (2, 3)][step % 2] if g == 0 else [(0, 2), (1, 3)][step % 2]
+        elif mode == "active":
+            active = (2 * g, 2 * g + 1)
+        else:
+            active = tuple(range(N_CHANNELS))
+        for c in active:
+            level = gain + rng.normal(0.0, 0.3) + (2.0 if mode == "intensity" and c == 3 * g else 0)
+            ids.append(int(rng.integers(12, 16)))
+            onsets.append(t)
+            chans.append(c)
+            desc.append([rng.normal(), level, rng.normal()])
+    row = sentence_row(f"{dataset}-{subject}", dataset, subject, 0, ids, onsets, events=events)
+    row["t_start_s"], row["t_end_s"] = 0.0, end
+    row["token_channel"] = chans
+    row["token_pos"] = ring_positions(chans).reshape(-1).tolist()
+    row["token_desc"] = np.asarray(desc, np.float32).reshape(-1).tolist()
+    return [row]
+
+
+def spatial_toy(out: Path, mode: str, subjects: int = 4, others: int = 0) -> Path:
+    """Shards of ``subjects`` recordings of dataset ``toy`` (:func:`spatial_rows`) and
+    ``others`` more of dataset ``pre`` (to pretrain on)."""
+    rows = []
+    for k in range(subjects):
+        rows += spatial_rows(f"s{k}", mode, seed=k)
+    for k in range(others):
+        rows += spatial_rows(f"p{k}", mode, seed=100 + k, dataset="pre")
+    write_shards(out, rows, n_files=2, vocab_size=16, descriptor_dim=SPATIAL_DESC_DIM)
+    index = json.loads((out / "index.json").read_text())
+    fields = {k: v for k, v in index.items() if k not in ("format", "schema", "shards", "totals")}
+    write_index(out, {**fields, "intensity_index": SPATIAL_INTENSITY}, index["shards"], len(rows))
+    return out
