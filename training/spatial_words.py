@@ -78,8 +78,9 @@ def window_patterns(
     ``slot`` the position slot of each token (-1: none), over a window of ``length_s`` [s]."""
     n_grid = max(1, int(np.ceil(length_s / step_s - 1e-9)))
     ids = np.asarray(item["token_ids"])
-    desc = np.asarray(item["desc"], np.float64).reshape(len(ids), -1)
-    level = desc[:, intensity] if len(ids) else np.zeros(0)
+    if len(ids) == 0:
+        return np.zeros((0, 2 * n_positions), np.float32), n_grid
+    level = np.asarray(item["desc"], np.float64).reshape(len(ids), -1)[:, intensity]
     keep = (ids >= FIRST_CODE_ID) & (slot >= 0) & np.isfinite(level)
     if not keep.any():
         return np.zeros((0, 2 * n_positions), np.float32), n_grid

@@ -58,6 +58,10 @@ def test_window_pattern_is_the_level_relative_to_the_active_positions():
             [0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
         ],
     )
+    # a window without tokens: no pattern, its grid steps count as no word
+    empty = {k: v[:0] for k, v in item.items()}
+    vecs, n_grid = window_patterns(empty, slot[:0], 1, 3, 1.0)
+    assert vecs.shape == (0, 6) and n_grid == 20
     # the level of the louder token where one position holds two; gain-free
     item = _item([12, 13, 14], [0.0, 0.0, 0.0], [0.05] * 3, [2.0, 5.0, 1.0])
     vecs, _ = window_patterns(item, np.array([0, 0, 1]), 1, 2, 0.05)
