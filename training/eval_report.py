@@ -234,6 +234,8 @@ def render_html(report: dict[str, Any]) -> str:
             )
     sees = "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in report["regimes"].items())
     audit = audit_html(report.get("audit"))
+    note = report.get("spatial_words", {}).get("note")
+    words = f" Model features: {e(note)}." if note else ""
     regimes = report_regimes(report)
     confusions = "".join(
         f"<h3>{e(r.replace('_', ' '))}</h3>"
@@ -256,7 +258,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px}}<
 <p>{w["n_subjects"]} subjects, {w["n_windows"]} windows of {report["config"]["spec"]["window_s"]} s
 (hop {report["config"]["spec"]["hop_s"]} s) in {w["n_trials"]} trials, {len(w["labels"])} classes:
 {e(", ".join(w["labels"]))}. Windows from {e(w["source"])}. The model sees {e(w["model_sees"])};
-the baselines see {e(w["baselines_see"])}.</p>
+the baselines see {e(w["baselines_see"])}.{words}</p>
 <h2>What each regime may see of the held-out subject</h2><ul>{sees}</ul>
 <h2>Accuracy (mean &plusmn; std over subjects [min, max])</h2>
 <p>Chance: 1/{len(w["labels"])} = {chance}; the majority-class rate is the accuracy of always
@@ -318,8 +320,12 @@ def window_accuracy_means(report: dict[str, Any]) -> dict[str, dict[str, float]]
 
 
 def accuracy_lines(report: dict[str, Any]) -> list[str]:
-    """One line per method, e.g. ``model: zero_shot 0.304, few_shot 0.321``."""
-    return [
+    """One line per method, e.g. ``model: zero_shot 0.304, few_shot 0.321`` (and the
+    report's note on spatial words, if any)."""
+    lines = [
         f"{method}: " + ", ".join(f"{regime} {acc:.3f}" for regime, acc in means.items())
         for method, means in window_accuracy_means(report).items()
     ]
+    if "spatial_words" in report:
+        lines.append(f"model features: {report['spatial_words']['note']}")
+    return lines

@@ -161,7 +161,9 @@ class EvalConfig:
     pool_max: bool = False
     #: append to the model's features a bag of this many spatial words per window
     #: (training.spatial_words: the relative intensity pattern over positions every 50 ms,
-    #: codebook fitted per fold on the training subjects' steps); 0: none
+    #: codebook fitted per fold on the training subjects' steps); 0: none. Where the words
+    #: cannot be built (dense grids, shards without descriptors) the model's features stay
+    #: as they are and the report's ``spatial_words`` says why
     spatial_words: int = 0
     #: linear probe of the model and window methods: ``logreg`` or ``lda`` (baselines.PROBES)
     probe: str = "logreg"
@@ -729,7 +731,7 @@ def evaluate_loso(
     word_bags = None
     if shard_set is not None and (config.audit or config.spatial_words > 0):
         word_bags = config_word_bags(config, shard_set, tokens, windows, folds, N_WORDS)
-    model_block = None
+    model_block, words_note = None, None
     if config.spatial_words > 0 and encoder_model is not None:
         assert shard_set is not None
         if config.spatial_words != N_WORDS or word_bags is None:
@@ -738,8 +740,11 @@ def evaluate_loso(
             )
         else:
             model_block, why = word_bags
-        if model_block is None:
-            raise ConfigError(f"--spatial-words {config.spatial_words}: {why}")
+        words_note = (
+            f"the model's features + a bag of {config.spatial_words} spatial words per window"
+            if model_block is not None
+            else f"spatial words ({config.spatial_words}) not appended: {why}"
+        )
     if encoder_model is not None:
         emb = config_embedding(encoder_model.encoder, tokens, windows, config, progress)
         features["model"] = ([w.window_id for w in windows], emb)
@@ -772,6 +777,8 @@ def evaluate_loso(
             )
         )
     report = loso_report(config, windows, source, folds, labels, checkpoint, meta, shard_set)
+    if words_note is not None:
+        report["spatial_words"] = {"appended": model_block is not None, "note": words_note}
     if config.audit and shard_set is not None:
         from training.audit import config_audit
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
 from emgcorpus.cli.main import cli
-from emgcorpus.errors import ConfigError
 from training.audit import run_audit
+from training.eval_report import accuracy_lines, render_html
 from training.evaluate import EvalConfig, evaluate_loso
 from training.pretrain import PretrainConfig, pretrain
+from training.report_stats import report_statistics
 from training.spatial_words import (
     N_WORDS,
     StepPatterns,
@@ -136,7 +136,8 @@ def test_model_features_with_spatial_words(tmp_path):
     res = CliRunner().invoke(cli, [*args, "--spatial-words", "16"])
     assert res.exit_code == 0, res.output
     words = json.loads((out / "report.json").read_text())
-    assert words["config"]["spatial_words"] == 16
+    assert words["config"]["spatial_words"] == 16 and words["spatial_words"]["appended"]
+    assert "model features: the model's features + a bag of 16 spatial words" in res.output
     # the words alone (the audit's 64) carry the gesture; the model without them does not
     assert _acc(plain["audit"]["methods"], "spatial-words") > 0.9
     assert _acc(plain["methods"], "model") < 0.75
@@ -144,11 +145,17 @@ def test_model_features_with_spatial_words(tmp_path):
     assert _acc(words["methods"], "model") > _acc(plain["methods"], "model") + 0.15
 
 
-def test_spatial_words_without_descriptors_is_a_clear_error(tmp_path):
+def test_spatial_words_that_cannot_be_built_leave_the_model_as_it_is_and_say_why(tmp_path):
     shards, ckpt = pretrained_gesture_toy(tmp_path, TINY)
-    cfg = EvalConfig(dataset="toy", baselines=[], audit=False, spatial_words=8)
-    with pytest.raises(ConfigError, match="--spatial-words 8: the shards store no token desc"):
-        evaluate_loso(shards, ckpt, cfg, progress=False)
+    base = {"dataset": "toy", "baselines": [], "audit": False}
+    plain = evaluate_loso(shards, ckpt, EvalConfig(**base), progress=False)
+    asked = evaluate_loso(shards, ckpt, EvalConfig(**base, spatial_words=8), progress=False)
+    assert "spatial_words" not in plain
+    assert asked["spatial_words"]["appended"] is False
+    assert "the shards store no token descriptors" in asked["spatial_words"]["note"]
+    assert asked["methods"]["model"] == plain["methods"]["model"]
+    assert any("not appended: the shards store no" in x for x in accuracy_lines(asked))
+    assert "not appended" in render_html({**asked, "statistics": report_statistics(asked)})
 
 
 def test_cli_audit_prints_the_words_line(tmp_path):
