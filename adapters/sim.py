@@ -47,7 +47,13 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import fft as sfft
 
-from adapters.sim_devices import DEVICES, VirtualDevice, channel_infos, nominal_sites
+from adapters.sim_devices import (
+    DEVICES,
+    VirtualDevice,
+    channel_infos,
+    nominal_sites,
+    sim_lake_device,
+)
 from adapters.sim_physiology import (
     DEFAULT_GESTURES,
     MAX_SOURCE_UV,
@@ -307,7 +313,7 @@ def simulate_recording(
         subject=subject_id,
         session=str(session),
         trial=device.name,
-        device=f"sim-{device.name}",
+        device=sim_lake_device(device.name),
         fs=fs,
         channels=channel_infos(device),
         samples=counts,

@@ -209,3 +209,8 @@ def channel_infos(device: VirtualDevice) -> list[ChannelInfo]:
             )
         )
     return infos
+
+
+def sim_lake_device(name: str) -> str:
+    """The lake's ``device`` of the recordings made with virtual device ``name``."""
+    return f"sim-{name}"

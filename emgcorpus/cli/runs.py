@@ -252,7 +252,8 @@ def run_cmd(
     default=None,
     help="Hold this virtual device out: vocabulary and pretraining on the other devices, "
     f"evaluation (LOSO) on other simulated people recorded with it alone (dataset "
-    f"{NEW_DEVICE_DATASET}).",
+    f"{NEW_DEVICE_DATASET}). Refused on a lake that already holds that device (a plain "
+    "quickstart's lake): give it a lake of its own with --lake.",
 )
 @_OUT
 @run_options(quickstart_preset())

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from adapters.sim_devices import DEVICES
+from adapters.sim_devices import DEVICES, sim_lake_device
 from emgcorpus.errors import ConfigError, SourceError
 from emgcorpus.lake import Lake
 from emgcorpus.lake_location import lake_location
@@ -173,7 +173,10 @@ def new_device_plan(
     dataset ``sim`` (vocabulary and pretraining); ``new_subjects`` other people (the next
     seed; default as many) recorded with ``device`` alone into :data:`NEW_DEVICE_DATASET`,
     which a transfer run evaluates LOSO on every one of them. ConfigError for an unknown
-    device or one that leaves no other.
+    device or one that leaves no other, and when the lake already holds recordings of
+    ``device`` in another dataset (a plain ``quickstart`` records every simulated device
+    into ``sim``): the vocabulary and pretraining, which read every other dataset, would
+    have seen the "new" device.
     """
     if device not in DEVICES:
         raise ConfigError(f"unknown simulated device {device!r}: expected one of {list(DEVICES)}")
@@ -181,6 +184,18 @@ def new_device_plan(
     if not others:
         raise ConfigError(f"holding out {device!r} leaves no simulated device to pretrain on")
     lake = lake_location(lake)
+    recs = _recordings_in(lake)
+    if recs is not None:
+        held = recs.filter(recs["device"] == sim_lake_device(device))
+        leaked = sorted(set(held["dataset"].to_list()) - {NEW_DEVICE_DATASET})
+        if leaked:
+            raise ConfigError(
+                f"{lake} already holds recordings of device {sim_lake_device(device)!r} in "
+                f"dataset(s) {leaked} (an earlier quickstart records every simulated "
+                "device): the vocabulary and pretraining would see the device this run "
+                "holds out. Give the run a lake of its own, e.g. "
+                f"emgcorpus --lake emg-lake-{device} quickstart --new-device {device}"
+            )
     seen = {**sim_options, "devices": ",".join(others)}
     new = {
         **sim_options,
@@ -240,11 +255,18 @@ def experiment_plan(
 SIM_DATASET = "sim"
 
 
+def _recordings_in(lake: Path | str) -> Any:
+    """The recordings table of the lake at ``lake`` (a folder); None when there is no lake
+    there yet or ``lake`` is a URL (object stores are not looked into before a run)."""
+    if isinstance(lake, str) or not (lake / META_DIR / "snapshot.json").is_file():
+        return None
+    return Lake.open(lake).recordings()
+
+
 def _datasets_in(lake: Path) -> set[str]:
     """Datasets of the lake at ``lake``; empty when there is no lake there yet."""
-    if not (lake / META_DIR / "snapshot.json").is_file():
-        return set()
-    return set(Lake.open(lake).recordings()["dataset"].to_list())
+    recs = _recordings_in(lake)
+    return set() if recs is None else set(recs["dataset"].to_list())
 
 
 def experiment_folders(target_name: str, out_dir: str | Path) -> DataPlan:

@@ -182,3 +182,22 @@ def test_new_device_plan_holds_the_device_and_its_people_out(tmp_path: Path) -> 
     }  # fmt: skip
     with pytest.raises(ConfigError, match="unknown simulated device 'emg9'"):
         new_device_plan(tmp_path / "lake", "emg9", {})
+
+
+def test_new_device_plan_refuses_a_lake_that_already_holds_the_device(tmp_path: Path) -> None:
+    """A plain quickstart records every simulated device into ``sim``; a new-device run on
+    that lake would pretrain on the device it holds out."""
+    from adapters.registry import make_adapter
+    from emgcorpus.ingest import ingest
+    from emgcorpus.runs.plans import NEW_DEVICE_DATASET, new_device_plan
+
+    tiny = {"subjects": 1, "gestures": 2, "repetitions": 1, "contraction_s": 0.5, "rest_s": 0.5}
+    lake = tmp_path / "lake"
+    # the run's own data (other devices in sim, the new device in its dataset) is fine
+    ingest(lake, make_adapter("sim", "builtin", **tiny, devices="myo8"), progress=False)
+    new = {**tiny, "devices": "bipolar4", "dataset": NEW_DEVICE_DATASET}
+    ingest(lake, make_adapter("sim", "builtin", **new), progress=False)
+    assert new_device_plan(lake, "bipolar4", tiny).transfer
+    ingest(lake, make_adapter("sim", "builtin", **tiny, devices="bipolar4"), progress=False)
+    with pytest.raises(ConfigError, match=r"holds recordings of device 'sim-bipolar4' in dataset"):
+        new_device_plan(lake, "bipolar4", tiny)
