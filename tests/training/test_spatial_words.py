@@ -12,7 +12,6 @@ from emgcorpus.cli.main import cli
 from training.audit import run_audit
 from training.eval_report import accuracy_lines, render_html
 from training.evaluate import EvalConfig, evaluate_loso
-from training.pretrain import PretrainConfig, pretrain
 from training.report_stats import report_statistics
 from training.spatial_words import (
     N_WORDS,
@@ -23,7 +22,7 @@ from training.spatial_words import (
 )
 from training.splits import Fold
 
-from .toy import pretrained_gesture_toy, spatial_toy
+from .toy import pretrained_gesture_toy, pretrained_without_toy, spatial_toy
 
 TINY = {"d_model": 16, "n_heads": 2, "n_layers": 1, "d_ff": 32}
 
@@ -119,14 +118,7 @@ def test_synergy_toy_only_the_words_carry_the_gesture(tmp_path):
 
 def test_model_features_with_spatial_words(tmp_path):
     shards = spatial_toy(tmp_path / "shards", "synergy", subjects=4, others=2)
-    ckpt = pretrain(
-        shards,
-        tmp_path / "ckpt",
-        model_config=TINY,
-        config=PretrainConfig(steps=5, batch_size=4),
-        exclude_datasets=["toy"],
-        progress=False,
-    ).checkpoint
+    ckpt = pretrained_without_toy(shards, tmp_path / "ckpt", TINY)
     plain = evaluate_loso(
         shards, ckpt, EvalConfig(dataset="toy", baselines=[], probe="lda"), progress=False
     )

@@ -174,18 +174,22 @@ def gesture_shards(out: Path, subjects: tuple[str, ...] = ("a", "b", "c")) -> Pa
 
 def pretrained_gesture_toy(root: Path, model_config: dict[str, Any]) -> tuple[Path, Path]:
     """Gesture shards under ``root`` and a 5-step checkpoint pretrained without dataset toy."""
+    shards = gesture_shards(root / "shards")
+    return shards, pretrained_without_toy(shards, root / "ckpt", model_config)
+
+
+def pretrained_without_toy(shards: Path, out: Path, model_config: dict[str, Any]) -> Path:
+    """A 5-step checkpoint at ``out`` pretrained on ``shards`` without dataset toy."""
     from training.pretrain import PretrainConfig, pretrain
 
-    shards = gesture_shards(root / "shards")
-    ckpt = pretrain(
+    return pretrain(
         shards,
-        root / "ckpt",
+        out,
         model_config=model_config,
         config=PretrainConfig(steps=5, batch_size=4),
         exclude_datasets=["toy"],
         progress=False,
     ).checkpoint
-    return shards, ckpt
 
 
 def abc_windows(n_subjects: int, n_events: int = 12) -> list[Window]:
