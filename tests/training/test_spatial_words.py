@@ -15,8 +15,11 @@ from training.evaluate import EvalConfig, evaluate_loso
 from training.report_stats import report_statistics
 from training.spatial_words import (
     N_WORDS,
+    NO_INTENSITY,
+    NO_SLOTS,
     StepPatterns,
     fold_word_bags,
+    spatial_word_bags,
     window_patterns,
     word_bag,
 )
@@ -158,3 +161,14 @@ def test_cli_audit_prints_the_words_line(tmp_path):
     assert res.exit_code == 0, res.output
     line = next(x for x in res.output.splitlines() if "audit spatial-words" in x)
     assert float(line.split("zero_shot")[1].split(",")[0]) > 0.9
+
+
+def test_words_say_why_they_cannot_be_built():
+    item = _item([12], [0.0], [0.05], [1.0])
+    item["channel_pos"] = np.zeros((1, 8), np.float32)
+    # a dense grid has no position slots (more than MAX_POOL_POSITIONS positions)
+    got = spatial_word_bags([item], {}, 1, [], [], model_window_s=1.0)
+    assert got == (None, NO_SLOTS)
+    slots = {np.zeros(8, np.float32).tobytes(): 0}
+    got = spatial_word_bags([item], slots, None, [], [], model_window_s=1.0)
+    assert got == (None, NO_INTENSITY)
