@@ -184,10 +184,12 @@ def information_audit(
     max_window_tokens: int,
     within_subject: bool = True,
     word_bags: tuple[Callable[[Any], np.ndarray] | None, str | None] | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """The audit section of a report (module docstring) on given windows and folds;
     ``word_bags``: the result of training.spatial_words.spatial_word_bags with
-    ``N_WORDS`` words on these windows and folds, if already computed."""
+    ``N_WORDS`` words on these windows and folds, if already computed (else they are
+    computed here with codebook seed ``seed``)."""
     t0 = time.perf_counter()
     labels = window_labels(windows)
     y = np.array([labels.index(w.label) for w in windows], np.int64)
@@ -204,7 +206,7 @@ def information_audit(
     }
     if word_bags is None:
         word_bags = spatial_word_bags(
-            items, slots, inten, windows, folds, model_window_s=model_window_s
+            items, slots, inten, windows, folds, model_window_s=model_window_s, seed=seed
         )
     bags, why = word_bags
     if bags is None:
@@ -251,9 +253,9 @@ def config_audit(
     folds: Sequence[Any],
     word_bags: tuple[Callable[[Any], np.ndarray] | None, str | None] | None = None,
 ) -> dict[str, Any]:
-    """:func:`information_audit` with the model window, token cap and within-subject switch
-    of ``config`` (a training.evaluate.EvalConfig), as evaluate_loso and run_audit use it
-    (``word_bags``: the spatial words, if evaluate_loso computed them already)."""
+    """:func:`information_audit` with the model window, token cap, within-subject switch
+    and seed of ``config`` (a training.evaluate.EvalConfig), as evaluate_loso and run_audit
+    use it (``word_bags``: the spatial words, if evaluate_loso computed them already)."""
     return information_audit(
         shard_set,
         tokens,
@@ -263,6 +265,7 @@ def config_audit(
         max_window_tokens=config.max_window_tokens,
         within_subject=config.within_subject,
         word_bags=word_bags,
+        seed=config.seed,
     )
 
 

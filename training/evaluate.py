@@ -728,18 +728,19 @@ def evaluate_loso(
     ids = [w.window_id for w in windows]
 
     features: dict[str, tuple[list[str], np.ndarray]] = {}
-    word_bags = None
-    if shard_set is not None and (config.audit or config.spatial_words > 0):
+    model_words = config.spatial_words if encoder_model is not None else 0
+    word_bags = None  # the audit's N_WORDS words, also the model's when it asks for as many
+    if shard_set is not None and (config.audit or model_words == N_WORDS):
         word_bags = config_word_bags(config, shard_set, tokens, windows, folds, N_WORDS)
     model_block, words_note = None, None
-    if config.spatial_words > 0 and encoder_model is not None:
+    if model_words > 0:
         assert shard_set is not None
-        if config.spatial_words != N_WORDS or word_bags is None:
-            model_block, why = config_word_bags(
-                config, shard_set, tokens, windows, folds, config.spatial_words
-            )
-        else:
+        if word_bags is not None and model_words == N_WORDS:
             model_block, why = word_bags
+        else:
+            model_block, why = config_word_bags(
+                config, shard_set, tokens, windows, folds, model_words
+            )
         words_note = (
             f"the model's features + a bag of {config.spatial_words} spatial words per window"
             if model_block is not None
